@@ -1,0 +1,260 @@
+"""Users, organizations (clinics and gyms), memberships, partnerships and professional credentials."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with an email address."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Organization(models.Model):
+    """A physiotherapy clinic or a gym."""
+
+    class Kind(models.TextChoices):
+        CLINIC = "clinic", "Clinic"
+        GYM = "gym", "Gym"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    city = models.CharField(max_length=120, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["clinic", "gym"]), name="organization_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one organization."""
+
+    class Role(models.TextChoices):
+        PHYSIOTHERAPIST = "physiotherapist", "Physiotherapist"
+        TRAINER = "trainer", "Trainer"
+        ORG_ADMIN = "org_admin", "Organization admin"
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_role_display()} at {self.organization}"
+
+    def clean(self) -> None:
+        if self.organization_id is None:
+            return
+        kind = self.organization.kind
+        if self.role == self.Role.PHYSIOTHERAPIST and kind != Organization.Kind.CLINIC:
+            raise ValidationError({"role": "A physiotherapist belongs to a clinic."})
+        if self.role == self.Role.TRAINER and kind != Organization.Kind.GYM:
+            raise ValidationError({"role": "A trainer belongs to a gym."})
+
+
+class Partnership(models.Model):
+    """A clinic may refer patients to the trainers of a gym while the partnership is active."""
+
+    clinic = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="gym_partnerships",
+        limit_choices_to={"kind": Organization.Kind.CLINIC},
+    )
+    gym = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="clinic_partnerships",
+        limit_choices_to={"kind": Organization.Kind.GYM},
+    )
+    active = models.BooleanField(default=True)
+    started_on = models.DateField(default=datetime.date.today)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["clinic__name", "gym__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "gym"], name="partnership_unique_pair"),
+            models.CheckConstraint(condition=~Q(clinic=models.F("gym")), name="partnership_distinct_orgs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} -> {self.gym}{'' if self.active else ' (inactive)'}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.clinic_id is not None and self.clinic.kind != Organization.Kind.CLINIC:
+            errors["clinic"] = "Choose a clinic."
+        if self.gym_id is not None and self.gym.kind != Organization.Kind.GYM:
+            errors["gym"] = "Choose a gym."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PhysiotherapistProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="physio_profile")
+    licence_number = models.CharField(max_length=60)
+    jurisdiction = models.CharField(max_length=120, help_text="State, province or country of the licence.")
+    licence_expiry = models.DateField()
+
+    class Meta:
+        verbose_name = "physiotherapist profile"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.jurisdiction} {self.licence_number})"
+
+    @property
+    def licence_current(self) -> bool:
+        return self.licence_expiry >= timezone.localdate()
+
+
+class Specialization(models.TextChoices):
+    POST_REHAB = "post_rehab", "Post-rehab / orthopedic"
+    SENIOR_FITNESS = "senior_fitness", "Senior fitness"
+    CORRECTIVE_EXERCISE = "corrective_exercise", "Corrective exercise"
+    SPORTS_PERFORMANCE = "sports_performance", "Sports performance"
+    GENERAL_FITNESS = "general_fitness", "General fitness"
+
+
+class TrainerProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="trainer_profile")
+    cpr_aed_expiry = models.DateField(null=True, blank=True, verbose_name="CPR/AED expiry")
+    accepting_new_clients = models.BooleanField(default=True)
+    max_active_clients = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "trainer profile"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_active_clients__gte=1, max_active_clients__lte=500),
+                name="trainer_max_active_clients_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def cpr_aed_current(self, on: datetime.date | None = None) -> bool:
+        day = on or timezone.localdate()
+        return self.cpr_aed_expiry is not None and self.cpr_aed_expiry >= day
+
+
+class TrainerSpecialization(models.Model):
+    profile = models.ForeignKey(TrainerProfile, on_delete=models.CASCADE, related_name="specializations")
+    specialization = models.CharField(max_length=30, choices=Specialization.choices)
+
+    class Meta:
+        ordering = ["specialization"]
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "specialization"], name="trainer_specialization_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_specialization_display()
+
+
+class Certification(models.Model):
+    class IssuingBody(models.TextChoices):
+        NSCA_CSCS = "nsca_cscs", "NSCA-CSCS"
+        NSCA_CPT = "nsca_cpt", "NSCA-CPT"
+        NASM_CPT = "nasm_cpt", "NASM-CPT"
+        ACE = "ace", "ACE"
+        ISSA = "issa", "ISSA"
+        ACSM_EP = "acsm_ep", "ACSM-EP"
+        OTHER = "other", "Other"
+
+    profile = models.ForeignKey(TrainerProfile, on_delete=models.CASCADE, related_name="certifications")
+    issuing_body = models.CharField(max_length=20, choices=IssuingBody.choices)
+    other_body = models.CharField(max_length=120, blank=True, help_text="Name of the body when 'Other'.")
+    number = models.CharField(max_length=80)
+    expiry = models.DateField()
+    verified = models.BooleanField(default=False)
+    verified_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-expiry"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuing_body", "number"], name="certification_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        body = self.other_body if self.issuing_body == self.IssuingBody.OTHER else self.get_issuing_body_display()
+        return f"{body} {self.number}"
+
+    def clean(self) -> None:
+        if self.issuing_body == self.IssuingBody.OTHER and not self.other_body.strip():
+            raise ValidationError({"other_body": "Name the issuing body."})
+
+    def is_current(self, on: datetime.date | None = None) -> bool:
+        return self.expiry >= (on or timezone.localdate())

@@ -1,0 +1,11 @@
+"""Local development: the embedded default (SQLite, in-process Celery, emails to var/mail/)."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import VAR_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,18 @@
+"""Test settings: the database comes from DATABASE_URL (PostgreSQL in CI), Celery runs in-process.
+
+Integration tests that need a real broker and worker configure their own Celery app (see tests/).
+"""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import VAR_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,55 @@
+"""Domain errors raised by services. Adapters map them once: API exception handler, form errors in HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base class: a business rule said no. `code` is machine-readable, `message` is for people."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotPermitted(DomainError):
+    """The actor may not do this (maps to 403 for someone who can see the object)."""
+
+    code = "not_permitted"
+
+
+class InvalidTransition(DomainError):
+    """The move is not legal from the current status (maps to 409 Conflict)."""
+
+    code = "invalid_transition"
+
+    def __init__(self, message: str, *, current_status: str, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.current_status = current_status
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One unmet condition for sending a handoff."""
+
+    code: str
+    message: str
+
+
+class SendBlocked(DomainError):
+    """The handoff cannot be sent: one or more preconditions are unmet, each with its own code."""
+
+    code = "send_blocked"
+
+    def __init__(self, blockers: list[Blocker]) -> None:
+        super().__init__(" ".join(b.message for b in blockers))
+        self.blockers = blockers
+
+    @property
+    def codes(self) -> list[str]:
+        return [b.code for b in self.blockers]

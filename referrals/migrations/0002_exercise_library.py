@@ -1,0 +1,32 @@
+"""Load the exercise library written by the Handoff team (referrals/exercise_library.py)."""
+
+from django.db import migrations
+
+
+def load_library(apps, schema_editor):
+    from referrals.exercise_library import EXERCISES
+
+    Exercise = apps.get_model("referrals", "Exercise")
+    for entry in EXERCISES:
+        Exercise.objects.update_or_create(
+            name=entry["name"],
+            defaults={
+                "category": entry["category"],
+                "body_region": entry["body_region"],
+                "equipment": entry["equipment"],
+                "instructions": entry["instructions"],
+            },
+        )
+
+
+def unload_library(apps, schema_editor):
+    from referrals.exercise_library import EXERCISES
+
+    Exercise = apps.get_model("referrals", "Exercise")
+    Exercise.objects.filter(name__in=[e["name"] for e in EXERCISES]).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("referrals", "0001_initial")]
+
+    operations = [migrations.RunPython(load_library, unload_library)]

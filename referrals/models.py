@@ -1,0 +1,605 @@
+"""The referral domain: data and invariants only. Every write goes through referrals.services."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+
+
+class BodyRegion(models.TextChoices):
+    NECK = "neck", "Neck"
+    SHOULDER = "shoulder", "Shoulder"
+    ELBOW = "elbow", "Elbow"
+    WRIST_HAND = "wrist_hand", "Wrist and hand"
+    THORACIC_SPINE = "thoracic_spine", "Thoracic spine"
+    LUMBAR_SPINE = "lumbar_spine", "Lumbar spine"
+    HIP = "hip", "Hip"
+    KNEE = "knee", "Knee"
+    ANKLE_FOOT = "ankle_foot", "Ankle and foot"
+    CORE = "core", "Core"
+    FULL_BODY = "full_body", "Full body"
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="patients",
+        limit_choices_to={"kind": Organization.Kind.CLINIC},
+    )
+    full_name = models.CharField(max_length=150)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        indexes = [models.Index(fields=["clinic", "full_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def clean(self) -> None:
+        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+            raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
+        if self.date_of_birth and self.date_of_birth.year < 1900:
+            raise ValidationError({"date_of_birth": "Enter a date of birth after 1900."})
+
+
+icd10_validator = RegexValidator(
+    r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$",
+    "Enter an ICD-10 code such as M75.1 or S83.5.",
+)
+
+
+class TreatmentPlan(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISCHARGED = "discharged", "Discharged"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    physiotherapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="treatment_plans"
+    )
+    diagnosis = models.TextField(help_text="Condition or diagnosis, in words.")
+    icd10_code = models.CharField(max_length=8, blank=True, validators=[icd10_validator], verbose_name="ICD-10")
+    goals = models.TextField()
+    start_date = models.DateField(default=timezone.localdate)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "discharged"]), name="treatmentplan_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active") | Q(discharged_at__isnull=False),
+                name="treatmentplan_discharged_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.start_date:%Y-%m-%d} for {self.patient}"
+
+
+class Exercise(models.Model):
+    class Category(models.TextChoices):
+        MOBILITY = "mobility", "Mobility"
+        STRETCHING = "stretching", "Stretching"
+        BALANCE = "balance", "Balance"
+        STRENGTH = "strength", "Strength"
+        CARDIO = "cardio", "Cardio"
+        FUNCTIONAL = "functional", "Functional"
+
+    name = models.CharField(max_length=120, unique=True)
+    category = models.CharField(max_length=12, choices=Category.choices)
+    body_region = models.CharField(max_length=20, choices=BodyRegion.choices)
+    instructions = models.TextField()
+    equipment = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["category", "body_region"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoadUnit(models.TextChoices):
+    KG = "kg", "kg"
+    PERCENT_1RM = "pct_1rm", "% of 1RM"
+    RPE = "rpe", "RPE"
+    BODYWEIGHT = "bodyweight", "Bodyweight"
+    BAND = "band", "Band"
+
+
+# Dose ranges: wide enough for any real prescription, narrow enough to catch a typo.
+DOSE_LIMITS: dict[str, tuple[Decimal, Decimal]] = {
+    "sets": (Decimal(1), Decimal(20)),
+    "reps": (Decimal(1), Decimal(100)),
+    "hold_seconds": (Decimal(1), Decimal(600)),
+    "duration_minutes": (Decimal(1), Decimal(240)),
+    "frequency_per_week": (Decimal(1), Decimal(14)),
+    "rest_seconds": (Decimal(0), Decimal(600)),
+}
+LOAD_LIMITS: dict[str, tuple[Decimal, Decimal]] = {
+    LoadUnit.KG: (Decimal("0.5"), Decimal(500)),
+    LoadUnit.PERCENT_1RM: (Decimal(1), Decimal(100)),
+    LoadUnit.RPE: (Decimal(1), Decimal(10)),
+}
+
+
+def _range(field: str) -> list[Any]:
+    low, high = DOSE_LIMITS[field]
+    return [MinValueValidator(int(low)), MaxValueValidator(int(high))]
+
+
+tempo_validator = RegexValidator(r"^[0-9X]-[0-9X]-[0-9X]-[0-9X]$", "Write tempo as four digits, e.g. 3-1-1-0.")
+
+
+class PlanExercise(models.Model):
+    """One exercise of a plan with its dose."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="exercises")
+    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    sets = models.PositiveSmallIntegerField(default=3, validators=_range("sets"))
+    reps = models.PositiveSmallIntegerField(null=True, blank=True, validators=_range("reps"))
+    hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=_range("hold_seconds"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=_range("duration_minutes")
+    )
+    load_unit = models.CharField(max_length=12, choices=LoadUnit.choices, blank=True)
+    load_value = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    frequency_per_week = models.PositiveSmallIntegerField(default=3, validators=_range("frequency_per_week"))
+    tempo = models.CharField(max_length=7, blank=True, validators=[tempo_validator])
+    rest_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=_range("rest_seconds"))
+    notes = models.TextField(blank=True, max_length=2000)
+    progression_note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sets__gte=1, sets__lte=20), name="planexercise_sets_range"),
+            models.CheckConstraint(
+                condition=Q(reps__isnull=True) | Q(reps__gte=1, reps__lte=100), name="planexercise_reps_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_seconds__isnull=True) | Q(hold_seconds__gte=1, hold_seconds__lte=600),
+                name="planexercise_hold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=1, duration_minutes__lte=240),
+                name="planexercise_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency_per_week__gte=1, frequency_per_week__lte=14),
+                name="planexercise_frequency_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reps__isnull=True, hold_seconds__isnull=True, duration_minutes__isnull=True),
+                name="planexercise_has_volume",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exercise} ({self.dose_text})"
+
+    @property
+    def dose_text(self) -> str:
+        parts = [f"{self.sets} x "]
+        if self.reps:
+            parts.append(f"{self.reps} reps")
+        elif self.hold_seconds:
+            parts.append(f"{self.hold_seconds} s hold")
+        elif self.duration_minutes:
+            parts = [f"{self.duration_minutes} min"]
+        if self.load_unit == LoadUnit.BODYWEIGHT:
+            parts.append(", bodyweight")
+        elif self.load_unit == LoadUnit.BAND:
+            parts.append(", band")
+        elif self.load_unit and self.load_value is not None:
+            parts.append(f", {self.load_value.normalize():f} {self.get_load_unit_display()}")
+        parts.append(f", {self.frequency_per_week}x/week")
+        return "".join(parts)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        volume = [f for f in ("reps", "hold_seconds", "duration_minutes") if getattr(self, f) is not None]
+        if not volume:
+            errors["reps"] = "Give reps, a hold time in seconds or a duration in minutes."
+        elif len(volume) > 1:
+            errors[volume[1]] = "Give only one of reps, hold seconds or duration."
+        if self.load_unit in LOAD_LIMITS:
+            low, high = LOAD_LIMITS[self.load_unit]
+            if self.load_value is None:
+                errors["load_value"] = f"Give the load in {self.get_load_unit_display()}."
+            elif not low <= self.load_value <= high:
+                errors["load_value"] = (
+                    f"A load in {self.get_load_unit_display()} must be between {low.normalize():f} "
+                    f"and {high.normalize():f}."
+                )
+        elif self.load_value is not None:
+            if not self.load_unit:
+                errors["load_unit"] = "Choose the unit of the load."
+            else:
+                errors["load_value"] = f"A {self.get_load_unit_display().lower()} load takes no number."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Precaution(models.Model):
+    """A structured limit the trainer must respect."""
+
+    class Kind(models.TextChoices):
+        AVOID_MOVEMENT = "avoid_movement", "Avoid movement"
+        LOAD_LIMIT = "load_limit", "Load limit"
+        ROM_LIMIT = "rom_limit", "Range-of-motion limit"
+        WEIGHT_BEARING = "weight_bearing", "Weight-bearing status"
+        EFFORT_CAP = "effort_cap", "Heart-rate or RPE cap"
+        PAIN_RULE = "pain_rule", "Pain rule"
+
+    class Unit(models.TextChoices):
+        KG = "kg", "kg"
+        DEGREES = "deg", "degrees"
+        BPM = "bpm", "beats per minute"
+        RPE = "rpe", "RPE (1-10)"
+        PAIN = "pain", "pain score (0-10)"
+        PERCENT_BODYWEIGHT = "pct_bw", "% of body weight"
+
+    class WeightBearing(models.TextChoices):
+        NON = "nwb", "Non-weight-bearing"
+        TOE_TOUCH = "ttwb", "Toe-touch weight-bearing"
+        PARTIAL = "pwb", "Partial weight-bearing"
+        AS_TOLERATED = "wbat", "Weight-bearing as tolerated"
+        FULL = "fwb", "Full weight-bearing"
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="precautions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    body_region = models.CharField(max_length=20, choices=BodyRegion.choices, blank=True)
+    limit_value = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    limit_unit = models.CharField(max_length=8, choices=Unit.choices, blank=True)
+    weight_bearing = models.CharField(max_length=4, choices=WeightBearing.choices, blank=True)
+    valid_until = models.DateField(null=True, blank=True, help_text="Leave empty if it has no end date.")
+    detail = models.TextField(blank=True, max_length=2000)
+
+    # Which units each kind accepts, and each unit's sane range.
+    KIND_UNITS: dict[str, tuple[str, ...]] = {
+        "load_limit": ("kg", "pct_bw"),
+        "rom_limit": ("deg",),
+        "weight_bearing": ("pct_bw",),
+        "effort_cap": ("bpm", "rpe"),
+        "pain_rule": ("pain",),
+    }
+    UNIT_RANGES: dict[str, tuple[Decimal, Decimal]] = {
+        "kg": (Decimal(0), Decimal(500)),
+        "deg": (Decimal(0), Decimal(360)),
+        "bpm": (Decimal(40), Decimal(220)),
+        "rpe": (Decimal(1), Decimal(10)),
+        "pain": (Decimal(0), Decimal(10)),
+        "pct_bw": (Decimal(0), Decimal(100)),
+    }
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def summary(self) -> str:
+        text = self.get_kind_display()
+        if self.body_region:
+            text += f" ({self.get_body_region_display()})"
+        if self.weight_bearing:
+            text += f": {self.get_weight_bearing_display()}"
+        if self.limit_value is not None:
+            text += f": {self.limit_value.normalize():f} {self.get_limit_unit_display()}"
+        if self.valid_until:
+            text += f", until {self.valid_until:%Y-%m-%d}"
+        return text
+
+    def is_current(self) -> bool:
+        return self.valid_until is None or self.valid_until >= timezone.localdate()
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        units = self.KIND_UNITS.get(self.kind, ())
+        if self.kind == self.Kind.AVOID_MOVEMENT:
+            if not self.detail.strip():
+                errors["detail"] = "Describe the movement to avoid."
+            if self.limit_value is not None or self.limit_unit:
+                errors["limit_value"] = "An avoided movement takes no limit value."
+        elif self.kind == self.Kind.WEIGHT_BEARING:
+            if not self.weight_bearing:
+                errors["weight_bearing"] = "Choose the weight-bearing status."
+        elif self.limit_value is None:
+            errors["limit_value"] = f"A {self.get_kind_display().lower()} needs a limit value."
+        if self.kind in (self.Kind.LOAD_LIMIT, self.Kind.ROM_LIMIT) and not self.body_region:
+            errors["body_region"] = "Name the body region this limit applies to."
+        if self.limit_value is not None and self.kind != self.Kind.AVOID_MOVEMENT:
+            if self.limit_unit not in units:
+                allowed = ", ".join(str(self.Unit(u).label) for u in units)
+                errors["limit_unit"] = f"For this kind of precaution the unit is one of: {allowed}."
+            else:
+                low, high = self.UNIT_RANGES[self.limit_unit]
+                if not low <= self.limit_value <= high:
+                    errors["limit_value"] = (
+                        f"The limit in {self.get_limit_unit_display()} must be between "
+                        f"{low.normalize():f} and {high.normalize():f}."
+                    )
+        if self.weight_bearing and self.kind != self.Kind.WEIGHT_BEARING:
+            errors["weight_bearing"] = "Only a weight-bearing precaution takes a weight-bearing status."
+        if errors:
+            raise ValidationError(errors)
+
+
+class RedFlag(models.Model):
+    """A sign that means: stop and send the patient back to the physiotherapist."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="red_flags")
+    description = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Consent(models.Model):
+    """The patient's consent to share their guidelines with one gym."""
+
+    class Scope(models.TextChoices):
+        GUIDELINES = "guidelines", "Exercises and precautions only"
+        WITH_DIAGNOSIS = "with_diagnosis", "Exercises, precautions and the diagnosis"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    gym = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        limit_choices_to={"kind": Organization.Kind.GYM},
+    )
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    withdrawal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "gym"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_one_active_per_patient_gym",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "withdrawn" if self.withdrawn_at else "active"
+        return f"Consent for {self.gym} ({self.get_scope_display()}, {state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+    @property
+    def includes_diagnosis(self) -> bool:
+        return self.scope == self.Scope.WITH_DIAGNOSIS
+
+
+class HandoffStatus(models.TextChoices):
+    """FHIR Task statuses, as the US Physical Activity IG uses them for a referral to a trainer."""
+
+    DRAFT = "draft", "Draft"
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    IN_PROGRESS = "in-progress", "In progress"
+    ON_HOLD = "on-hold", "On hold"
+    FAILED = "failed", "Failed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+OPEN_STATUSES = (
+    HandoffStatus.DRAFT,
+    HandoffStatus.REQUESTED,
+    HandoffStatus.ACCEPTED,
+    HandoffStatus.IN_PROGRESS,
+    HandoffStatus.ON_HOLD,
+)
+TERMINAL_STATUSES = (
+    HandoffStatus.REJECTED,
+    HandoffStatus.FAILED,
+    HandoffStatus.COMPLETED,
+    HandoffStatus.CANCELLED,
+    HandoffStatus.ENTERED_IN_ERROR,
+)
+REASON_REQUIRED_STATUSES = (
+    HandoffStatus.REJECTED,
+    HandoffStatus.ON_HOLD,
+    HandoffStatus.CANCELLED,
+    HandoffStatus.FAILED,
+)
+# The trainer's active caseload: what counts against max_active_clients.
+CASELOAD_STATUSES = (
+    HandoffStatus.REQUESTED,
+    HandoffStatus.ACCEPTED,
+    HandoffStatus.IN_PROGRESS,
+    HandoffStatus.ON_HOLD,
+)
+
+
+class TrainerHandoff(models.Model):
+    """One offer of one treatment plan to one trainer at a partner gym (a FHIR Task)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="handoffs")
+    trainer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handoffs")
+    gym = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="handoffs",
+        limit_choices_to={"kind": Organization.Kind.GYM},
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.DRAFT)
+    status_reason = models.CharField(max_length=1000, blank=True)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["trainer", "status", "-updated_at"]),
+            models.Index(fields=["updated_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
+                name="handoff_one_open_per_plan",
+                violation_error_message="This plan already has an open handoff.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in HandoffStatus]), name="handoff_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[s.value for s in REASON_REQUIRED_STATUSES]) | ~Q(status_reason=""),
+                name="handoff_reason_when_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(status="entered-in-error") | Q(snapshot__isnull=False),
+                name="handoff_sent_has_snapshot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Handoff {str(self.public_id)[:8]} to {self.trainer} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class HandoffEvent(models.Model):
+    """One row per transition and per concern: the audit trail and the notification outbox's parent."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "Status change"
+        CONCERN = "concern", "Concern"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
+    text = models.TextField(blank=True, help_text="The reason of a transition or the text of a concern.")
+    urgent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.CONCERN:
+            return f"Concern on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class Notification(models.Model):
+    """An in-app notification. Its text names what happened and where, never clinical detail."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
+    event = models.ForeignKey(HandoffEvent, on_delete=models.PROTECT, related_name="notifications")
+    title = models.CharField(max_length=200)
+    urgent = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="notification_unique_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OutboxMessage(models.Model):
+    """A message owed to a recipient. The database, not the broker, remembers it until it is sent."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    event = models.ForeignKey(HandoffEvent, on_delete=models.PROTECT, related_name="outbox")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outbox message"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient", "channel"], name="outbox_unique_per_event_recipient_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.recipient_id} for event {self.event_id} ({self.status})"

@@ -1,0 +1,141 @@
+"""Who may see and do what: pure predicates shared by services, views, templates, the API and the admin.
+
+`roles_of(user)` reads the user's memberships once per user object and caches them on it, so a page that
+asks many questions asks the database once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Membership
+from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
+
+Role = Membership.Role
+_CACHE_ATTR = "_handoff_roles"
+
+
+def roles_of(user: Any) -> frozenset[tuple[int, str]]:
+    """The (organization id, role) pairs of an authenticated user; empty for anyone else."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = frozenset(Membership.objects.filter(user=user).values_list("organization_id", "role"))
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user: Any) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def has_role(user: Any, organization_id: int, role: str) -> bool:
+    return (organization_id, role) in roles_of(user)
+
+
+def is_superuser(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_superuser)
+
+
+def is_physiotherapist(user: Any) -> bool:
+    return any(role == Role.PHYSIOTHERAPIST for _, role in roles_of(user))
+
+
+def is_trainer(user: Any) -> bool:
+    return any(role == Role.TRAINER for _, role in roles_of(user))
+
+
+def is_clinic_physio(user: Any, clinic_id: int) -> bool:
+    return has_role(user, clinic_id, Role.PHYSIOTHERAPIST)
+
+
+def is_clinic_admin(user: Any, clinic_id: int) -> bool:
+    return has_role(user, clinic_id, Role.ORG_ADMIN) or is_superuser(user)
+
+
+# --- patients and plans -------------------------------------------------------------------------------
+
+
+def can_view_patient(user: Any, patient: Patient) -> bool:
+    return is_clinic_physio(user, patient.clinic_id)
+
+
+def can_edit_patient(user: Any, patient: Patient) -> bool:
+    return is_clinic_physio(user, patient.clinic_id)
+
+
+def can_create_patient(user: Any, clinic_id: int) -> bool:
+    return is_clinic_physio(user, clinic_id)
+
+
+def can_record_consent(user: Any, patient: Patient) -> bool:
+    return is_clinic_physio(user, patient.clinic_id)
+
+
+def can_view_plan(user: Any, plan: TreatmentPlan) -> bool:
+    return is_clinic_physio(user, plan.patient.clinic_id)
+
+
+def can_edit_plan(user: Any, plan: TreatmentPlan) -> bool:
+    return is_clinic_physio(user, plan.patient.clinic_id)
+
+
+def can_discharge(user: Any, plan: TreatmentPlan) -> bool:
+    return is_clinic_physio(user, plan.patient.clinic_id)
+
+
+# --- handoffs ------------------------------------------------------------------------------------------
+
+
+def _clinic_id(handoff: TrainerHandoff) -> int:
+    return handoff.plan.patient.clinic_id
+
+
+def is_handoff_trainer(user: Any, handoff: TrainerHandoff) -> bool:
+    """The trainer the handoff was offered to, while still a trainer at that gym."""
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and handoff.trainer_id == user.pk
+        and has_role(user, handoff.gym_id, Role.TRAINER)
+    )
+
+
+def can_view_handoff(user: Any, handoff: TrainerHandoff) -> bool:
+    if is_clinic_physio(user, _clinic_id(handoff)):
+        return True
+    return handoff.status != HandoffStatus.DRAFT and is_handoff_trainer(user, handoff)
+
+
+def can_view_guidelines(user: Any, handoff: TrainerHandoff) -> bool:
+    """The snapshot: the clinic always; the trainer only while the patient's consent stands."""
+    if is_clinic_physio(user, _clinic_id(handoff)):
+        return True
+    if not can_view_handoff(user, handoff):
+        return False
+    consent = handoff.consent
+    return consent is not None and consent.withdrawn_at is None and handoff.status != HandoffStatus.ENTERED_IN_ERROR
+
+
+def can_act_for_clinic(user: Any, handoff: TrainerHandoff) -> bool:
+    """Send, cancel, mark entered-in-error: the clinic's physiotherapists, its org admins, superusers."""
+    clinic_id = _clinic_id(handoff)
+    return is_clinic_physio(user, clinic_id) or is_clinic_admin(user, clinic_id)
+
+
+def can_act_for_trainer(user: Any, handoff: TrainerHandoff) -> bool:
+    """Accept, reject, start, hold, resume, complete, fail, raise a concern: the handoff's trainer only."""
+    return is_handoff_trainer(user, handoff)
+
+
+def can_raise_concern(user: Any, handoff: TrainerHandoff) -> bool:
+    return is_handoff_trainer(user, handoff)
+
+
+def can_verify_certification(user: Any) -> bool:
+    return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)
+
+
+def can_resend_notification(user: Any) -> bool:
+    return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)

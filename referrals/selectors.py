@@ -1,0 +1,184 @@
+"""Every read a user makes, scoped to what that user may see. Outside the scope is DoesNotExist (a 404)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
+from referrals.errors import Blocker
+from referrals.models import (
+    CASELOAD_STATUSES,
+    OPEN_STATUSES,
+    Consent,
+    HandoffEvent,
+    HandoffStatus,
+    Notification,
+    Patient,
+    TrainerHandoff,
+    TreatmentPlan,
+)
+from referrals.policies import Role, roles_of
+
+
+def _org_ids(user: Any, role: str) -> list[int]:
+    return sorted(org_id for org_id, r in roles_of(user) if r == role)
+
+
+# --- patients and plans -------------------------------------------------------------------------------
+
+
+def patient_list_for_user(*, user: Any) -> QuerySet[Patient]:
+    return Patient.objects.filter(clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)).select_related("clinic")
+
+
+def patient_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Patient:
+    return patient_list_for_user(user=user).get(public_id=public_id)
+
+
+def plan_list_for_user(*, user: Any) -> QuerySet[TreatmentPlan]:
+    return TreatmentPlan.objects.filter(
+        patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)
+    ).select_related("patient__clinic", "physiotherapist")
+
+
+def plan_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan:
+    return (
+        plan_list_for_user(user=user)
+        .prefetch_related("exercises__exercise", "precautions", "red_flags")
+        .get(public_id=public_id)
+    )
+
+
+def consent_list_for_user(*, user: Any) -> QuerySet[Consent]:
+    return Consent.objects.filter(
+        patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)
+    ).select_related("patient", "gym", "recorded_by", "withdrawn_by")
+
+
+def active_consent(*, patient: Patient, gym_id: int) -> Consent | None:
+    return Consent.objects.filter(patient=patient, gym_id=gym_id, withdrawn_at__isnull=True).first()
+
+
+# --- handoffs ------------------------------------------------------------------------------------------
+
+
+def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+    """Handoffs of the clinics where the user is a physiotherapist, and those offered to the user as a
+    trainer at a gym where the user is still a trainer (drafts are the clinic's own business)."""
+    clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
+    gym_ids = _org_ids(user, Role.TRAINER)
+    scope = Q(plan__patient__clinic_id__in=clinic_ids)
+    if gym_ids:
+        scope |= Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
+    return TrainerHandoff.objects.filter(scope).select_related(
+        "plan__patient__clinic", "plan__physiotherapist", "trainer", "gym", "consent"
+    )
+
+
+def handoff_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TrainerHandoff:
+    return handoff_list_for_user(user=user).get(public_id=public_id)
+
+
+def handoff_events(*, handoff: TrainerHandoff) -> QuerySet[HandoffEvent]:
+    return HandoffEvent.objects.filter(handoff=handoff).select_related("actor").order_by("created_at", "id")
+
+
+def open_handoff_for_plan(*, plan: TreatmentPlan) -> TrainerHandoff | None:
+    return TrainerHandoff.objects.filter(plan=plan, status__in=OPEN_STATUSES).first()
+
+
+# --- notifications -------------------------------------------------------------------------------------
+
+
+def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).select_related("event__handoff")
+
+
+def notification_unread_count(*, user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Notification:
+    return notification_list_for_user(user=user).get(public_id=public_id)
+
+
+# --- trainers and send preconditions -------------------------------------------------------------------
+
+
+def trainer_caseload(*, trainer: User, exclude_handoff_id: int | None = None) -> int:
+    qs = TrainerHandoff.objects.filter(trainer=trainer, status__in=CASELOAD_STATUSES)
+    if exclude_handoff_id is not None:
+        qs = qs.exclude(pk=exclude_handoff_id)
+    return qs.count()
+
+
+def partner_gyms_for_clinic(*, clinic: Organization) -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        kind=Organization.Kind.GYM,
+        clinic_partnerships__clinic=clinic,
+        clinic_partnerships__active=True,
+    ).order_by("name")
+
+
+def trainer_memberships_for_clinic(*, clinic: Organization) -> QuerySet[Membership]:
+    """The trainers of the clinic's partner gyms, with what the send check needs."""
+    return (
+        Membership.objects.filter(role=Role.TRAINER, organization__in=partner_gyms_for_clinic(clinic=clinic))
+        .select_related("user__trainer_profile", "organization")
+        .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
+        .annotate(
+            caseload=Count("user__handoffs", filter=Q(user__handoffs__status__in=CASELOAD_STATUSES), distinct=True)
+        )
+        .order_by("organization__name", "user__full_name")
+    )
+
+
+def handoff_send_blockers(
+    *, plan: TreatmentPlan, trainer: User, gym: Organization, exclude_handoff_id: int | None = None
+) -> list[Blocker]:
+    """Every unmet condition for sending this plan to this trainer at this gym, each with its own code."""
+    blockers: list[Blocker] = []
+    today = timezone.localdate()
+    clinic = plan.patient.clinic
+    if not Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists():
+        blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
+    if not Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists():
+        blockers.append(
+            Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}.")
+        )
+    if not Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists():
+        blockers.append(
+            Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
+        )
+    if not plan.exercises.exists():
+        blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
+    profile = TrainerProfile.objects.filter(user=trainer).first()
+    if profile is None:
+        blockers.append(Blocker("no_trainer_profile", f"{trainer} has no trainer profile."))
+        return blockers
+    if not profile.accepting_new_clients:
+        blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
+    caseload = trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
+    if caseload >= profile.max_active_clients:
+        blockers.append(
+            Blocker(
+                "trainer_at_capacity",
+                f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
+            )
+        )
+    if not profile.certifications.filter(expiry__gte=today).exists():
+        blockers.append(
+            Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
+        )
+    if not profile.cpr_aed_current(today):
+        blockers.append(Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired."))
+    return blockers
+

@@ -1,0 +1,139 @@
+"""Persona fixtures (STYLE.md): physio, other_clinic_physio, trainer, other_trainer, clinic_admin, anonymous,
+plus the world they live in: a clinic partnered with a gym, a plan ready to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
+
+from accounts.models import Membership, Organization, User
+from referrals import services
+from referrals.models import Consent, TrainerHandoff, TreatmentPlan
+from tests import factories as f
+
+Role = Membership.Role
+
+
+@pytest.fixture
+def clinic(db: Any) -> Organization:
+    return f.ClinicFactory(name="Lakeside Physio")
+
+
+@pytest.fixture
+def other_clinic(db: Any) -> Organization:
+    return f.ClinicFactory(name="Hillview Rehab")
+
+
+@pytest.fixture
+def gym(clinic: Organization) -> Organization:
+    gym = f.GymFactory(name="Iron Works Gym")
+    f.PartnershipFactory(clinic=clinic, gym=gym)
+    return gym
+
+
+@pytest.fixture
+def unpartnered_gym(db: Any) -> Organization:
+    return f.GymFactory(name="Lone Wolf Fitness")
+
+
+def make_physio(clinic: Organization, **kwargs: Any) -> User:
+    user = f.UserFactory(**kwargs)
+    f.MembershipFactory(user=user, organization=clinic, role=Role.PHYSIOTHERAPIST)
+    f.PhysioProfileFactory(user=user)
+    return user
+
+
+def make_trainer(gym: Organization, **profile: Any) -> User:
+    user = f.UserFactory()
+    f.MembershipFactory(user=user, organization=gym, role=Role.TRAINER)
+    trainer_profile = f.TrainerProfileFactory(user=user, **profile)
+    f.CertificationFactory(profile=trainer_profile)
+    return user
+
+
+@pytest.fixture
+def physio(clinic: Organization) -> User:
+    return make_physio(clinic, full_name="Pat Physio", email="pat@lakeside.test")
+
+
+@pytest.fixture
+def other_clinic_physio(other_clinic: Organization) -> User:
+    return make_physio(other_clinic, full_name="Olive Other", email="olive@hillview.test")
+
+
+@pytest.fixture
+def trainer(gym: Organization) -> User:
+    return make_trainer(gym)
+
+
+@pytest.fixture
+def other_trainer(gym: Organization) -> User:
+    return make_trainer(gym)
+
+
+@pytest.fixture
+def unpartnered_trainer(unpartnered_gym: Organization) -> User:
+    return make_trainer(unpartnered_gym)
+
+
+@pytest.fixture
+def clinic_admin(clinic: Organization) -> User:
+    user = f.UserFactory(is_staff=True, full_name="Ada Admin")
+    f.MembershipFactory(user=user, organization=clinic, role=Role.ORG_ADMIN)
+    return user
+
+
+@pytest.fixture
+def superuser(db: Any) -> User:
+    return User.objects.create_superuser("root@handoff.test", f.TEST_PASSWORD, full_name="Root")
+
+
+@pytest.fixture
+def anonymous() -> AnonymousUser:
+    return AnonymousUser()
+
+
+@pytest.fixture
+def plan(physio: User, clinic: Organization, gym: Organization) -> TreatmentPlan:
+    """An active plan with two exercises, a precaution, a red flag and consent for `gym`."""
+    patient = f.PatientFactory(clinic=clinic, full_name="Jamie Patient")
+    plan = f.PlanFactory(patient=patient, physiotherapist=physio)
+    f.PlanExerciseFactory(plan=plan, position=0)
+    f.PlanExerciseFactory(plan=plan, position=1, reps=None, hold_seconds=30)
+    f.PrecautionFactory(plan=plan)
+    f.RedFlagFactory(plan=plan)
+    f.ConsentFactory(patient=patient, gym=gym, recorded_by=physio, scope=Consent.Scope.GUIDELINES)
+    return plan
+
+
+@dataclass
+class World:
+    physio: User
+    trainer: User
+    gym: Organization
+    plan: TreatmentPlan
+
+
+@pytest.fixture
+def world(physio: User, trainer: User, gym: Organization, plan: TreatmentPlan) -> World:
+    return World(physio=physio, trainer=trainer, gym=gym, plan=plan)
+
+
+@pytest.fixture
+def draft(world: World) -> TrainerHandoff:
+    return services.handoff_create(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+
+
+@pytest.fixture
+def requested(world: World, draft: TrainerHandoff, django_capture_on_commit_callbacks: Any) -> TrainerHandoff:
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.handoff_send(handoff=draft, actor=world.physio)
+
+
+def login(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
