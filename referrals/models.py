@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -175,8 +175,8 @@ class PlanExercise(models.Model):
     frequency_per_week = models.PositiveSmallIntegerField(default=3, validators=_range("frequency_per_week"))
     tempo = models.CharField(max_length=7, blank=True, validators=[tempo_validator])
     rest_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=_range("rest_seconds"))
-    notes = models.TextField(blank=True, max_length=2000)
-    progression_note = models.TextField(blank=True, max_length=2000)
+    notes = models.TextField(blank=True, max_length=2000, validators=[MaxLengthValidator(2000)])
+    progression_note = models.TextField(blank=True, max_length=2000, validators=[MaxLengthValidator(2000)])
 
     class Meta:
         ordering = ["position", "id"]
@@ -282,7 +282,7 @@ class Precaution(models.Model):
     limit_unit = models.CharField(max_length=8, choices=Unit.choices, blank=True)
     weight_bearing = models.CharField(max_length=4, choices=WeightBearing.choices, blank=True)
     valid_until = models.DateField(null=True, blank=True, help_text="Leave empty if it has no end date.")
-    detail = models.TextField(blank=True, max_length=2000)
+    detail = models.TextField(blank=True, max_length=2000, validators=[MaxLengthValidator(2000)])
 
     # Which units each kind accepts, and each unit's sane range.
     KIND_UNITS: dict[str, tuple[str, ...]] = {
@@ -501,7 +501,7 @@ class TrainerHandoff(models.Model):
                 name="handoff_reason_when_required",
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(status="entered-in-error") | Q(snapshot__isnull=False),
+                condition=Q(sent_at__isnull=True) | Q(snapshot__isnull=False),
                 name="handoff_sent_has_snapshot",
             ),
         ]

@@ -84,15 +84,14 @@ def _locked_handoff(handoff: TrainerHandoff) -> TrainerHandoff:
 
 def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     """Who is told: the trainer of a new, cancelled or withdrawn referral; the clinic of everything else."""
-    if event.kind == HandoffEvent.Kind.TRANSITION and event.to_status in (
-        S.REQUESTED,
-        S.CANCELLED,
-        S.ENTERED_IN_ERROR,
-    ):
+    transition = event.kind == HandoffEvent.Kind.TRANSITION
+    if transition and event.to_status == S.DRAFT:
+        people = []
+    elif transition and event.to_status == S.REQUESTED:
+        people = [handoff.trainer]
+    elif transition and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
         # A draft was never seen by the trainer: cancelling it tells nobody.
         people = [handoff.trainer] if event.from_status != S.DRAFT else []
-    elif event.kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.DRAFT:
-        people = []
     else:
         people = [handoff.plan.physiotherapist, handoff.created_by]
     unique: dict[int, User] = {}
@@ -373,12 +372,12 @@ def consent_record(*, patient: Patient, gym: Organization, scope: str, actor: Us
     if gym.kind != Organization.Kind.GYM:
         raise ValidationError({"gym": "Consent is given for a gym."})
     consent = Consent(patient=patient, gym=gym, scope=scope, recorded_by=actor)
-    _validate(consent)
     with transaction.atomic():
         if Consent.objects.select_for_update().filter(patient=patient, gym=gym, withdrawn_at__isnull=True).exists():
             raise ValidationError(
                 {"gym": f"The patient already has an active consent for {gym}; withdraw it to record a new one."}
             )
+        _validate(consent)
         consent.save()
     return consent
 

@@ -1,0 +1,330 @@
+"""Admin for the people and organizations: users, clinics and gyms, memberships, partnerships, credentials.
+
+Credentials are verified through `services.certification_verify`, never by ticking a box.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import (
+    Certification,
+    Membership,
+    Organization,
+    Partnership,
+    PhysiotherapistProfile,
+    TrainerProfile,
+    TrainerSpecialization,
+    User,
+)
+from referrals import policies, services
+from referrals.errors import DomainError
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import InlineModelAdmin
+
+    ModelAdmin = admin.ModelAdmin
+    TabularInline = admin.TabularInline
+    _UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
+    _UserChangeFormBase = DjangoUserChangeForm[User]
+else:
+    # django-stubs types the admin classes as generics; Django's own classes cannot be subscripted at
+    # runtime (django_stubs_ext.monkeypatch() is a dev-only dependency), so `X[Model]` returns X here.
+    class _Subscriptable:
+        def __class_getitem__(cls, _params):
+            return cls
+
+    class ModelAdmin(_Subscriptable, admin.ModelAdmin):
+        pass
+
+    class TabularInline(_Subscriptable, admin.TabularInline):
+        pass
+
+    _UserAdminBase = DjangoUserAdmin
+    _UserChangeFormBase = DjangoUserChangeForm
+
+
+def admin_actor(request: HttpRequest) -> User:
+    """The logged-in admin, as the `actor` a service expects. The admin site only lets staff in."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+# --- users ---------------------------------------------------------------------------------------------
+
+
+def _clean_new_email(form: forms.ModelForm[User]) -> str:
+    """Emails are stored lower-case (UserManager.create_user) and unique regardless of case."""
+    email = str(form.cleaned_data.get("email") or "").strip().lower()
+    clash = User.objects.filter(email__iexact=email)
+    if form.instance.pk is not None:
+        clash = clash.exclude(pk=form.instance.pk)
+    if email and clash.exists():
+        raise forms.ValidationError("A user with this email address already exists.", code="unique")
+    return email
+
+
+class UserCreationForm(AdminUserCreationForm):
+    """Email, name and password (hashed by the standard form); the password may also be left unusable."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def clean_email(self) -> str:
+        return _clean_new_email(self)
+
+
+class UserChangeForm(_UserChangeFormBase):
+    class Meta:
+        model = User
+        fields = (
+            "email",
+            "password",
+            "full_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+            "last_login",
+            "date_joined",
+        )
+
+    def clean_email(self) -> str:
+        return _clean_new_email(self)
+
+
+class MembershipInline(TabularInline[Membership, Any]):
+    """Shared by the user and the organization pages: each hides the column of its own side."""
+
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user", "organization")
+    readonly_fields = ("created_at",)
+    fields = ("user", "organization", "role", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("user", "organization")
+
+
+class UserMembershipInline(MembershipInline):
+    fields = ("organization", "role", "created_at")
+
+
+class OrganizationMembershipInline(MembershipInline):
+    fields = ("user", "role", "created_at")
+
+
+@admin.register(User)
+class UserAdmin(_UserAdminBase):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password", "public_id")}),
+        ("Personal info", {"fields": ("full_name",)}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ("public_id", "last_login")
+    list_display = ("email", "full_name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role", "groups")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    date_hierarchy = "date_joined"
+    inlines = (UserMembershipInline,)
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin[Any, Any]]]:
+        # The add page is email and password only, like Django's own; memberships come after.
+        return [] if obj is None else list(super().get_inlines(request, obj))
+
+
+# --- organizations -------------------------------------------------------------------------------------
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ModelAdmin[Organization]):
+    list_display = ("name", "kind", "city", "email", "phone", "member_count", "created_at")
+    list_filter = ("kind", "city")
+    search_fields = ("name", "city", "email")
+    readonly_fields = ("public_id", "created_at")
+    fields = ("name", "kind", "city", "email", "phone", "public_id", "created_at")
+    inlines = (OrganizationMembershipInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return super().get_queryset(request).annotate(_member_count=Count("memberships", distinct=True))
+
+    @admin.display(description="members", ordering="_member_count")
+    def member_count(self, obj: Organization) -> int:
+        return int(getattr(obj, "_member_count", 0))
+
+
+@admin.register(Membership)
+class MembershipAdmin(ModelAdmin[Membership]):
+    list_display = ("user", "organization", "role", "organization_kind", "created_at")
+    list_filter = ("role", "organization__kind", "organization")
+    search_fields = ("user__email", "user__full_name", "organization__name")
+    list_select_related = ("user", "organization")
+    autocomplete_fields = ("user", "organization")
+    readonly_fields = ("created_at",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description="kind", ordering="organization__kind")
+    def organization_kind(self, obj: Membership) -> str:
+        return obj.organization.get_kind_display()
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(ModelAdmin[Partnership]):
+    list_display = ("clinic", "gym", "active", "started_on")
+    list_filter = ("active", "started_on")
+    search_fields = ("clinic__name", "gym__name", "notes")
+    list_select_related = ("clinic", "gym")
+    autocomplete_fields = ("clinic", "gym")
+    date_hierarchy = "started_on"
+
+
+# --- professional profiles and credentials -------------------------------------------------------------
+
+
+@admin.register(PhysiotherapistProfile)
+class PhysiotherapistProfileAdmin(ModelAdmin[PhysiotherapistProfile]):
+    list_display = ("user", "licence_number", "jurisdiction", "licence_expiry", "licence_current")
+    list_filter = ("jurisdiction", "licence_expiry")
+    search_fields = ("user__email", "user__full_name", "licence_number", "jurisdiction")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    date_hierarchy = "licence_expiry"
+
+    @admin.display(description="licence current", boolean=True)
+    def licence_current(self, obj: PhysiotherapistProfile) -> bool:
+        return obj.licence_current
+
+
+class CertificationInline(TabularInline[Certification, TrainerProfile]):
+    model = Certification
+    extra = 0
+    fields = ("issuing_body", "other_body", "number", "expiry", "verified", "verified_by", "verified_at")
+    readonly_fields = ("verified", "verified_by", "verified_at")
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Certification]:
+        return super().get_queryset(request).select_related("verified_by")
+
+
+class TrainerSpecializationInline(TabularInline[TrainerSpecialization, TrainerProfile]):
+    model = TrainerSpecialization
+    extra = 0
+
+
+@admin.register(TrainerProfile)
+class TrainerProfileAdmin(ModelAdmin[TrainerProfile]):
+    list_display = ("user", "accepting_new_clients", "max_active_clients", "cpr_aed_expiry", "cpr_aed_current")
+    list_filter = ("accepting_new_clients", "specializations__specialization", "cpr_aed_expiry")
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    inlines = (TrainerSpecializationInline, CertificationInline)
+
+    @admin.display(description="CPR/AED current", boolean=True)
+    def cpr_aed_current(self, obj: TrainerProfile) -> bool:
+        return obj.cpr_aed_current()
+
+
+@admin.register(TrainerSpecialization)
+class TrainerSpecializationAdmin(ModelAdmin[TrainerSpecialization]):
+    list_display = ("profile", "specialization")
+    list_filter = ("specialization",)
+    search_fields = ("profile__user__email", "profile__user__full_name")
+    list_select_related = ("profile__user",)
+    autocomplete_fields = ("profile",)
+
+
+class CertificationValidityFilter(admin.SimpleListFilter):
+    title = "validity"
+    parameter_name = "validity"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("current", "Current"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "current":
+            return queryset.filter(expiry__gte=timezone.localdate())
+        if self.value() == "expired":
+            return queryset.filter(expiry__lt=timezone.localdate())
+        return queryset
+
+
+@admin.register(Certification)
+class CertificationAdmin(ModelAdmin[Certification]):
+    list_display = (
+        "__str__",
+        "trainer",
+        "issuing_body",
+        "number",
+        "expiry",
+        "current",
+        "verified",
+        "verified_by",
+        "verified_at",
+    )
+    list_filter = ("verified", CertificationValidityFilter, "issuing_body", "expiry")
+    search_fields = ("number", "other_body", "profile__user__email", "profile__user__full_name")
+    list_select_related = ("profile__user", "verified_by")
+    autocomplete_fields = ("profile",)
+    fields = ("profile", "issuing_body", "other_body", "number", "expiry", "verified", "verified_by", "verified_at")
+    readonly_fields = ("verified", "verified_by", "verified_at")
+    date_hierarchy = "expiry"
+    actions = ("verify_certifications",)
+
+    @admin.display(description="trainer", ordering="profile__user__full_name")
+    def trainer(self, obj: Certification) -> User:
+        return obj.profile.user
+
+    @admin.display(description="current", boolean=True)
+    def current(self, obj: Certification) -> bool:
+        return obj.is_current()
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return policies.can_verify_certification(request.user) and self.has_view_permission(request)
+
+    @admin.action(description="Mark selected certifications verified", permissions=["verify"])
+    def verify_certifications(self, request: HttpRequest, queryset: QuerySet[Certification]) -> None:
+        actor = admin_actor(request)
+        verified = 0
+        errors: list[str] = []
+        for certification in queryset:
+            try:
+                services.certification_verify(certification=certification, actor=actor)
+            except DomainError as exc:
+                errors.append(f"{certification}: {exc.message}")
+            else:
+                verified += 1
+        if verified:
+            self.message_user(request, f"{verified} certification(s) verified.", level=messages.SUCCESS)
+        if errors:
+            self.message_user(request, "Not verified: " + "; ".join(errors), level=messages.WARNING)
