@@ -41,7 +41,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -108,9 +108,10 @@ class Membership(models.Model):
         return f"{self.user} - {self.get_role_display()} at {self.organization}"
 
     def clean(self) -> None:
-        if self.organization_id is None:
+        organization = Organization.objects.filter(pk=self.organization_id).first()
+        if organization is None:
             return
-        kind = self.organization.kind
+        kind = organization.kind
         if self.role == self.Role.PHYSIOTHERAPIST and kind != Organization.Kind.CLINIC:
             raise ValidationError({"role": "A physiotherapist belongs to a clinic."})
         if self.role == self.Role.TRAINER and kind != Organization.Kind.GYM:
@@ -214,7 +215,9 @@ class TrainerSpecialization(models.Model):
     class Meta:
         ordering = ["specialization"]
         constraints = [
-            models.UniqueConstraint(fields=["profile", "specialization"], name="trainer_specialization_unique"),
+            models.UniqueConstraint(
+                fields=["profile", "specialization"], name="trainer_specialization_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -249,7 +252,11 @@ class Certification(models.Model):
         ]
 
     def __str__(self) -> str:
-        body = self.other_body if self.issuing_body == self.IssuingBody.OTHER else self.get_issuing_body_display()
+        body = (
+            self.other_body
+            if self.issuing_body == self.IssuingBody.OTHER
+            else self.get_issuing_body_display()
+        )
         return f"{body} {self.number}"
 
     def clean(self) -> None:

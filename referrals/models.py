@@ -79,7 +79,9 @@ class TreatmentPlan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="treatment_plans"
     )
     diagnosis = models.TextField(help_text="Condition or diagnosis, in words.")
-    icd10_code = models.CharField(max_length=8, blank=True, validators=[icd10_validator], verbose_name="ICD-10")
+    icd10_code = models.CharField(
+        max_length=8, blank=True, validators=[icd10_validator], verbose_name="ICD-10"
+    )
     goals = models.TextField()
     start_date = models.DateField(default=timezone.localdate)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
@@ -155,7 +157,9 @@ def _range(field: str) -> list[Any]:
     return [MinValueValidator(int(low)), MaxValueValidator(int(high))]
 
 
-tempo_validator = RegexValidator(r"^[0-9X]-[0-9X]-[0-9X]-[0-9X]$", "Write tempo as four digits, e.g. 3-1-1-0.")
+tempo_validator = RegexValidator(
+    r"^[0-9X]-[0-9X]-[0-9X]-[0-9X]$", "Write tempo as four digits, e.g. 3-1-1-0."
+)
 
 
 class PlanExercise(models.Model):
@@ -190,7 +194,8 @@ class PlanExercise(models.Model):
                 name="planexercise_hold_range",
             ),
             models.CheckConstraint(
-                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=1, duration_minutes__lte=240),
+                condition=Q(duration_minutes__isnull=True)
+                | Q(duration_minutes__gte=1, duration_minutes__lte=240),
                 name="planexercise_duration_range",
             ),
             models.CheckConstraint(
@@ -549,7 +554,9 @@ class Notification(models.Model):
     """An in-app notification. Its text names what happened and where, never clinical detail."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
     event = models.ForeignKey(HandoffEvent, on_delete=models.PROTECT, related_name="notifications")
     title = models.CharField(max_length=200)
     urgent = models.BooleanField(default=False)
@@ -602,4 +609,6 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.recipient_id} for event {self.event_id} ({self.status})"
+        return (
+            f"{self.get_channel_display()} to {self.recipient_id} for event {self.event_id} ({self.status})"
+        )

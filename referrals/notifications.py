@@ -44,7 +44,9 @@ def notification_title(event: HandoffEvent) -> str:
         HandoffStatus.ACCEPTED: f"{trainer} accepted a referral",
         HandoffStatus.REJECTED: f"{trainer} declined a referral",
         HandoffStatus.IN_PROGRESS: (
-            f"{trainer} resumed training" if event.from_status == HandoffStatus.ON_HOLD else f"{trainer} started training"
+            f"{trainer} resumed training"
+            if event.from_status == HandoffStatus.ON_HOLD
+            else f"{trainer} started training"
         ),
         HandoffStatus.ON_HOLD: f"{trainer} put a referral on hold",
         HandoffStatus.COMPLETED: f"{trainer} completed a referral",
@@ -56,7 +58,8 @@ def notification_title(event: HandoffEvent) -> str:
 
 
 def handoff_url(event: HandoffEvent) -> str:
-    return settings.SITE_URL + reverse("handoff_detail", kwargs={"public_id": event.handoff.public_id})
+    base: str = settings.SITE_URL
+    return base + reverse("handoff_detail", kwargs={"public_id": event.handoff.public_id})
 
 
 def render_email(message: OutboxMessage) -> EmailMultiAlternatives:
@@ -95,7 +98,10 @@ def claim(message_id: int) -> uuid.UUID | None:
     token = uuid.uuid4()
     claimed = (
         OutboxMessage.objects.filter(pk=message_id, attempts__lt=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS)
-        .filter(Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.IN_FLIGHT, lease_until__lt=now))
+        .filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.IN_FLIGHT, lease_until__lt=now)
+        )
         .update(
             status=Status.IN_FLIGHT,
             claim_token=token,
@@ -129,7 +135,9 @@ def deliver(message_id: int) -> DeliveryResult:
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             last_error=error,
         )
-        logger.warning("outbox %s attempt %s failed, retry in %ss: %s", message_id, message.attempts, delay, error)
+        logger.warning(
+            "outbox %s attempt %s failed, retry in %ss: %s", message_id, message.attempts, delay, error
+        )
         return DeliveryResult("retry", retry_in=delay)
     now = timezone.now()
     mine.update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
@@ -144,7 +152,8 @@ def due_message_ids(limit: int = 500) -> list[int]:
     stale = now - settings.HANDOFF_OUTBOX_STALE_AFTER
     return list(
         OutboxMessage.objects.filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=stale) | Q(status=Status.IN_FLIGHT, lease_until__lt=now),
+            Q(status=Status.PENDING, next_attempt_at__lte=stale)
+            | Q(status=Status.IN_FLIGHT, lease_until__lt=now),
             attempts__lt=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS,
         )
         .order_by("next_attempt_at")

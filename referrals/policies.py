@@ -115,7 +115,11 @@ def can_view_guidelines(user: Any, handoff: TrainerHandoff) -> bool:
     if not can_view_handoff(user, handoff):
         return False
     consent = handoff.consent
-    return consent is not None and consent.withdrawn_at is None and handoff.status != HandoffStatus.ENTERED_IN_ERROR
+    return (
+        consent is not None
+        and consent.withdrawn_at is None
+        and handoff.status != HandoffStatus.ENTERED_IN_ERROR
+    )
 
 
 def can_act_for_clinic(user: Any, handoff: TrainerHandoff) -> bool:

@@ -54,9 +54,9 @@ def plan_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan
 
 
 def consent_list_for_user(*, user: Any) -> QuerySet[Consent]:
-    return Consent.objects.filter(
-        patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)
-    ).select_related("patient", "gym", "recorded_by", "withdrawn_by")
+    return Consent.objects.filter(patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)).select_related(
+        "patient", "gym", "recorded_by", "withdrawn_by"
+    )
 
 
 def active_consent(*, patient: Patient, gym_id: int) -> Consent | None:
@@ -135,7 +135,9 @@ def trainer_memberships_for_clinic(*, clinic: Organization) -> QuerySet[Membersh
         .select_related("user__trainer_profile", "organization")
         .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
         .annotate(
-            caseload=Count("user__handoffs", filter=Q(user__handoffs__status__in=CASELOAD_STATUSES), distinct=True)
+            caseload=Count(
+                "user__handoffs", filter=Q(user__handoffs__status__in=CASELOAD_STATUSES), distinct=True
+            )
         )
         .order_by("organization__name", "user__full_name")
     )
@@ -151,9 +153,7 @@ def handoff_send_blockers(
     if not Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists():
         blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
     if not Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists():
-        blockers.append(
-            Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}.")
-        )
+        blockers.append(Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}."))
     if not Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists():
         blockers.append(
             Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
@@ -179,6 +179,7 @@ def handoff_send_blockers(
             Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
         )
     if not profile.cpr_aed_current(today):
-        blockers.append(Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired."))
+        blockers.append(
+            Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
+        )
     return blockers
-

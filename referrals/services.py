@@ -62,7 +62,9 @@ def _validate(obj: Any, *, prefix: str = "", exclude: Sequence[str] = ()) -> Non
     except ValidationError as exc:
         if not prefix:
             raise
-        raise ValidationError({f"{prefix}.{field}": msgs for field, msgs in exc.message_dict.items()}) from exc
+        raise ValidationError(
+            {f"{prefix}.{field}": msgs for field, msgs in exc.message_dict.items()}
+        ) from exc
 
 
 def _clean_text(value: str | None, *, field: str, required: bool, max_length: int) -> str:
@@ -165,7 +167,9 @@ def _transition(
             f"A referral that is {S(current).label.lower()} cannot become {S(to).label.lower()}.",
             current_status=current,
         )
-    reason = _clean_text(reason, field="reason", required=to in REASON_REQUIRED_STATUSES, max_length=REASON_MAX_LENGTH)
+    reason = _clean_text(
+        reason, field="reason", required=to in REASON_REQUIRED_STATUSES, max_length=REASON_MAX_LENGTH
+    )
     handoff.status = to
     handoff.status_reason = reason if to in REASON_REQUIRED_STATUSES else ""
     handoff.save(update_fields=["status", "status_reason", "updated_at"])
@@ -211,7 +215,15 @@ EXERCISE_FIELDS = (
     "notes",
     "progression_note",
 )
-PRECAUTION_FIELDS = ("kind", "body_region", "limit_value", "limit_unit", "weight_bearing", "valid_until", "detail")
+PRECAUTION_FIELDS = (
+    "kind",
+    "body_region",
+    "limit_value",
+    "limit_unit",
+    "weight_bearing",
+    "valid_until",
+    "detail",
+)
 
 
 def _only(data: Mapping[str, Any], allowed: Sequence[str], *, prefix: str) -> dict[str, Any]:
@@ -233,7 +245,12 @@ def patient_create(
     if not policies.can_create_patient(actor, clinic.pk):
         raise NotPermitted("Only a physiotherapist of this clinic can add its patients.")
     patient = Patient(
-        clinic=clinic, created_by=actor, full_name=full_name, date_of_birth=date_of_birth, email=email, phone=phone
+        clinic=clinic,
+        created_by=actor,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        email=email,
+        phone=phone,
     )
     _validate(patient)
     with transaction.atomic():
@@ -350,7 +367,9 @@ def plan_update(
     if "icd10_code" in data:
         data["icd10_code"] = (data["icd10_code"] or "").strip().upper()
     with transaction.atomic():
-        locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
+        locked = (
+            TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
+        )
         if not policies.can_edit_plan(actor, locked):
             raise NotPermitted("Only a physiotherapist of this patient's clinic can edit their plan.")
         for key, value in data.items():
@@ -373,10 +392,13 @@ def consent_record(*, patient: Patient, gym: Organization, scope: str, actor: Us
         raise ValidationError({"gym": "Consent is given for a gym."})
     consent = Consent(patient=patient, gym=gym, scope=scope, recorded_by=actor)
     with transaction.atomic():
-        if Consent.objects.select_for_update().filter(patient=patient, gym=gym, withdrawn_at__isnull=True).exists():
-            raise ValidationError(
-                {"gym": f"The patient already has an active consent for {gym}; withdraw it to record a new one."}
-            )
+        if (
+            Consent.objects.select_for_update()
+            .filter(patient=patient, gym=gym, withdrawn_at__isnull=True)
+            .exists()
+        ):
+            message = f"The patient already has an active consent for {gym}; withdraw it to record a new one."
+            raise ValidationError({"gym": message})
         _validate(consent)
         consent.save()
     return consent
@@ -386,7 +408,11 @@ def consent_withdraw(*, consent: Consent, actor: User, reason: str = "") -> Cons
     """Withdraw consent and cancel the open handoffs to that gym: the trainer loses the guidelines."""
     reason = _clean_text(reason, field="reason", required=False, max_length=500)
     with transaction.atomic():
-        locked = Consent.objects.select_for_update(of=("self",)).select_related("patient", "gym").get(pk=consent.pk)
+        locked = (
+            Consent.objects.select_for_update(of=("self",))
+            .select_related("patient", "gym")
+            .get(pk=consent.pk)
+        )
         if not policies.can_record_consent(actor, locked.patient):
             raise NotPermitted("Only a physiotherapist of this patient's clinic can withdraw their consent.")
         if locked.withdrawn_at is not None:
@@ -486,7 +512,9 @@ def handoff_create(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
                 handoff = TrainerHandoff.objects.create(plan=plan, trainer=trainer, gym=gym, created_by=actor)
         except IntegrityError as exc:  # a concurrent create won the one-open-handoff constraint
             raise InvalidTransition(
-                "This plan already has an open referral.", current_status=S.DRAFT, code="plan_has_open_handoff"
+                "This plan already has an open referral.",
+                current_status=S.DRAFT,
+                code="plan_has_open_handoff",
             ) from exc
         _record_event(handoff=handoff, actor=actor, kind=HandoffEvent.Kind.TRANSITION, to_status=S.DRAFT)
     return handoff
@@ -505,9 +533,11 @@ def handoff_send(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
             )
         # Serialize sends to one trainer, so two sends cannot both take the last free place.
         TrainerProfile.objects.select_for_update().filter(user=locked.trainer).first()
-        plan = TreatmentPlan.objects.select_for_update(of=("self",)).select_related(
-            "patient__clinic", "physiotherapist"
-        ).get(pk=locked.plan_id)
+        plan = (
+            TreatmentPlan.objects.select_for_update(of=("self",))
+            .select_related("patient__clinic", "physiotherapist")
+            .get(pk=locked.plan_id)
+        )
         blockers = selectors.handoff_send_blockers(
             plan=plan, trainer=locked.trainer, gym=locked.gym, exclude_handoff_id=locked.pk
         )
@@ -622,7 +652,9 @@ def notification_mark_read(*, notification: Notification, actor: User) -> Notifi
         raise NotPermitted("This notification is not yours.")
     if notification.read_at is None:
         notification.read_at = timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
     return notification
 
 

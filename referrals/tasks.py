@@ -15,9 +15,14 @@ logger = logging.getLogger(__name__)
 def publish_delivery(message_id: int, *, countdown: float | None = None) -> bool:
     """Best-effort publish: never raises. A row the broker did not take waits for the sweeper."""
     try:
-        deliver_outbox_message.apply_async(args=[message_id], countdown=countdown)
+        if countdown is None:
+            deliver_outbox_message.apply_async(args=(message_id,))
+        else:
+            deliver_outbox_message.apply_async(args=(message_id,), countdown=countdown)
     except Exception as exc:  # broker down or stalled: the outbox row is the source of truth
-        logger.warning("outbox %s not published (%s); the sweeper will pick it up", message_id, type(exc).__name__)
+        logger.warning(
+            "outbox %s not published (%r); the sweeper will pick it up", message_id, exc
+        )
         return False
     return True
 

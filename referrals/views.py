@@ -14,6 +14,7 @@ from accounts.models import User
 from referrals import policies, selectors, services
 from referrals.models import CASELOAD_STATUSES, HandoffEvent, HandoffStatus, Notification, TrainerHandoff
 
+
 def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # noqa: S101 - login_required guarantees it
@@ -42,11 +43,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "is_trainer": policies.is_trainer(user),
         "patients": selectors.patient_list_for_user(user=user).order_by("full_name")[:100],
         "open_by_status": sorted(by_status.items()),
-        "attention": [h for h in as_clinic if h.status in (HandoffStatus.REJECTED, HandoffStatus.FAILED)][:20],
+        "attention": [h for h in as_clinic if h.status in (HandoffStatus.REJECTED, HandoffStatus.FAILED)][
+            :20
+        ],
         "waiting": [h for h in as_clinic if h.status == HandoffStatus.REQUESTED][:20],
         "concerns": concerns,
         "new_referrals": [h for h in as_trainer if h.status == HandoffStatus.REQUESTED],
-        "active_clients": [h for h in as_trainer if h.status in CASELOAD_STATUSES and h.status != HandoffStatus.REQUESTED],
+        "active_clients": [
+            h for h in as_trainer if h.status in CASELOAD_STATUSES and h.status != HandoffStatus.REQUESTED
+        ],
         "notifications": selectors.notification_list_for_user(user=user)[:10],
     }
     return render(request, "referrals/home.html", context)

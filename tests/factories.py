@@ -14,7 +14,6 @@ from accounts.models import (
     Partnership,
     PhysiotherapistProfile,
     TrainerProfile,
-    TrainerSpecialization,
     User,
 )
 from referrals.models import Consent, Exercise, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan

@@ -1,8 +1,9 @@
-"""The write path: every legal transition, a sample of illegal ones, send preconditions, snapshot, constraint."""
+"""The write path: legal and illegal transitions, send preconditions, snapshot, the one-open constraint."""
 
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from referrals.models import (
     TreatmentPlan,
 )
 from tests import factories as f
-from tests.conftest import World, make_trainer
+from tests.conftest import World
 
 S = HandoffStatus
 pytestmark = pytest.mark.django_db
@@ -31,10 +32,7 @@ pytestmark = pytest.mark.django_db
 def walk(world: World, handoff: TrainerHandoff, *steps: str) -> TrainerHandoff:
     """Drive a handoff through the named actions as the right actor."""
     for step in steps:
-        if step in ("cancel", "enter_in_error", "send"):
-            actor = world.physio
-        else:
-            actor = world.trainer
+        actor = world.physio if step in ("cancel", "enter_in_error", "send") else world.trainer
         kwargs: dict[str, Any] = {}
         if step in ("reject", "hold", "fail", "cancel"):
             kwargs["reason"] = f"reason for {step}"
@@ -81,7 +79,7 @@ def test_every_legal_transition_reaches_its_status_and_logs_one_event_per_move(
     # One creation event plus one per move, chained from -> to without gaps.
     assert len(events) == len(steps) + 1
     assert events[0].from_status == "" and events[0].to_status == S.DRAFT
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.from_status == before.to_status
     assert events[-1].to_status == final
 
@@ -125,7 +123,9 @@ ILLEGAL = [
 ]
 
 
-@pytest.mark.parametrize(("steps", "action"), ILLEGAL, ids=[f"{'-'.join(s) or 'draft'}-then-{a}" for s, a in ILLEGAL])
+@pytest.mark.parametrize(
+    ("steps", "action"), ILLEGAL, ids=[f"{'-'.join(s) or 'draft'}-then-{a}" for s, a in ILLEGAL]
+)
 def test_illegal_moves_raise_invalid_transition_and_change_nothing(
     world: World, draft: TrainerHandoff, steps: tuple[str, ...], action: str
 ) -> None:
@@ -181,7 +181,12 @@ def test_trainer_who_left_the_gym_loses_the_referral(world: World, requested: Tr
 
 @pytest.mark.parametrize(
     ("steps", "action"),
-    [(("send",), "reject"), (("send", "accept", "start"), "hold"), (("send", "accept"), "fail"), (("send",), "cancel")],
+    [
+        (("send",), "reject"),
+        (("send", "accept", "start"), "hold"),
+        (("send", "accept"), "fail"),
+        (("send",), "cancel"),
+    ],
 )
 def test_reason_is_required_for_rejected_on_hold_cancelled_failed(
     world: World, draft: TrainerHandoff, steps: tuple[str, ...], action: str
@@ -199,7 +204,9 @@ def test_reason_is_required_for_rejected_on_hold_cancelled_failed(
 
 
 def test_reason_is_stored_on_the_handoff_and_the_event(world: World, requested: TrainerHandoff) -> None:
-    handoff = services.handoff_reject(handoff=requested, actor=world.trainer, reason="  Fully booked until March ")
+    handoff = services.handoff_reject(
+        handoff=requested, actor=world.trainer, reason="  Fully booked until March "
+    )
     handoff.refresh_from_db()
     assert handoff.status_reason == "Fully booked until March"
     assert handoff.events.last().text == "Fully booked until March"  # type: ignore[union-attr]
@@ -210,9 +217,13 @@ def test_database_refuses_a_reason_required_status_without_reason(requested: Tra
         TrainerHandoff.objects.filter(pk=requested.pk).update(status=S.REJECTED, status_reason="")
 
 
-def test_completed_summary_is_kept_on_the_event_not_as_a_status_reason(world: World, requested: TrainerHandoff) -> None:
+def test_completed_summary_is_kept_on_the_event_not_as_a_status_reason(
+    world: World, requested: TrainerHandoff
+) -> None:
     handoff = walk(world, requested, "accept", "start")
-    handoff = services.handoff_complete(handoff=handoff, actor=world.trainer, summary="12 sessions, goals met")
+    handoff = services.handoff_complete(
+        handoff=handoff, actor=world.trainer, summary="12 sessions, goals met"
+    )
     handoff.refresh_from_db()
     assert handoff.status == S.COMPLETED and handoff.status_reason == ""
     assert handoff.events.last().text == "12 sessions, goals met"  # type: ignore[union-attr]
@@ -236,13 +247,19 @@ def _send_error(world: World, draft: TrainerHandoff) -> SendBlocked:
     return err.value
 
 
-def test_send_without_active_partnership_fails_with_its_own_error(world: World, draft: TrainerHandoff) -> None:
+def test_send_without_active_partnership_fails_with_its_own_error(
+    world: World, draft: TrainerHandoff
+) -> None:
     Partnership.objects.filter(gym=world.gym).update(active=False)
     assert _send_error(world, draft).codes == ["no_active_partnership"]
 
 
-def test_send_without_consent_for_that_gym_fails_with_its_own_error(world: World, draft: TrainerHandoff) -> None:
-    Consent.objects.filter(gym=world.gym).update(withdrawn_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+def test_send_without_consent_for_that_gym_fails_with_its_own_error(
+    world: World, draft: TrainerHandoff
+) -> None:
+    Consent.objects.filter(gym=world.gym).update(
+        withdrawn_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    )
     assert _send_error(world, draft).codes == ["no_consent"]
 
 
@@ -286,18 +303,26 @@ def test_all_unmet_conditions_are_reported_together(world: World, draft: Trainer
     world.trainer.trainer_profile.accepting_new_clients = False
     world.trainer.trainer_profile.cpr_aed_expiry = None
     world.trainer.trainer_profile.save()
-    assert set(_send_error(world, draft).codes) == {"no_active_partnership", "trainer_not_accepting", "cpr_aed_expired"}
+    assert set(_send_error(world, draft).codes) == {
+        "no_active_partnership",
+        "trainer_not_accepting",
+        "cpr_aed_expired",
+    }
 
 
 def test_handoff_to_a_trainer_of_another_gym_is_refused(world: World, unpartnered_trainer: Any) -> None:
     with pytest.raises(ValidationError) as err:
-        services.handoff_create(plan=world.plan, trainer=unpartnered_trainer, gym=world.gym, actor=world.physio)
+        services.handoff_create(
+            plan=world.plan, trainer=unpartnered_trainer, gym=world.gym, actor=world.physio
+        )
     assert "trainer" in err.value.message_dict
 
 
 def test_only_a_physio_of_the_clinic_can_discharge(world: World, other_clinic_physio: Any) -> None:
     with pytest.raises(NotPermitted):
-        services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=other_clinic_physio)
+        services.plan_discharge(
+            plan=world.plan, trainer=world.trainer, gym=world.gym, actor=other_clinic_physio
+        )
     with pytest.raises(NotPermitted):
         services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.trainer)
     assert not TrainerHandoff.objects.exists()
@@ -320,7 +345,9 @@ def test_send_discharges_the_plan_and_freezes_the_guidelines(world: World, reque
     assert requested.consent is not None and requested.sent_at is not None
 
 
-def test_diagnosis_is_in_the_snapshot_only_when_consent_covers_it(world: World, draft: TrainerHandoff) -> None:
+def test_diagnosis_is_in_the_snapshot_only_when_consent_covers_it(
+    world: World, draft: TrainerHandoff
+) -> None:
     handoff = services.handoff_send(handoff=draft, actor=world.physio)
     assert handoff.snapshot is not None and handoff.snapshot["diagnosis"] is None
     assert "rotator cuff" not in str(handoff.snapshot).lower()
@@ -331,7 +358,9 @@ def test_diagnosis_is_in_the_snapshot_only_when_consent_covers_it(world: World, 
     services.consent_record(
         patient=world.plan.patient, gym=world.gym, scope=Consent.Scope.WITH_DIAGNOSIS, actor=world.physio
     )
-    second = services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    second = services.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     assert second.snapshot is not None
     assert second.snapshot["diagnosis"] == {"text": "Right rotator cuff tendinopathy", "icd10_code": "M75.1"}
 
@@ -357,7 +386,9 @@ def test_snapshot_is_unaffected_by_later_plan_edits(world: World, requested: Tra
 # --- one open handoff per plan, re-offer ---------------------------------------------------------------
 
 
-def test_a_plan_cannot_have_two_open_handoffs(world: World, requested: TrainerHandoff, other_trainer: Any) -> None:
+def test_a_plan_cannot_have_two_open_handoffs(
+    world: World, requested: TrainerHandoff, other_trainer: Any
+) -> None:
     with pytest.raises(InvalidTransition) as err:
         services.handoff_create(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
     assert err.value.code == "plan_has_open_handoff" and err.value.current_status == S.REQUESTED
@@ -365,7 +396,9 @@ def test_a_plan_cannot_have_two_open_handoffs(world: World, requested: TrainerHa
 
 def test_database_constraint_refuses_a_second_open_handoff(world: World, requested: TrainerHandoff) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        TrainerHandoff.objects.create(plan=world.plan, trainer=world.trainer, gym=world.gym, created_by=world.physio)
+        TrainerHandoff.objects.create(
+            plan=world.plan, trainer=world.trainer, gym=world.gym, created_by=world.physio
+        )
 
 
 @pytest.mark.parametrize("ending", ["reject", "cancel", "fail"])
@@ -374,12 +407,16 @@ def test_after_reject_cancel_or_failure_the_plan_can_go_to_another_trainer(
 ) -> None:
     steps = {"reject": ("reject",), "cancel": ("cancel",), "fail": ("accept", "fail")}[ending]
     walk(world, requested, *steps)
-    second = services.plan_discharge(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+    second = services.plan_discharge(
+        plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio
+    )
     assert second.status == S.REQUESTED and second.trainer == other_trainer
     assert TrainerHandoff.objects.filter(plan=world.plan).count() == 2
 
 
-def test_two_trainers_at_capacity_counts_exclude_finished_referrals(world: World, requested: TrainerHandoff) -> None:
+def test_two_trainers_at_capacity_counts_exclude_finished_referrals(
+    world: World, requested: TrainerHandoff
+) -> None:
     profile = world.trainer.trainer_profile
     profile.max_active_clients = 1
     profile.save()
@@ -393,7 +430,9 @@ def test_two_trainers_at_capacity_counts_exclude_finished_referrals(world: World
 
 def test_concern_reaches_the_physio_as_urgent(world: World, requested: TrainerHandoff) -> None:
     handoff = walk(world, requested, "accept", "start")
-    event = services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text="Sharp pain on overhead press")
+    event = services.handoff_raise_concern(
+        handoff=handoff, actor=world.trainer, text="Sharp pain on overhead press"
+    )
     assert event.kind == HandoffEvent.Kind.CONCERN and event.urgent
     note = Notification.objects.get(event=event)
     assert note.recipient == world.physio and note.urgent
@@ -404,7 +443,9 @@ def test_concern_reaches_the_physio_as_urgent(world: World, requested: TrainerHa
 
 def test_concern_can_put_the_handoff_on_hold(world: World, requested: TrainerHandoff) -> None:
     handoff = walk(world, requested, "accept", "start")
-    services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text="Numbness in the arm", hold=True)
+    services.handoff_raise_concern(
+        handoff=handoff, actor=world.trainer, text="Numbness in the arm", hold=True
+    )
     handoff.refresh_from_db()
     assert handoff.status == S.ON_HOLD and handoff.status_reason == "Numbness in the arm"
     kinds = list(handoff.events.values_list("kind", "to_status"))
@@ -449,7 +490,9 @@ def test_who_is_told_of_each_transition(world: World, draft: TrainerHandoff) -> 
 
 
 @pytest.mark.parametrize("action", ["cancel", "enter_in_error"])
-def test_trainer_is_told_of_cancellation_but_not_of_a_cancelled_draft(world: World, draft: TrainerHandoff, action: str) -> None:
+def test_trainer_is_told_of_cancellation_but_not_of_a_cancelled_draft(
+    world: World, draft: TrainerHandoff, action: str
+) -> None:
     walk(world, draft, action)
     assert not Notification.objects.exists()
     plan = world.plan
@@ -467,7 +510,9 @@ def test_rejection_and_failure_are_told_to_the_physio(world: World, requested: T
 # --- consent -------------------------------------------------------------------------------------------
 
 
-def test_withdrawing_consent_cancels_open_handoffs_to_that_gym(world: World, requested: TrainerHandoff) -> None:
+def test_withdrawing_consent_cancels_open_handoffs_to_that_gym(
+    world: World, requested: TrainerHandoff
+) -> None:
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
     services.consent_withdraw(consent=consent, actor=world.physio, reason="patient asked")
     requested.refresh_from_db()
@@ -484,8 +529,14 @@ def test_consent_cannot_be_recorded_twice_for_the_same_gym(world: World) -> None
     assert "gym" in err.value.message_dict
 
 
-def test_consent_only_for_a_gym_and_only_by_the_clinic(world: World, clinic: Any, other_clinic_physio: Any) -> None:
+def test_consent_only_for_a_gym_and_only_by_the_clinic(
+    world: World, clinic: Any, other_clinic_physio: Any
+) -> None:
     with pytest.raises(ValidationError):
-        services.consent_record(patient=world.plan.patient, gym=clinic, scope="guidelines", actor=world.physio)
+        services.consent_record(
+            patient=world.plan.patient, gym=clinic, scope="guidelines", actor=world.physio
+        )
     with pytest.raises(NotPermitted):
-        services.consent_record(patient=world.plan.patient, gym=world.gym, scope="guidelines", actor=other_clinic_physio)
+        services.consent_record(
+            patient=world.plan.patient, gym=world.gym, scope="guidelines", actor=other_clinic_physio
+        )

@@ -75,7 +75,14 @@ def test_a_sane_dose_is_stored_with_its_text(world: World) -> None:
         diagnosis="Ankle sprain",
         goals="Run 5 km",
         exercises=[
-            {"exercise": exercise(), "sets": 3, "reps": 8, "load_unit": "kg", "load_value": "12.5", "tempo": "3-1-1-0"},
+            {
+                "exercise": exercise(),
+                "sets": 3,
+                "reps": 8,
+                "load_unit": "kg",
+                "load_value": "12.5",
+                "tempo": "3-1-1-0",
+            },
             {"exercise": exercise().pk, "sets": 2, "hold_seconds": 30, "load_unit": "band"},
         ],
     )
@@ -87,16 +94,25 @@ def test_a_sane_dose_is_stored_with_its_text(world: World) -> None:
     ("precaution", "field"),
     [
         ({"kind": "avoid_movement"}, "detail"),
-        ({"kind": "avoid_movement", "detail": "No deep squats", "limit_value": 5, "limit_unit": "kg"}, "limit_value"),
+        (
+            {"kind": "avoid_movement", "detail": "No deep squats", "limit_value": 5, "limit_unit": "kg"},
+            "limit_value",
+        ),
         ({"kind": "load_limit", "body_region": "knee"}, "limit_value"),
         ({"kind": "load_limit", "limit_value": 10, "limit_unit": "kg"}, "body_region"),
         ({"kind": "load_limit", "body_region": "knee", "limit_value": 10, "limit_unit": "deg"}, "limit_unit"),
-        ({"kind": "rom_limit", "body_region": "knee", "limit_value": 400, "limit_unit": "deg"}, "limit_value"),
+        (
+            {"kind": "rom_limit", "body_region": "knee", "limit_value": 400, "limit_unit": "deg"},
+            "limit_value",
+        ),
         ({"kind": "effort_cap", "limit_value": 300, "limit_unit": "bpm"}, "limit_value"),
         ({"kind": "effort_cap", "limit_value": 11, "limit_unit": "rpe"}, "limit_value"),
         ({"kind": "pain_rule", "limit_value": 12, "limit_unit": "pain"}, "limit_value"),
         ({"kind": "weight_bearing"}, "weight_bearing"),
-        ({"kind": "pain_rule", "limit_value": 3, "limit_unit": "pain", "weight_bearing": "nwb"}, "weight_bearing"),
+        (
+            {"kind": "pain_rule", "limit_value": 3, "limit_unit": "pain", "weight_bearing": "nwb"},
+            "weight_bearing",
+        ),
         ({"kind": "teleport", "detail": "x"}, "kind"),
     ],
 )
@@ -115,7 +131,12 @@ def test_valid_precautions_of_every_kind_are_stored(world: World) -> None:
         {"kind": "rom_limit", "body_region": "knee", "limit_value": 90, "limit_unit": "deg"},
         {"kind": "weight_bearing", "weight_bearing": "pwb", "valid_until": datetime.date(2027, 1, 31)},
         {"kind": "effort_cap", "limit_value": 140, "limit_unit": "bpm"},
-        {"kind": "pain_rule", "limit_value": 3, "limit_unit": "pain", "detail": "Stop if pain rises above 3/10"},
+        {
+            "kind": "pain_rule",
+            "limit_value": 3,
+            "limit_unit": "pain",
+            "detail": "Stop if pain rises above 3/10",
+        },
     ]
     services.plan_update(plan=world.plan, actor=world.physio, precautions=rows)
     summaries = [p.summary for p in world.plan.precautions.all()]
@@ -141,7 +162,9 @@ def test_patient_date_of_birth_in_the_future_is_refused(world: World, clinic: An
     assert Patient.objects.count() == before
 
 
-def test_plan_edit_by_another_clinic_is_refused_and_changes_nothing(world: World, other_clinic_physio: Any) -> None:
+def test_plan_edit_by_another_clinic_is_refused_and_changes_nothing(
+    world: World, other_clinic_physio: Any
+) -> None:
     from referrals.errors import NotPermitted
 
     with pytest.raises(NotPermitted):

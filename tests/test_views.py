@@ -21,7 +21,9 @@ def detail_url(handoff: TrainerHandoff) -> str:
 
 
 def test_login_with_email_and_password_leads_home(client: Client, physio: Any) -> None:
-    response = client.post(reverse("login"), {"username": physio.email, "password": f.TEST_PASSWORD}, follow=True)
+    response = client.post(
+        reverse("login"), {"username": physio.email, "password": f.TEST_PASSWORD}, follow=True
+    )
     assert response.status_code == 200
     assert b"Hello, Pat Physio" in response.content
 
@@ -38,7 +40,9 @@ def test_anonymous_is_sent_to_login(client: Client, name: str) -> None:
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_physio_home_lists_patients_and_handoffs_waiting(client: Client, world: World, requested: TrainerHandoff) -> None:
+def test_physio_home_lists_patients_and_handoffs_waiting(
+    client: Client, world: World, requested: TrainerHandoff
+) -> None:
     response = login(client, world.physio).get(reverse("home"))
     assert response.status_code == 200
     body = response.content.decode()
@@ -111,7 +115,9 @@ def test_opening_a_notification_marks_it_read_and_leads_to_its_handoff(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
     note = Notification.objects.get(recipient=world.trainer)
-    response = login(client, world.trainer).get(reverse("notification_open", kwargs={"public_id": note.public_id}))
+    response = login(client, world.trainer).get(
+        reverse("notification_open", kwargs={"public_id": note.public_id})
+    )
     assert response.status_code == 302 and response["Location"] == detail_url(requested)
     note.refresh_from_db()
     assert note.read_at is not None
@@ -127,7 +133,9 @@ def test_someone_elses_notification_is_a_404_and_stays_unread(
     assert note.read_at is None
 
 
-def test_notification_list_shows_own_notifications(client: Client, world: World, requested: TrainerHandoff) -> None:
+def test_notification_list_shows_own_notifications(
+    client: Client, world: World, requested: TrainerHandoff
+) -> None:
     body = login(client, world.trainer).get(reverse("notification_list")).content.decode()
     assert "New referral from Lakeside Physio" in body
 

@@ -11,148 +11,354 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(max_length=150)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False, help_text='May log in to the Django admin.')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(max_length=150)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False, help_text="May log in to the Django admin.")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['full_name', 'email'],
+                "ordering": ["full_name", "email"],
             },
             managers=[
-                ('objects', accounts.models.UserManager()),
+                ("objects", accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('kind', models.CharField(choices=[('clinic', 'Clinic'), ('gym', 'Gym')], max_length=10)),
-                ('city', models.CharField(blank=True, max_length=120)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("kind", models.CharField(choices=[("clinic", "Clinic"), ("gym", "Gym")], max_length=10)),
+                ("city", models.CharField(blank=True, max_length=120)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['clinic', 'gym'])), name='organization_kind_valid')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["clinic", "gym"])), name="organization_kind_valid"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PhysiotherapistProfile',
+            name="PhysiotherapistProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('licence_number', models.CharField(max_length=60)),
-                ('jurisdiction', models.CharField(help_text='State, province or country of the licence.', max_length=120)),
-                ('licence_expiry', models.DateField()),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='physio_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("licence_number", models.CharField(max_length=60)),
+                (
+                    "jurisdiction",
+                    models.CharField(help_text="State, province or country of the licence.", max_length=120),
+                ),
+                ("licence_expiry", models.DateField()),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="physio_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'physiotherapist profile',
+                "verbose_name": "physiotherapist profile",
             },
         ),
         migrations.CreateModel(
-            name='TrainerProfile',
+            name="TrainerProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cpr_aed_expiry', models.DateField(blank=True, null=True, verbose_name='CPR/AED expiry')),
-                ('accepting_new_clients', models.BooleanField(default=True)),
-                ('max_active_clients', models.PositiveSmallIntegerField(default=20, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(500)])),
-                ('bio', models.TextField(blank=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='trainer_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cpr_aed_expiry", models.DateField(blank=True, null=True, verbose_name="CPR/AED expiry")),
+                ("accepting_new_clients", models.BooleanField(default=True)),
+                (
+                    "max_active_clients",
+                    models.PositiveSmallIntegerField(
+                        default=20,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(500),
+                        ],
+                    ),
+                ),
+                ("bio", models.TextField(blank=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="trainer_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'trainer profile',
+                "verbose_name": "trainer profile",
             },
         ),
         migrations.CreateModel(
-            name='Certification',
+            name="Certification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issuing_body', models.CharField(choices=[('nsca_cscs', 'NSCA-CSCS'), ('nsca_cpt', 'NSCA-CPT'), ('nasm_cpt', 'NASM-CPT'), ('ace', 'ACE'), ('issa', 'ISSA'), ('acsm_ep', 'ACSM-EP'), ('other', 'Other')], max_length=20)),
-                ('other_body', models.CharField(blank=True, help_text="Name of the body when 'Other'.", max_length=120)),
-                ('number', models.CharField(max_length=80)),
-                ('expiry', models.DateField()),
-                ('verified', models.BooleanField(default=False)),
-                ('verified_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('verified_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='certifications', to='accounts.trainerprofile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "issuing_body",
+                    models.CharField(
+                        choices=[
+                            ("nsca_cscs", "NSCA-CSCS"),
+                            ("nsca_cpt", "NSCA-CPT"),
+                            ("nasm_cpt", "NASM-CPT"),
+                            ("ace", "ACE"),
+                            ("issa", "ISSA"),
+                            ("acsm_ep", "ACSM-EP"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "other_body",
+                    models.CharField(blank=True, help_text="Name of the body when 'Other'.", max_length=120),
+                ),
+                ("number", models.CharField(max_length=80)),
+                ("expiry", models.DateField()),
+                ("verified", models.BooleanField(default=False)),
+                ("verified_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="certifications",
+                        to="accounts.trainerprofile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-expiry'],
+                "ordering": ["-expiry"],
             },
         ),
         migrations.CreateModel(
-            name='TrainerSpecialization',
+            name="TrainerSpecialization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('specialization', models.CharField(choices=[('post_rehab', 'Post-rehab / orthopedic'), ('senior_fitness', 'Senior fitness'), ('corrective_exercise', 'Corrective exercise'), ('sports_performance', 'Sports performance'), ('general_fitness', 'General fitness')], max_length=30)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='specializations', to='accounts.trainerprofile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "specialization",
+                    models.CharField(
+                        choices=[
+                            ("post_rehab", "Post-rehab / orthopedic"),
+                            ("senior_fitness", "Senior fitness"),
+                            ("corrective_exercise", "Corrective exercise"),
+                            ("sports_performance", "Sports performance"),
+                            ("general_fitness", "General fitness"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="specializations",
+                        to="accounts.trainerprofile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['specialization'],
+                "ordering": ["specialization"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('physiotherapist', 'Physiotherapist'), ('trainer', 'Trainer'), ('org_admin', 'Organization admin')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("physiotherapist", "Physiotherapist"),
+                            ("trainer", "Trainer"),
+                            ("org_admin", "Organization admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'user__full_name'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'organization', 'role'), name='membership_unique_role')],
+                "ordering": ["organization__name", "user__full_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organization", "role"), name="membership_unique_role"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Partnership',
+            name="Partnership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('active', models.BooleanField(default=True)),
-                ('started_on', models.DateField(default=datetime.date.today)),
-                ('notes', models.TextField(blank=True)),
-                ('clinic', models.ForeignKey(limit_choices_to={'kind': 'clinic'}, on_delete=django.db.models.deletion.PROTECT, related_name='gym_partnerships', to='accounts.organization')),
-                ('gym', models.ForeignKey(limit_choices_to={'kind': 'gym'}, on_delete=django.db.models.deletion.PROTECT, related_name='clinic_partnerships', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("started_on", models.DateField(default=datetime.date.today)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "clinic"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gym_partnerships",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "gym",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "gym"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clinic_partnerships",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['clinic__name', 'gym__name'],
-                'constraints': [models.UniqueConstraint(fields=('clinic', 'gym'), name='partnership_unique_pair'), models.CheckConstraint(condition=models.Q(('clinic', models.F('gym')), _negated=True), name='partnership_distinct_orgs')],
+                "ordering": ["clinic__name", "gym__name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("clinic", "gym"), name="partnership_unique_pair"),
+                    models.CheckConstraint(
+                        condition=models.Q(("clinic", models.F("gym")), _negated=True),
+                        name="partnership_distinct_orgs",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='trainerprofile',
-            constraint=models.CheckConstraint(condition=models.Q(('max_active_clients__gte', 1), ('max_active_clients__lte', 500)), name='trainer_max_active_clients_range'),
+            model_name="trainerprofile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_active_clients__gte", 1), ("max_active_clients__lte", 500)),
+                name="trainer_max_active_clients_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='certification',
-            constraint=models.UniqueConstraint(fields=('issuing_body', 'number'), name='certification_unique_number'),
+            model_name="certification",
+            constraint=models.UniqueConstraint(
+                fields=("issuing_body", "number"), name="certification_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainerspecialization',
-            constraint=models.UniqueConstraint(fields=('profile', 'specialization'), name='trainer_specialization_unique'),
+            model_name="trainerspecialization",
+            constraint=models.UniqueConstraint(
+                fields=("profile", "specialization"), name="trainer_specialization_unique"
+            ),
         ),
     ]

@@ -1,0 +1,72 @@
+"""The embedded default needs nothing but Python; REDIS_URL switches to a real broker; production insists."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "from config.celery_app import app; "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']), "
+    "'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url, 'email': s.EMAIL_BACKEND, "
+    "'mail_dir': str(s.EMAIL_FILE_PATH), 'acks_late': app.conf.task_acks_late, "
+    "'reject_lost': app.conf.task_reject_on_worker_lost, 'prefetch': app.conf.worker_prefetch_multiplier, "
+    "'beat': sorted(app.conf.beat_schedule), 'serializer': app.conf.task_serializer}))"
+)
+SCRUB = ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
+
+
+def probe(settings_module: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    clean.update({"DJANGO_SETTINGS_MODULE": settings_module, "HANDOFF_VAR_DIR": str(tmp_path), **env})
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_embedded_default_is_sqlite_in_process_tasks_and_mail_files(tmp_path: Path) -> None:
+    result = probe("config.settings.local", tmp_path)
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert conf["engine"] == "django.db.backends.sqlite3"
+    assert conf["name"] == str(tmp_path / "handoff.sqlite3")
+    assert conf["eager"] is True
+    assert conf["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert conf["mail_dir"] == str(tmp_path / "mail")
+
+
+def test_redis_url_makes_redis_the_broker_with_reliable_delivery_settings(tmp_path: Path) -> None:
+    result = probe("config.settings.local", tmp_path, REDIS_URL="redis://127.0.0.1:6379/3")
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert conf["eager"] is False and conf["broker"] == "redis://127.0.0.1:6379/3"
+    assert conf["acks_late"] is True and conf["reject_lost"] is True and conf["prefetch"] == 1
+    assert conf["serializer"] == "json"
+    assert "sweep-outbox" in conf["beat"]
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    result = probe("config.settings.production", tmp_path, DATABASE_URL="postgres://u@127.0.0.1/x")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_reads_everything_from_the_environment(tmp_path: Path) -> None:
+    result = probe(
+        "config.settings.production",
+        tmp_path,
+        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_ALLOWED_HOSTS="handoff.example.org",
+        DATABASE_URL="postgres://u@db.internal:5432/handoff",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert conf["engine"] == "django.db.backends.postgresql" and conf["name"] == "handoff"
+    assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert conf["eager"] is False
