@@ -33,25 +33,12 @@ from referrals.errors import DomainError
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
 
-    ModelAdmin = admin.ModelAdmin
-    TabularInline = admin.TabularInline
-    _UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
-    _UserChangeFormBase = DjangoUserChangeForm[User]
-else:
-    # django-stubs types the admin classes as generics; Django's own classes cannot be subscripted at
-    # runtime (django_stubs_ext.monkeypatch() is a dev-only dependency), so `X[Model]` returns X here.
-    class _Subscriptable:
-        def __class_getitem__(cls, _params):
-            return cls
-
-    class ModelAdmin(_Subscriptable, admin.ModelAdmin):
-        pass
-
-    class TabularInline(_Subscriptable, admin.TabularInline):
-        pass
-
-    _UserAdminBase = DjangoUserAdmin
-    _UserChangeFormBase = DjangoUserChangeForm
+# django_stubs_ext.monkeypatch() (config/settings/base.py) makes the admin classes subscriptable at run
+# time, so `ModelAdmin[Model]` is both what mypy checks and what Django runs.
+ModelAdmin = admin.ModelAdmin
+TabularInline = admin.TabularInline
+_UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
+_UserChangeFormBase = DjangoUserChangeForm[User]
 
 
 def admin_actor(request: HttpRequest) -> User:
@@ -114,7 +101,6 @@ class MembershipInline(TabularInline[Membership, Any]):
     extra = 0
     autocomplete_fields = ("user", "organization")
     readonly_fields = ("created_at",)
-    fields = ("user", "organization", "role", "created_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return super().get_queryset(request).select_related("user", "organization")
@@ -151,7 +137,15 @@ class UserAdmin(_UserAdminBase):
         ),
     )
     readonly_fields = ("public_id", "last_login")
-    list_display = ("email", "full_name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login")
+    list_display = (
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "date_joined",
+        "last_login",
+    )
     list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role", "groups")
     search_fields = ("email", "full_name")
     ordering = ("email",)
@@ -171,6 +165,7 @@ class OrganizationAdmin(ModelAdmin[Organization]):
     list_display = ("name", "kind", "city", "email", "phone", "member_count", "created_at")
     list_filter = ("kind", "city")
     search_fields = ("name", "city", "email")
+    ordering = ("name",)  # the member count's GROUP BY drops Meta.ordering
     readonly_fields = ("public_id", "created_at")
     fields = ("name", "kind", "city", "email", "phone", "public_id", "created_at")
     inlines = (OrganizationMembershipInline,)
@@ -216,6 +211,7 @@ class PhysiotherapistProfileAdmin(ModelAdmin[PhysiotherapistProfile]):
     list_display = ("user", "licence_number", "jurisdiction", "licence_expiry", "licence_current")
     list_filter = ("jurisdiction", "licence_expiry")
     search_fields = ("user__email", "user__full_name", "licence_number", "jurisdiction")
+    ordering = ("user__full_name", "user__email")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     date_hierarchy = "licence_expiry"
@@ -243,7 +239,14 @@ class TrainerSpecializationInline(TabularInline[TrainerSpecialization, TrainerPr
 
 @admin.register(TrainerProfile)
 class TrainerProfileAdmin(ModelAdmin[TrainerProfile]):
-    list_display = ("user", "accepting_new_clients", "max_active_clients", "cpr_aed_expiry", "cpr_aed_current")
+    ordering = ("user__full_name", "user__email")
+    list_display = (
+        "user",
+        "accepting_new_clients",
+        "max_active_clients",
+        "cpr_aed_expiry",
+        "cpr_aed_current",
+    )
     list_filter = ("accepting_new_clients", "specializations__specialization", "cpr_aed_expiry")
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user",)
@@ -296,7 +299,16 @@ class CertificationAdmin(ModelAdmin[Certification]):
     search_fields = ("number", "other_body", "profile__user__email", "profile__user__full_name")
     list_select_related = ("profile__user", "verified_by")
     autocomplete_fields = ("profile",)
-    fields = ("profile", "issuing_body", "other_body", "number", "expiry", "verified", "verified_by", "verified_at")
+    fields = (
+        "profile",
+        "issuing_body",
+        "other_body",
+        "number",
+        "expiry",
+        "verified",
+        "verified_by",
+        "verified_at",
+    )
     readonly_fields = ("verified", "verified_by", "verified_at")
     date_hierarchy = "expiry"
     actions = ("verify_certifications",)

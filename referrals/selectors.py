@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
@@ -76,6 +76,21 @@ def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
         scope |= Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
     return TrainerHandoff.objects.filter(scope).select_related(
         "plan__patient__clinic", "plan__physiotherapist", "trainer", "gym", "consent"
+    )
+
+
+def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+    """Referrals of the user's clinics that ended without care (declined, failed) and whose plan has not
+    been offered again since: the PT still has to find the patient a trainer."""
+    newer = TrainerHandoff.objects.filter(plan=OuterRef("plan"), created_at__gt=OuterRef("created_at"))
+    return (
+        handoff_list_for_user(user=user)
+        .filter(
+            plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
+            status__in=[HandoffStatus.REJECTED, HandoffStatus.FAILED],
+        )
+        .exclude(Exists(newer))
+        .order_by("-updated_at")
     )
 
 

@@ -20,9 +20,7 @@ def publish_delivery(message_id: int, *, countdown: float | None = None) -> bool
         else:
             deliver_outbox_message.apply_async(args=(message_id,), countdown=countdown)
     except Exception as exc:  # broker down or stalled: the outbox row is the source of truth
-        logger.warning(
-            "outbox %s not published (%r); the sweeper will pick it up", message_id, exc
-        )
+        logger.warning("outbox %s not published (%r); the sweeper will pick it up", message_id, exc)
         return False
     return True
 

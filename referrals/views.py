@@ -43,9 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "is_trainer": policies.is_trainer(user),
         "patients": selectors.patient_list_for_user(user=user).order_by("full_name")[:100],
         "open_by_status": sorted(by_status.items()),
-        "attention": [h for h in as_clinic if h.status in (HandoffStatus.REJECTED, HandoffStatus.FAILED)][
-            :20
-        ],
+        "attention": selectors.handoff_attention_list_for_user(user=user)[:20],
         "waiting": [h for h in as_clinic if h.status == HandoffStatus.REQUESTED][:20],
         "concerns": concerns,
         "new_referrals": [h for h in as_trainer if h.status == HandoffStatus.REQUESTED],

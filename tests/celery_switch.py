@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kombu import pools
+
 from config.celery_app import app as celery_app
 
 
@@ -14,6 +16,7 @@ def _reset_pools() -> None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    pools.reset()  # kombu's process-wide pools, shared by the in-memory transport too
 
 
 @contextmanager

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "from config.celery_app import app; "
-    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']), "
+    "db = s.DATABASES['default']; "
+    "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), "
     "'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url, 'email': s.EMAIL_BACKEND, "
     "'mail_dir': str(s.EMAIL_FILE_PATH), 'acks_late': app.conf.task_acks_late, "
     "'reject_lost': app.conf.task_reject_on_worker_lost, 'prefetch': app.conf.worker_prefetch_multiplier, "

@@ -164,3 +164,21 @@ def test_home_query_count_does_not_grow_with_handoffs(
     add_handoffs(45)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_declined_referral_leaves_needs_attention_once_the_plan_is_offered_again(
+    client: Client, world: World, requested: TrainerHandoff, other_trainer: Any
+) -> None:
+    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked")
+    login(client, world.physio)
+    attention = client.get(reverse("home")).context["attention"]
+    assert [h.pk for h in attention] == [requested.pk]
+    services.plan_discharge(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+    assert list(client.get(reverse("home")).context["attention"]) == []
+
+
+def test_login_email_is_case_insensitive(client: Client, physio: Any) -> None:
+    response = client.post(
+        reverse("login"), {"username": "  PAT@Lakeside.TEST ", "password": f.TEST_PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")

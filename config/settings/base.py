@@ -7,7 +7,11 @@ Handoff runs embedded: SQLite under var/, Celery tasks in-process, emails writte
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Generic Django classes (ModelAdmin[Model], QuerySet[Model]) are subscriptable at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("HANDOFF_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -161,7 +165,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # one line per task run is noise in the embedded default; failures still log at WARNING
+        "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -92,7 +92,7 @@ def worker(broker: str, postgres: dict[str, Any], tmp_path: Path) -> Iterator[Wo
         "HANDOFF_VAR_DIR": str(tmp_path),
     }
     log = tmp_path / "worker.log"
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",

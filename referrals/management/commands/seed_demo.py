@@ -187,13 +187,14 @@ def pain_rule(score: int, detail: str) -> dict[str, Any]:
 
 
 def load_limit(region: str, value: str, detail: str, valid_days: int | None = None) -> dict[str, Any]:
-    row = {
+    return {
         "kind": Kind.LOAD_LIMIT,
         "body_region": region,
         "limit_value": Decimal(value),
         "limit_unit": Unit.KG,
+        "detail": detail,
+        "valid_days": valid_days,
     }
-    return {**row, "detail": detail, "valid_days": valid_days}
 
 
 def avoid(detail: str, region: str = "") -> dict[str, Any]:

@@ -1,0 +1,548 @@
+"""Admin for the referral domain.
+
+The admin reads everything and edits reference data, but it never moves a handoff, a plan or a message
+from one status to another on its own: its actions call the services, and the status fields are read-only.
+Handoffs, their events, notifications and outbox rows are the audit trail: nobody adds, edits or deletes
+them here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from accounts.admin import ModelAdmin, TabularInline, admin_actor
+from referrals import policies, services
+from referrals.errors import DomainError
+from referrals.models import (
+    Consent,
+    Exercise,
+    HandoffEvent,
+    Notification,
+    OutboxMessage,
+    Patient,
+    PlanExercise,
+    Precaution,
+    RedFlag,
+    TrainerHandoff,
+    TreatmentPlan,
+)
+
+_M = TypeVar("_M", bound=Model)
+
+
+class ReadOnlyModelAdmin(ModelAdmin[_M]):
+    """A view-only admin: no add, no change, no delete. Actions that call services stay available."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
+        return False
+
+
+def _handoff_link(handoff_id: int, public_id: object) -> SafeString:
+    url = reverse("admin:referrals_trainerhandoff_change", args=[handoff_id])
+    return format_html('<a href="{}">{}</a>', url, str(public_id)[:8])
+
+
+def _short(text: str, length: int = 80) -> str:
+    return Truncator(text).chars(length)
+
+
+# --- patients, plans, exercises ------------------------------------------------------------------------
+
+
+@admin.register(Patient)
+class PatientAdmin(ModelAdmin[Patient]):
+    list_display = ("full_name", "clinic", "date_of_birth", "email", "phone", "created_at")
+    list_filter = ("clinic",)
+    search_fields = ("full_name", "email", "phone", "public_id")
+    list_select_related = ("clinic",)
+    autocomplete_fields = ("clinic",)
+    readonly_fields = ("public_id", "created_by", "created_at", "updated_at")
+    fields = (
+        "full_name",
+        "clinic",
+        "date_of_birth",
+        "email",
+        "phone",
+        "public_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    date_hierarchy = "created_at"
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = admin_actor(request)
+        super().save_model(request, obj, form, change)
+
+
+class PlanExerciseInline(TabularInline[PlanExercise, TreatmentPlan]):
+    model = PlanExercise
+    extra = 0
+    autocomplete_fields = ("exercise",)
+    fields = (
+        "position",
+        "exercise",
+        "sets",
+        "reps",
+        "hold_seconds",
+        "duration_minutes",
+        "load_unit",
+        "load_value",
+        "frequency_per_week",
+        "tempo",
+        "rest_seconds",
+        "notes",
+        "progression_note",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PlanExercise]:
+        return super().get_queryset(request).select_related("exercise")
+
+
+class PrecautionInline(TabularInline[Precaution, TreatmentPlan]):
+    model = Precaution
+    extra = 0
+
+
+class RedFlagInline(TabularInline[RedFlag, TreatmentPlan]):
+    model = RedFlag
+    extra = 0
+
+
+class PlanHandoffInline(TabularInline[TrainerHandoff, TreatmentPlan]):
+    """The plan's handoffs, for reference: they change only through the workflow."""
+
+    model = TrainerHandoff
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("status", "trainer", "gym", "status_reason", "sent_at", "updated_at")
+    readonly_fields = fields
+    verbose_name_plural = "handoffs (read-only: they change through the workflow)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TrainerHandoff]:
+        return super().get_queryset(request).select_related("trainer", "gym")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TreatmentPlan)
+class TreatmentPlanAdmin(ModelAdmin[TreatmentPlan]):
+    list_display = (
+        "__str__",
+        "clinic",
+        "physiotherapist",
+        "icd10_code",
+        "status",
+        "start_date",
+        "discharged_at",
+    )
+    list_filter = ("status", "patient__clinic", "start_date")
+    search_fields = ("patient__full_name", "diagnosis", "icd10_code", "public_id", "physiotherapist__email")
+    list_select_related = ("patient__clinic", "physiotherapist")
+    autocomplete_fields = ("patient", "physiotherapist")
+    readonly_fields = ("public_id", "status", "discharged_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("patient", "physiotherapist", "start_date", "public_id")}),
+        ("Clinical", {"fields": ("diagnosis", "icd10_code", "goals")}),
+        ("Status (changes through the workflow)", {"fields": ("status", "discharged_at")}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+    date_hierarchy = "start_date"
+    inlines = (PlanExerciseInline, PrecautionInline, RedFlagInline, PlanHandoffInline)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TreatmentPlan | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        # A plan stays with its patient: its handoffs and consent belong to that patient.
+        return (*fields, "patient") if obj is not None else fields
+
+    @admin.display(description="clinic", ordering="patient__clinic__name")
+    def clinic(self, obj: TreatmentPlan) -> str:
+        return obj.patient.clinic.name
+
+
+@admin.register(Exercise)
+class ExerciseAdmin(ModelAdmin[Exercise]):
+    list_display = ("name", "category", "body_region", "equipment")
+    list_filter = ("category", "body_region")
+    search_fields = ("name", "equipment", "instructions")
+
+
+@admin.register(PlanExercise)
+class PlanExerciseAdmin(ModelAdmin[PlanExercise]):
+    list_display = ("exercise", "plan", "position", "dose")
+    list_filter = ("exercise__category", "exercise__body_region", "load_unit")
+    search_fields = ("exercise__name", "plan__patient__full_name", "notes")
+    list_select_related = ("exercise", "plan__patient")
+    autocomplete_fields = ("plan", "exercise")
+
+    @admin.display(description="dose")
+    def dose(self, obj: PlanExercise) -> str:
+        return obj.dose_text
+
+
+@admin.register(Precaution)
+class PrecautionAdmin(ModelAdmin[Precaution]):
+    list_display = ("summary", "plan", "kind", "body_region", "valid_until")
+    list_filter = ("kind", "body_region", "valid_until")
+    search_fields = ("detail", "plan__patient__full_name")
+    list_select_related = ("plan__patient",)
+    autocomplete_fields = ("plan",)
+
+
+@admin.register(RedFlag)
+class RedFlagAdmin(ModelAdmin[RedFlag]):
+    list_display = ("description", "plan")
+    search_fields = ("description", "plan__patient__full_name")
+    list_select_related = ("plan__patient",)
+    autocomplete_fields = ("plan",)
+
+
+class ConsentActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("withdrawn", "Withdrawn")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "active":
+            return queryset.filter(withdrawn_at__isnull=True)
+        if self.value() == "withdrawn":
+            return queryset.filter(withdrawn_at__isnull=False)
+        return queryset
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyModelAdmin[Consent]):
+    """The patient's consent is recorded and withdrawn by their physiotherapist (consent_record,
+    consent_withdraw): withdrawing also cancels the open handoffs to that gym, which a form here could not."""
+
+    list_display = ("patient", "gym", "scope", "recorded_by", "recorded_at", "is_active", "withdrawn_at")
+    list_filter = (ConsentActiveFilter, "scope", "gym")
+    search_fields = ("patient__full_name", "gym__name", "recorded_by__email")
+    list_select_related = ("patient", "gym", "recorded_by")
+    date_hierarchy = "recorded_at"
+
+    @admin.display(description="active", boolean=True)
+    def is_active(self, obj: Consent) -> bool:
+        return obj.is_active
+
+
+# --- handoffs and their audit trail --------------------------------------------------------------------
+
+
+class HandoffEventInline(TabularInline[HandoffEvent, TrainerHandoff]):
+    model = HandoffEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "from_status", "to_status", "actor", "text", "urgent", "delivered_at")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HandoffEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CancelHandoffsForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=services.REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Kept in each handoff's history; the trainer sees it.",
+    )
+
+
+@admin.register(TrainerHandoff)
+class TrainerHandoffAdmin(ReadOnlyModelAdmin[TrainerHandoff]):
+    """View-only: handoffs are created and moved by the workflow; the admin may cancel them (a service)."""
+
+    list_display = ("short_id", "status", "clinic", "trainer", "gym", "sent_at", "updated_at")
+    list_filter = ("status", "gym", "plan__patient__clinic", "sent_at")
+    search_fields = (
+        "public_id",
+        "trainer__email",
+        "trainer__full_name",
+        "gym__name",
+        "plan__patient__full_name",
+        "plan__patient__clinic__name",
+    )
+    list_select_related = ("plan__patient__clinic", "trainer", "gym")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("public_id", "status", "status_reason")}),
+        ("Referral", {"fields": ("plan", "clinic", "trainer", "gym", "created_by", "consent")}),
+        ("Dates", {"fields": ("sent_at", "created_at", "updated_at")}),
+        ("What the trainer was sent", {"fields": ("snapshot_pretty",)}),
+    )
+    readonly_fields = (
+        "public_id",
+        "status",
+        "status_reason",
+        "plan",
+        "clinic",
+        "trainer",
+        "gym",
+        "created_by",
+        "consent",
+        "sent_at",
+        "created_at",
+        "updated_at",
+        "snapshot_pretty",
+    )
+    inlines = (HandoffEventInline,)
+    actions = ("cancel_handoffs",)
+
+    @admin.display(description="handoff", ordering="public_id")
+    def short_id(self, obj: TrainerHandoff) -> str:
+        return str(obj.public_id)[:8]
+
+    @admin.display(description="clinic", ordering="plan__patient__clinic__name")
+    def clinic(self, obj: TrainerHandoff) -> str:
+        return obj.plan.patient.clinic.name
+
+    @admin.display(description="snapshot")
+    def snapshot_pretty(self, obj: TrainerHandoff) -> str:
+        if obj.snapshot is None:
+            return "-"
+        text = json.dumps(obj.snapshot, indent=2, sort_keys=True, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        """Who may try: staff with the change permission on handoffs. The service decides per handoff
+        (the clinic's org admins and superusers may cancel)."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(description="Cancel selected handoffs (with a reason)", permissions=["cancel"])
+    def cancel_handoffs(
+        self, request: HttpRequest, queryset: QuerySet[TrainerHandoff]
+    ) -> HttpResponse | None:
+        handoffs = list(queryset.select_related("plan__patient__clinic", "trainer", "gym"))
+        if "apply" in request.POST:
+            form = CancelHandoffsForm(request.POST)
+            if form.is_valid():
+                self._cancel(request, handoffs, reason=form.cleaned_data["reason"])
+                return None  # back to the changelist, with the messages
+        else:
+            form = CancelHandoffsForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel handoffs",
+            "opts": self.opts,
+            "form": form,
+            "handoffs": handoffs,
+            "action_name": "cancel_handoffs",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/referrals/trainerhandoff/cancel_handoffs.html", context)
+
+    def _cancel(self, request: HttpRequest, handoffs: list[TrainerHandoff], *, reason: str) -> None:
+        actor = admin_actor(request)
+        cancelled = 0
+        problems: list[str] = []
+        for handoff in handoffs:
+            try:
+                services.handoff_cancel(handoff=handoff, actor=actor, reason=reason)
+            except DomainError as exc:
+                problems.append(f"{handoff}: {exc.message}")
+            except ValidationError as exc:
+                problems.append(f"{handoff}: {' '.join(exc.messages)}")
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} handoff(s).", level=messages.SUCCESS)
+        if problems:
+            self.message_user(
+                request,
+                f"Could not cancel {len(problems)} handoff(s): " + "; ".join(problems),
+                level=messages.WARNING,
+            )
+
+
+@admin.register(HandoffEvent)
+class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
+    """The audit trail: read-only."""
+
+    list_display = (
+        "created_at",
+        "handoff_link",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor",
+        "urgent",
+        "short_text",
+        "delivered_at",
+    )
+    list_filter = ("kind", "to_status", "urgent", ("delivered_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("text", "actor__email", "actor__full_name", "handoff__public_id")
+    list_select_related = ("handoff", "actor")
+    date_hierarchy = "created_at"
+    fields = (
+        "public_id",
+        "handoff",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor",
+        "text",
+        "urgent",
+        "created_at",
+        "delivered_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="handoff", ordering="handoff__public_id")
+    def handoff_link(self, obj: HandoffEvent) -> SafeString:
+        return _handoff_link(obj.handoff_id, obj.handoff.public_id)
+
+    @admin.display(description="text")
+    def short_text(self, obj: HandoffEvent) -> str:
+        return _short(obj.text)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyModelAdmin[Notification]):
+    list_display = ("title", "recipient", "urgent", "read_at", "created_at", "handoff_link")
+    list_filter = ("urgent", ("read_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("title", "recipient__email", "recipient__full_name")
+    list_select_related = ("recipient", "event__handoff")
+    date_hierarchy = "created_at"
+    fields = ("public_id", "recipient", "event", "title", "urgent", "read_at", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="handoff")
+    def handoff_link(self, obj: Notification) -> SafeString:
+        return _handoff_link(obj.event.handoff_id, obj.event.handoff.public_id)
+
+
+class DeliveryProblemFilter(admin.SimpleListFilter):
+    """The rows someone should look at: failed for good, retrying after an error, or stuck in flight."""
+
+    title = "delivery problems"
+    parameter_name = "problem"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("failed", "Failed (out of attempts)"),
+            ("retrying", "Retrying after an error"),
+            ("stuck", "In flight past its lease"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        status = OutboxMessage.Status
+        if self.value() == "failed":
+            return queryset.filter(status=status.FAILED)
+        if self.value() == "retrying":
+            return queryset.filter(status=status.PENDING, attempts__gt=0)
+        if self.value() == "stuck":
+            return queryset.filter(Q(status=status.IN_FLIGHT) & Q(lease_until__lt=timezone.now()))
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
+    list_display = (
+        "id",
+        "recipient",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "sent_at",
+        "created_at",
+        "handoff_link",
+    )
+    list_filter = ("status", "channel", DeliveryProblemFilter, "created_at")
+    search_fields = ("recipient__email", "recipient__full_name", "last_error", "event__handoff__public_id")
+    list_select_related = ("recipient", "event__handoff")
+    date_hierarchy = "created_at"
+    fields = (
+        "event",
+        "recipient",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "claim_token",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+    actions = ("resend",)
+
+    @admin.display(description="last error")
+    def short_error(self, obj: OutboxMessage) -> str:
+        return _short(obj.last_error)
+
+    @admin.display(description="handoff")
+    def handoff_link(self, obj: OutboxMessage) -> SafeString:
+        return _handoff_link(obj.event.handoff_id, obj.event.handoff.public_id)
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return policies.can_resend_notification(request.user) and self.has_view_permission(request)
+
+    @admin.action(description="Re-send selected notifications", permissions=["resend"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        actor = admin_actor(request)
+        requeued = 0
+        problems: list[str] = []
+        for message in queryset:
+            try:
+                services.outbox_resend(message=message, actor=actor)
+            except DomainError as exc:
+                problems.append(f"#{message.pk}: {exc.message}")
+            else:
+                requeued += 1
+        if requeued:
+            self.message_user(request, f"Re-queued {requeued} notification(s).", level=messages.SUCCESS)
+        if problems:
+            self.message_user(
+                request,
+                f"Could not re-send {len(problems)} notification(s): " + "; ".join(problems),
+                level=messages.WARNING,
+            )

@@ -1,0 +1,193 @@
+"""`manage.py seed_demo`: the demo world it builds, and that a second run changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from accounts.models import Organization, User
+from referrals.models import HandoffEvent, HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
+from referrals.selectors import handoff_send_blockers
+
+pytestmark = pytest.mark.django_db
+
+S = HandoffStatus
+PASSWORD = "a-test-demo-password"
+
+
+def seed(capture: Any) -> str:
+    """Run the command as `make run` does: on-commit callbacks (notification delivery) run for real."""
+    out = StringIO()
+    with capture(execute=True):
+        call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model._meta.app_label in ("accounts", "referrals", "auth")
+    }
+
+
+@pytest.fixture
+def seeded(monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any) -> str:
+    monkeypatch.setenv("HANDOFF_DEMO_PASSWORD", PASSWORD)
+    return seed(django_capture_on_commit_callbacks)
+
+
+def active_plan_of(name: str) -> TreatmentPlan:
+    return TreatmentPlan.objects.select_related("patient__clinic").get(
+        patient__full_name=name, status=TreatmentPlan.Status.ACTIVE
+    )
+
+
+def test_a_second_run_leaves_every_row_count_unchanged(
+    seeded: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    before = row_counts()
+    emails_before = len(mail.outbox)
+    assert before["referrals.Notification"] > 0
+    assert before["referrals.OutboxMessage"] > 0
+
+    output = seed(django_capture_on_commit_callbacks)
+
+    assert row_counts() == before
+    assert len(mail.outbox) == emails_before
+    assert "already there" in output
+    assert "pt@lakeside.demo" in output
+
+
+def test_it_builds_the_clinic_two_partner_gyms_and_a_dozen_patients(seeded: str) -> None:
+    clinic = Organization.objects.get(name="Lakeside Physiotherapy", kind=Organization.Kind.CLINIC)
+    assert set(clinic.gym_partnerships.filter(active=True).values_list("gym__name", flat=True)) == {
+        "Iron Works Gym",
+        "Riverside Fitness",
+    }
+    assert Organization.objects.filter(kind=Organization.Kind.GYM).count() == 2
+    assert Patient.objects.filter(clinic=clinic).count() == 12
+    for plan in TreatmentPlan.objects.all():
+        assert 2 <= plan.exercises.count() <= 4
+        assert plan.precautions.exists()
+        assert plan.red_flags.exists()
+        assert plan.patient.consents.filter(withdrawn_at__isnull=True).exists()
+    assert (
+        TreatmentPlan.objects.filter(status=TreatmentPlan.Status.ACTIVE, handoffs__isnull=True).count() >= 2
+    )
+    admin = User.objects.get(email="admin@handoff.demo")
+    assert admin.is_staff
+    assert admin.is_superuser
+
+
+def test_handoffs_exist_in_every_demo_status(seeded: str) -> None:
+    statuses = set(TrainerHandoff.objects.values_list("status", flat=True))
+    assert statuses >= {
+        S.REQUESTED,
+        S.ACCEPTED,
+        S.IN_PROGRESS,
+        S.ON_HOLD,
+        S.COMPLETED,
+        S.REJECTED,
+        S.CANCELLED,
+        S.DRAFT,
+    }
+    assert HandoffEvent.objects.filter(kind=HandoffEvent.Kind.CONCERN, urgent=True).exists()
+    held = TrainerHandoff.objects.get(status=S.ON_HOLD)
+    assert held.status_reason
+
+
+def test_a_declined_referral_was_offered_to_the_other_trainer_who_accepted(seeded: str) -> None:
+    declined = TrainerHandoff.objects.select_related("trainer").get(status=S.REJECTED)
+    handoffs = list(declined.plan.handoffs.order_by("created_at", "id").select_related("trainer"))
+    assert [h.status for h in handoffs] == [S.REJECTED, S.ACCEPTED]
+    assert handoffs[0].trainer.email == "full@ironworks.demo"
+    assert handoffs[1].trainer.email == "trainer@ironworks.demo"
+
+
+def test_the_demo_physio_logs_in_with_the_demo_password(seeded: str, client: Client) -> None:
+    response = client.post("/login/", {"username": "pt@lakeside.demo", "password": PASSWORD})
+    assert response.status_code == 302
+
+    home = client.get("/")
+
+    assert home.status_code == 200
+    assert "Maya Chen" in home.content.decode()
+
+
+def test_the_password_defaults_to_the_demo_password_without_the_variable(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any, client: Client
+) -> None:
+    monkeypatch.delenv("HANDOFF_DEMO_PASSWORD", raising=False)
+
+    output = seed(django_capture_on_commit_callbacks)
+
+    assert "handoff-demo-2026" in output
+    assert "demo-only" in output
+    assert client.login(username="trainer@ironworks.demo", password="handoff-demo-2026")
+
+
+def test_a_second_run_keeps_the_password_the_users_were_created_with(
+    seeded: str, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any, client: Client
+) -> None:
+    monkeypatch.setenv("HANDOFF_DEMO_PASSWORD", "another-password")
+
+    output = seed(django_capture_on_commit_callbacks)
+
+    assert "already existed with another password" in output
+    assert client.login(username="pt@lakeside.demo", password=PASSWORD)
+
+
+def test_the_not_accepting_trainer_is_blocked_only_for_not_accepting(seeded: str) -> None:
+    trainer = User.objects.get(email="full@ironworks.demo")
+    gym = Organization.objects.get(name="Iron Works Gym")
+
+    blockers = handoff_send_blockers(plan=active_plan_of("James Carter"), trainer=trainer, gym=gym)
+
+    assert [b.code for b in blockers] == ["trainer_not_accepting"]
+
+
+def test_the_expired_trainer_is_blocked_only_for_the_expired_certification(seeded: str) -> None:
+    trainer = User.objects.get(email="expired@riverside.demo")
+    gym = Organization.objects.get(name="Riverside Fitness")
+
+    blockers = handoff_send_blockers(plan=active_plan_of("James Carter"), trainer=trainer, gym=gym)
+
+    assert [b.code for b in blockers] == ["certification_expired"]
+
+
+def test_the_normal_trainer_can_be_sent_an_active_plan(seeded: str) -> None:
+    trainer = User.objects.get(email="trainer@ironworks.demo")
+    gym = Organization.objects.get(name="Iron Works Gym")
+
+    assert handoff_send_blockers(plan=active_plan_of("Sofia Rossi"), trainer=trainer, gym=gym) == []
+
+
+def test_the_output_lists_every_login_and_the_url(seeded: str) -> None:
+    for email in (
+        "pt@lakeside.demo",
+        "pt2@lakeside.demo",
+        "trainer@ironworks.demo",
+        "full@ironworks.demo",
+        "expired@riverside.demo",
+        "admin@handoff.demo",
+    ):
+        assert email in seeded
+    assert PASSWORD in seeded
+    assert "http://127.0.0.1:8000/" in seeded
+    assert "Demo data created" in seeded
+
+
+def test_it_refuses_to_run_with_the_production_settings(settings: Any) -> None:
+    settings.SETTINGS_MODULE = "config.settings.production"
+
+    with pytest.raises(CommandError, match="production"):
+        call_command("seed_demo", stdout=StringIO())
+
+    assert not User.objects.exists()
