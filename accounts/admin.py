@@ -5,14 +5,15 @@ Credentials are verified through `services.certification_verify`, never by ticki
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -47,6 +48,43 @@ def admin_actor(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise PermissionDenied
     return user
+
+
+_T = TypeVar("_T")
+
+
+def run_service_for_each(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    objects: Iterable[_T],
+    service: Callable[[_T], object],
+    *,
+    done: str,
+    failed: str,
+    label: Callable[[_T], str] = str,
+) -> None:
+    """An admin action's loop: call the service for each object, then report successes and refusals.
+
+    `done` and `failed` are formatted with `n`; a refusal (a domain or validation error) is a warning
+    naming the object, never a 500, and leaves that object as it was.
+    """
+    succeeded = 0
+    problems: list[str] = []
+    for obj in objects:
+        try:
+            service(obj)
+        except DomainError as exc:
+            problems.append(f"{label(obj)}: {exc.message}")
+        except ValidationError as exc:
+            problems.append(f"{label(obj)}: {' '.join(exc.messages)}")
+        else:
+            succeeded += 1
+    if succeeded:
+        model_admin.message_user(request, done.format(n=succeeded), level=messages.SUCCESS)
+    if problems:
+        model_admin.message_user(
+            request, failed.format(n=len(problems)) + "; ".join(problems), level=messages.WARNING
+        )
 
 
 # --- users ---------------------------------------------------------------------------------------------
@@ -327,16 +365,11 @@ class CertificationAdmin(ModelAdmin[Certification]):
     @admin.action(description="Mark selected certifications verified", permissions=["verify"])
     def verify_certifications(self, request: HttpRequest, queryset: QuerySet[Certification]) -> None:
         actor = admin_actor(request)
-        verified = 0
-        errors: list[str] = []
-        for certification in queryset:
-            try:
-                services.certification_verify(certification=certification, actor=actor)
-            except DomainError as exc:
-                errors.append(f"{certification}: {exc.message}")
-            else:
-                verified += 1
-        if verified:
-            self.message_user(request, f"{verified} certification(s) verified.", level=messages.SUCCESS)
-        if errors:
-            self.message_user(request, "Not verified: " + "; ".join(errors), level=messages.WARNING)
+        run_service_for_each(
+            self,
+            request,
+            queryset,
+            lambda certification: services.certification_verify(certification=certification, actor=actor),
+            done="{n} certification(s) verified.",
+            failed="Not verified: ",
+        )

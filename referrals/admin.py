@@ -12,10 +12,9 @@ import json
 from typing import Any, TypeVar
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -25,9 +24,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from accounts.admin import ModelAdmin, TabularInline, admin_actor
+from accounts.admin import ModelAdmin, TabularInline, admin_actor, run_service_for_each
 from referrals import policies, services
-from referrals.errors import DomainError
 from referrals.models import (
     Consent,
     Exercise,
@@ -379,25 +377,14 @@ class TrainerHandoffAdmin(ReadOnlyModelAdmin[TrainerHandoff]):
 
     def _cancel(self, request: HttpRequest, handoffs: list[TrainerHandoff], *, reason: str) -> None:
         actor = admin_actor(request)
-        cancelled = 0
-        problems: list[str] = []
-        for handoff in handoffs:
-            try:
-                services.handoff_cancel(handoff=handoff, actor=actor, reason=reason)
-            except DomainError as exc:
-                problems.append(f"{handoff}: {exc.message}")
-            except ValidationError as exc:
-                problems.append(f"{handoff}: {' '.join(exc.messages)}")
-            else:
-                cancelled += 1
-        if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} handoff(s).", level=messages.SUCCESS)
-        if problems:
-            self.message_user(
-                request,
-                f"Could not cancel {len(problems)} handoff(s): " + "; ".join(problems),
-                level=messages.WARNING,
-            )
+        run_service_for_each(
+            self,
+            request,
+            handoffs,
+            lambda handoff: services.handoff_cancel(handoff=handoff, actor=actor, reason=reason),
+            done="Cancelled {n} handoff(s).",
+            failed="Could not cancel {n} handoff(s): ",
+        )
 
 
 @admin.register(HandoffEvent)
@@ -529,20 +516,12 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
     @admin.action(description="Re-send selected notifications", permissions=["resend"])
     def resend(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         actor = admin_actor(request)
-        requeued = 0
-        problems: list[str] = []
-        for message in queryset:
-            try:
-                services.outbox_resend(message=message, actor=actor)
-            except DomainError as exc:
-                problems.append(f"#{message.pk}: {exc.message}")
-            else:
-                requeued += 1
-        if requeued:
-            self.message_user(request, f"Re-queued {requeued} notification(s).", level=messages.SUCCESS)
-        if problems:
-            self.message_user(
-                request,
-                f"Could not re-send {len(problems)} notification(s): " + "; ".join(problems),
-                level=messages.WARNING,
-            )
+        run_service_for_each(
+            self,
+            request,
+            queryset,
+            lambda message: services.outbox_resend(message=message, actor=actor),
+            done="Re-queued {n} notification(s).",
+            failed="Could not re-send {n} notification(s): ",
+            label=lambda message: f"#{message.pk}",
+        )
