@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
+
+_INVALID = object()
+
+
+def _as_decimal(value: object) -> Any:
+    """For cross-field checks in clean(): the value as a Decimal, None when empty, or _INVALID when it is
+    not a number (Django's field validation has reported that already; clean() runs regardless)."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return _INVALID
 
 
 class BodyRegion(models.TextChoices):
@@ -56,9 +70,12 @@ class Patient(models.Model):
         return self.full_name
 
     def clean(self) -> None:
-        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+        born: object = self.date_of_birth
+        if not isinstance(born, datetime.date):
+            return  # the field reported it
+        if born > timezone.localdate():
             raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
-        if self.date_of_birth and self.date_of_birth.year < 1900:
+        if born.year < 1900:
             raise ValidationError({"date_of_birth": "Enter a date of birth after 1900."})
 
 
@@ -103,6 +120,15 @@ class TreatmentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"Plan {self.start_date:%Y-%m-%d} for {self.patient}"
+
+    def clean(self) -> None:
+        clinic_id = Patient.objects.filter(pk=self.patient_id).values_list("clinic_id", flat=True).first()
+        if clinic_id is None or self.physiotherapist_id is None:
+            return
+        if not Membership.objects.filter(
+            user_id=self.physiotherapist_id, organization_id=clinic_id, role=Membership.Role.PHYSIOTHERAPIST
+        ).exists():
+            raise ValidationError({"physiotherapist": "Choose a physiotherapist of the patient's clinic."})
 
 
 class Exercise(models.Model):
@@ -236,16 +262,19 @@ class PlanExercise(models.Model):
             errors["reps"] = "Give reps, a hold time in seconds or a duration in minutes."
         elif len(volume) > 1:
             errors[volume[1]] = "Give only one of reps, hold seconds or duration."
-        if self.load_unit in LOAD_LIMITS:
+        load = _as_decimal(self.load_value)
+        if load is _INVALID:
+            pass  # the load_value field reported it
+        elif self.load_unit in LOAD_LIMITS:
             low, high = LOAD_LIMITS[self.load_unit]
-            if self.load_value is None:
+            if load is None:
                 errors["load_value"] = f"Give the load in {self.get_load_unit_display()}."
-            elif not low <= self.load_value <= high:
+            elif not low <= load <= high:
                 errors["load_value"] = (
                     f"A load in {self.get_load_unit_display()} must be between {low.normalize():f} "
                     f"and {high.normalize():f}."
                 )
-        elif self.load_value is not None:
+        elif load is not None:
             if not self.load_unit:
                 errors["load_unit"] = "Choose the unit of the load."
             else:
@@ -331,25 +360,26 @@ class Precaution(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         units = self.KIND_UNITS.get(self.kind, ())
+        value = _as_decimal(self.limit_value)
         if self.kind == self.Kind.AVOID_MOVEMENT:
-            if not self.detail.strip():
+            if not str(self.detail or "").strip():
                 errors["detail"] = "Describe the movement to avoid."
-            if self.limit_value is not None or self.limit_unit:
+            if value is not None or self.limit_unit:
                 errors["limit_value"] = "An avoided movement takes no limit value."
         elif self.kind == self.Kind.WEIGHT_BEARING:
             if not self.weight_bearing:
                 errors["weight_bearing"] = "Choose the weight-bearing status."
-        elif self.limit_value is None:
+        elif value is None:
             errors["limit_value"] = f"A {self.get_kind_display().lower()} needs a limit value."
         if self.kind in (self.Kind.LOAD_LIMIT, self.Kind.ROM_LIMIT) and not self.body_region:
             errors["body_region"] = "Name the body region this limit applies to."
-        if self.limit_value is not None and self.kind != self.Kind.AVOID_MOVEMENT:
+        if value is not None and value is not _INVALID and self.kind != self.Kind.AVOID_MOVEMENT:
             if self.limit_unit not in units:
                 allowed = ", ".join(str(self.Unit(u).label) for u in units)
                 errors["limit_unit"] = f"For this kind of precaution the unit is one of: {allowed}."
             else:
                 low, high = self.UNIT_RANGES[self.limit_unit]
-                if not low <= self.limit_value <= high:
+                if not low <= value <= high:
                     errors["limit_value"] = (
                         f"The limit in {self.get_limit_unit_display()} must be between "
                         f"{low.normalize():f} and {high.normalize():f}."

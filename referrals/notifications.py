@@ -150,7 +150,7 @@ def due_message_ids(limit: int = 500) -> list[int]:
     """Rows the broker may have lost: pending past the grace period, or in flight past their lease."""
     now = timezone.now()
     stale = now - settings.HANDOFF_OUTBOX_STALE_AFTER
-    return list(
+    ids = list(
         OutboxMessage.objects.filter(
             Q(status=Status.PENDING, next_attempt_at__lte=stale)
             | Q(status=Status.IN_FLIGHT, lease_until__lt=now),
@@ -159,6 +159,10 @@ def due_message_ids(limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+    # Re-published now: the next sweep leaves them alone for another grace period, so a backlog behind a
+    # slow or absent worker does not grow by one duplicate message per row at every sweep.
+    OutboxMessage.objects.filter(pk__in=ids, status=Status.PENDING).update(next_attempt_at=now)
+    return ids
 
 
 def fail_exhausted() -> int:

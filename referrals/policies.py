@@ -108,18 +108,20 @@ def can_view_handoff(user: Any, handoff: TrainerHandoff) -> bool:
     return handoff.status != HandoffStatus.DRAFT and is_handoff_trainer(user, handoff)
 
 
+# A trainer who declined, or whose referral was cancelled or sent in error, never took the patient on:
+# the minimum necessary is nothing at all.
+GUIDELINES_WITHDRAWN = (HandoffStatus.REJECTED, HandoffStatus.CANCELLED, HandoffStatus.ENTERED_IN_ERROR)
+
+
 def can_view_guidelines(user: Any, handoff: TrainerHandoff) -> bool:
-    """The snapshot: the clinic always; the trainer only while the patient's consent stands."""
+    """The snapshot: the clinic always; the trainer only while the patient's consent stands and the
+    referral was not declined, cancelled or entered in error."""
     if is_clinic_physio(user, _clinic_id(handoff)):
         return True
-    if not can_view_handoff(user, handoff):
+    if not can_view_handoff(user, handoff) or handoff.status in GUIDELINES_WITHDRAWN:
         return False
     consent = handoff.consent
-    return (
-        consent is not None
-        and consent.withdrawn_at is None
-        and handoff.status != HandoffStatus.ENTERED_IN_ERROR
-    )
+    return consent is not None and consent.withdrawn_at is None
 
 
 def can_act_for_clinic(user: Any, handoff: TrainerHandoff) -> bool:

@@ -67,7 +67,9 @@ def _validate(obj: Any, *, prefix: str = "", exclude: Sequence[str] = ()) -> Non
         ) from exc
 
 
-def _clean_text(value: str | None, *, field: str, required: bool, max_length: int) -> str:
+def _clean_text(value: object, *, field: str, required: bool, max_length: int) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError({field: "Enter text."})
     text = (value or "").strip()
     if required and not text:
         raise ValidationError({field: "This field is required."})
@@ -96,6 +98,20 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
         people = [handoff.trainer] if event.from_status != S.DRAFT else []
     else:
         people = [handoff.plan.physiotherapist, handoff.created_by]
+    chosen = _active_others(people, event)
+    if not chosen and people:
+        # The treating PT left or was deactivated: the clinic's other physiotherapists hear of it, so
+        # a concern or an answer never reaches nobody.
+        clinic_physios = User.objects.filter(
+            is_active=True,
+            memberships__organization_id=handoff.plan.patient.clinic_id,
+            memberships__role=Membership.Role.PHYSIOTHERAPIST,
+        ).order_by("pk")
+        chosen = _active_others(list(clinic_physios), event)
+    return chosen
+
+
+def _active_others(people: Sequence[User], event: HandoffEvent) -> list[User]:
     unique: dict[int, User] = {}
     for person in people:
         if person.pk != event.actor_id and person.is_active:
@@ -261,7 +277,7 @@ def patient_create(
 def patient_update(*, patient: Patient, actor: User, **fields: Any) -> Patient:
     data = _only(fields, PATIENT_FIELDS, prefix="patient")
     with transaction.atomic():
-        locked = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+        locked = Patient.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=patient.pk)
         if not policies.can_edit_patient(actor, locked):
             raise NotPermitted("Only a physiotherapist of this patient's clinic can edit the patient.")
         for key, value in data.items():
@@ -283,8 +299,11 @@ def _build_children(
     for i, row in enumerate(exercises or []):
         try:
             data = _only(row, EXERCISE_FIELDS, prefix=f"exercises.{i}")
-            if isinstance(data.get("exercise"), int | str):
-                found = Exercise.objects.filter(pk=data["exercise"]).first()
+            if not isinstance(data.get("exercise"), Exercise):
+                try:
+                    found = Exercise.objects.filter(pk=int(data.get("exercise"))).first()  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    found = None
                 if found is None:
                     raise ValidationError({f"exercises.{i}.exercise": "No such exercise in the library."})
                 data["exercise"] = found
@@ -400,7 +419,12 @@ def consent_record(*, patient: Patient, gym: Organization, scope: str, actor: Us
             message = f"The patient already has an active consent for {gym}; withdraw it to record a new one."
             raise ValidationError({"gym": message})
         _validate(consent)
-        consent.save()
+        try:
+            with transaction.atomic():
+                consent.save()
+        except IntegrityError as exc:  # a concurrent record for the same gym won the constraint
+            message = f"The patient already has an active consent for {gym}; withdraw it to record a new one."
+            raise ValidationError({"gym": message}) from exc
     return consent
 
 
@@ -421,12 +445,17 @@ def consent_withdraw(*, consent: Consent, actor: User, reason: str = "") -> Cons
         locked.withdrawn_by = actor
         locked.withdrawal_reason = reason
         locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
-        open_handoffs = TrainerHandoff.objects.filter(
-            plan__patient=locked.patient, gym=locked.gym, status__in=OPEN_STATUSES
+        # Locked and filtered in one statement: a handoff the trainer closed a moment ago is not reopened
+        # to be cancelled, and none can be answered while the withdrawal runs.
+        open_handoffs = (
+            TrainerHandoff.objects.select_for_update(of=("self",))
+            .select_related("plan__patient__clinic", "plan__physiotherapist", "trainer", "gym", "created_by")
+            .filter(plan__patient=locked.patient, gym=locked.gym, status__in=OPEN_STATUSES)
+            .order_by("pk")
         )
         for handoff in open_handoffs:
             _transition(
-                handoff=_locked_handoff(handoff),
+                handoff=handoff,
                 to=S.CANCELLED,
                 actor=actor,
                 reason="The patient withdrew their consent to share with this gym.",
@@ -608,11 +637,11 @@ def handoff_raise_concern(
 ) -> HandoffEvent:
     """The trainer saw a red flag, pain, or has a question: the PT is told, urgently. With `hold`, the
     handoff is also put on hold (from in progress) with the concern as its reason."""
-    text = _clean_text(text, field="text", required=True, max_length=TEXT_MAX_LENGTH)
     with transaction.atomic():
         locked = _locked_handoff(handoff)
         if not policies.can_raise_concern(actor, locked):
             raise NotPermitted("Only the trainer the referral was sent to can raise a concern on it.")
+        text = _clean_text(text, field="text", required=True, max_length=TEXT_MAX_LENGTH)
         if locked.status not in OPEN_STATUSES or locked.status == S.DRAFT:
             raise InvalidTransition(
                 "A concern can be raised only on an open referral.", current_status=locked.status

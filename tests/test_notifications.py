@@ -269,3 +269,32 @@ def test_publishing_with_the_broker_down_returns_at_once_and_keeps_the_row(
     assert elapsed < 3.0, f"publish blocked for {elapsed:.2f}s"
     row.refresh_from_db()
     assert row.status == Status.PENDING and mail.outbox == []
+
+
+def test_a_swept_row_is_not_republished_at_every_sweep(world: World, draft: TrainerHandoff) -> None:
+    services.handoff_send(handoff=draft, actor=world.physio)
+    row = OutboxMessage.objects.get()
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=3)
+    )
+    assert notifications.due_message_ids() == [row.pk]
+    assert notifications.due_message_ids() == [], "re-published once per grace period, not per sweep"
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=31)
+    )
+    assert notifications.due_message_ids() == [row.pk]
+
+
+def test_sweep_outbox_command_delivers_what_is_overdue_in_the_embedded_default(
+    world: World, draft: TrainerHandoff
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.handoff_send(handoff=draft, actor=world.physio)
+    OutboxMessage.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
+    out = StringIO()
+    call_command("sweep_outbox", stdout=out)
+    assert "Re-enqueued 1 message(s); now 0 pending, 0 failed." in out.getvalue()
+    assert len(mail.outbox) == 1

@@ -540,3 +540,34 @@ def test_consent_only_for_a_gym_and_only_by_the_clinic(
         services.consent_record(
             patient=world.plan.patient, gym=world.gym, scope="guidelines", actor=other_clinic_physio
         )
+
+
+def test_a_concern_reaches_the_clinic_when_the_treating_physio_has_left(
+    world: World, requested: TrainerHandoff, clinic: Any
+) -> None:
+    from tests.conftest import make_physio
+
+    colleague = make_physio(clinic)
+    handoff = walk(world, requested, "accept")
+    type(world.physio).objects.filter(pk=world.physio.pk).update(is_active=False)
+    event = services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text="Dizzy during cardio")
+    assert list(Notification.objects.filter(event=event).values_list("recipient_id", flat=True)) == [
+        colleague.pk
+    ]
+    assert OutboxMessage.objects.filter(event=event, recipient=colleague).exists()
+
+
+def test_withdrawing_consent_leaves_closed_handoffs_alone(
+    world: World, requested: TrainerHandoff, other_trainer: Any
+) -> None:
+    services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+    second = services.plan_discharge(
+        plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio
+    )
+    consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
+    services.consent_withdraw(consent=consent, actor=world.physio)
+    requested.refresh_from_db()
+    second.refresh_from_db()
+    assert (requested.status, second.status) == (S.REJECTED, S.CANCELLED)
+    with pytest.raises(ValidationError):
+        services.consent_withdraw(consent=consent, actor=world.physio)

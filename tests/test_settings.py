@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
@@ -51,10 +53,21 @@ def test_redis_url_makes_redis_the_broker_with_reliable_delivery_settings(tmp_pa
     assert "sweep-outbox" in conf["beat"]
 
 
-def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
-    result = probe("config.settings.production", tmp_path, DATABASE_URL="postgres://u@127.0.0.1/x")
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "REDIS_URL", "HANDOFF_SITE_URL"]
+)
+def test_production_refuses_to_start_without_each_required_variable(tmp_path: Path, missing: str) -> None:
+    env = {
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "handoff.example.org",
+        "DATABASE_URL": "postgres://u@127.0.0.1/x",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "HANDOFF_SITE_URL": "https://handoff.example.org",
+    }
+    del env[missing]
+    result = probe("config.settings.production", tmp_path, **env)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert missing in result.stderr
 
 
 def test_production_reads_everything_from_the_environment(tmp_path: Path) -> None:
@@ -65,9 +78,10 @@ def test_production_reads_everything_from_the_environment(tmp_path: Path) -> Non
         DJANGO_ALLOWED_HOSTS="handoff.example.org",
         DATABASE_URL="postgres://u@db.internal:5432/handoff",
         REDIS_URL="redis://cache.internal:6379/0",
+        HANDOFF_SITE_URL="https://handoff.example.org/",
     )
     assert result.returncode == 0, result.stderr
     conf = json.loads(result.stdout)
     assert conf["engine"] == "django.db.backends.postgresql" and conf["name"] == "handoff"
     assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert conf["eager"] is False
+    assert conf["eager"] is False and conf["broker"] == "redis://cache.internal:6379/0"

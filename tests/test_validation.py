@@ -171,3 +171,50 @@ def test_plan_edit_by_another_clinic_is_refused_and_changes_nothing(
         services.plan_update(plan=world.plan, actor=other_clinic_physio, goals="hijacked")
     world.plan.refresh_from_db()
     assert world.plan.goals != "hijacked"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"exercises": [{"exercise": "abc", "sets": 3, "reps": 10}]}, "exercises.0.exercise"),
+        ({"exercises": [{"exercise": None, "sets": 3, "reps": 10}]}, "exercises.0.exercise"),
+        ({"exercises": [{"exercise": 1, "sets": "many", "reps": 10}]}, "exercises.0.sets"),
+        (
+            {"exercises": [{"exercise": 1, "sets": 3, "reps": 10, "load_unit": "kg", "load_value": "heavy"}]},
+            "exercises.0.load_value",
+        ),
+        (
+            {"precautions": [{"kind": "pain_rule", "limit_value": "lots", "limit_unit": "pain"}]},
+            "precautions.0.limit_value",
+        ),
+        ({"precautions": [{"kind": "avoid_movement", "detail": None}]}, "precautions.0.detail"),
+        ({"red_flags": [5]}, "red_flags.0"),
+        ({"red_flags": ["   "]}, "red_flags.0"),
+    ],
+)
+def test_mistyped_input_is_a_field_error_not_a_crash(
+    world: World, kwargs: dict[str, Any], field: str
+) -> None:
+    before = (PlanExercise.objects.count(), Precaution.objects.count(), TreatmentPlan.objects.count())
+    with pytest.raises(ValidationError) as err:
+        services.plan_create(
+            patient=world.plan.patient, actor=world.physio, diagnosis="d", goals="g", **kwargs
+        )
+    assert field in err.value.message_dict, err.value.message_dict
+    assert (PlanExercise.objects.count(), Precaution.objects.count(), TreatmentPlan.objects.count()) == before
+
+
+def test_a_date_of_birth_that_is_not_a_date_is_a_field_error(world: World, clinic: Any) -> None:
+    with pytest.raises(ValidationError) as err:
+        services.patient_create(clinic=clinic, actor=world.physio, full_name="X", date_of_birth="yesterday")  # type: ignore[arg-type]
+    assert "date_of_birth" in err.value.message_dict
+
+
+def test_a_plan_s_physiotherapist_must_be_a_physio_of_the_patient_s_clinic(
+    world: World, other_clinic_physio: Any
+) -> None:
+    for wrong in (world.trainer, other_clinic_physio):
+        world.plan.physiotherapist = wrong
+        with pytest.raises(ValidationError) as err:
+            world.plan.full_clean()
+        assert "physiotherapist" in err.value.message_dict

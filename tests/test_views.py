@@ -182,3 +182,18 @@ def test_login_email_is_case_insensitive(client: Client, physio: Any) -> None:
         reverse("login"), {"username": "  PAT@Lakeside.TEST ", "password": f.TEST_PASSWORD}
     )
     assert response.status_code == 302 and response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("ending", ["reject", "cancel"])
+def test_a_trainer_who_declined_or_was_cancelled_no_longer_sees_the_guidelines(
+    client: Client, world: World, requested: TrainerHandoff, ending: str
+) -> None:
+    if ending == "reject":
+        services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+    else:
+        services.handoff_cancel(handoff=requested, actor=world.physio, reason="patient moved")
+    body = login(client, world.trainer).get(detail_url(requested)).content.decode()
+    assert "no longer shared" in body
+    assert "Night pain" not in body and "Jamie Patient" not in body
+    physio_body = login(client, world.physio).get(detail_url(requested)).content.decode()
+    assert "Night pain" in physio_body

@@ -1,0 +1,25 @@
+"""Deliver what is owed and overdue, once: the periodic sweeper, by hand.
+
+With Redis, `make beat` runs this every 15 seconds. In the embedded default (no Redis, no beat) a failed
+email waits until this command runs: `python manage.py sweep_outbox` (cron it if you run embedded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from referrals import tasks
+from referrals.models import OutboxMessage
+
+
+class Command(BaseCommand):
+    help = "Re-enqueue outbox rows pending past the grace period or in flight past their lease."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = tasks.sweep_outbox()
+        Status = OutboxMessage.Status
+        counts = {s: OutboxMessage.objects.filter(status=s).count() for s in (Status.PENDING, Status.FAILED)}
+        pending, failed = counts[Status.PENDING], counts[Status.FAILED]
+        self.stdout.write(f"Re-enqueued {count} message(s); now {pending} pending, {failed} failed.")
