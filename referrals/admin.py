@@ -41,6 +41,7 @@ from referrals.models import (
 )
 
 _M = TypeVar("_M", bound=Model)
+_P = TypeVar("_P", bound=Model)
 
 
 class ReadOnlyModelAdmin(ModelAdmin[_M]):
@@ -95,25 +96,24 @@ class PatientAdmin(ModelAdmin[Patient]):
         super().save_model(request, obj, form, change)
 
 
+class ReadOnlyTabularInline(TabularInline[_M, _P]):
+    """Rows shown beside their parent that only the workflow writes: no add, change or delete here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class PlanExerciseInline(TabularInline[PlanExercise, TreatmentPlan]):
     model = PlanExercise
     extra = 0
     autocomplete_fields = ("exercise",)
-    fields = (
-        "position",
-        "exercise",
-        "sets",
-        "reps",
-        "hold_seconds",
-        "duration_minutes",
-        "load_unit",
-        "load_value",
-        "frequency_per_week",
-        "tempo",
-        "rest_seconds",
-        "notes",
-        "progression_note",
-    )
+    fields = ("position", *services.EXERCISE_FIELDS)  # the same dose fields the service accepts
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PlanExercise]:
         return super().get_queryset(request).select_related("exercise")
@@ -129,7 +129,7 @@ class RedFlagInline(TabularInline[RedFlag, TreatmentPlan]):
     extra = 0
 
 
-class PlanHandoffInline(TabularInline[TrainerHandoff, TreatmentPlan]):
+class PlanHandoffInline(ReadOnlyTabularInline[TrainerHandoff, TreatmentPlan]):
     """The plan's handoffs, for reference: they change only through the workflow."""
 
     model = TrainerHandoff
@@ -142,15 +142,6 @@ class PlanHandoffInline(TabularInline[TrainerHandoff, TreatmentPlan]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainerHandoff]:
         return super().get_queryset(request).select_related("trainer", "gym")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(TreatmentPlan)
@@ -259,7 +250,7 @@ class ConsentAdmin(ReadOnlyModelAdmin[Consent]):
 # --- handoffs and their audit trail --------------------------------------------------------------------
 
 
-class HandoffEventInline(TabularInline[HandoffEvent, TrainerHandoff]):
+class HandoffEventInline(ReadOnlyTabularInline[HandoffEvent, TrainerHandoff]):
     model = HandoffEvent
     extra = 0
     can_delete = False
@@ -269,15 +260,6 @@ class HandoffEventInline(TabularInline[HandoffEvent, TrainerHandoff]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[HandoffEvent]:
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class CancelHandoffsForm(forms.Form):

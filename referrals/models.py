@@ -263,9 +263,8 @@ class PlanExercise(models.Model):
         elif len(volume) > 1:
             errors[volume[1]] = "Give only one of reps, hold seconds or duration."
         load = _as_decimal(self.load_value)
-        if load is _INVALID:
-            pass  # the load_value field reported it
-        elif self.load_unit in LOAD_LIMITS:
+        # A load that is not a number was reported by the load_value field itself: no range check then.
+        if load is not _INVALID and self.load_unit in LOAD_LIMITS:
             low, high = LOAD_LIMITS[self.load_unit]
             if load is None:
                 errors["load_value"] = f"Give the load in {self.get_load_unit_display()}."
@@ -274,7 +273,7 @@ class PlanExercise(models.Model):
                     f"A load in {self.get_load_unit_display()} must be between {low.normalize():f} "
                     f"and {high.normalize():f}."
                 )
-        elif load is not None:
+        elif load is not None and load is not _INVALID:
             if not self.load_unit:
                 errors["load_unit"] = "Choose the unit of the load."
             else:
