@@ -14,6 +14,7 @@ from referrals.models import (
     CASELOAD_STATUSES,
     OPEN_STATUSES,
     Consent,
+    Exercise,
     HandoffEvent,
     HandoffStatus,
     Notification,
@@ -198,3 +199,50 @@ def handoff_send_blockers(
             Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
         )
     return blockers
+
+
+# --- the exercise library and the trainers directory ---------------------------------------------------
+
+
+def exercise_list(*, search: str = "", category: str = "", body_region: str = "") -> QuerySet[Exercise]:
+    """The library, filtered by words of the name, category and body region (all optional)."""
+    qs = Exercise.objects.all()
+    for word in search.split()[:5]:
+        qs = qs.filter(name__icontains=word)
+    if category:
+        qs = qs.filter(category=category)
+    if body_region:
+        qs = qs.filter(body_region=body_region)
+    return qs.order_by("name")
+
+
+def trainer_directory_for_user(
+    *,
+    user: Any,
+    specialization: str = "",
+    gym_public_id: uuid.UUID | str | None = None,
+    accepting: bool | None = None,
+) -> QuerySet[Membership]:
+    """The trainers a user may look up: for a physiotherapist, those of the active partner gyms of their
+    clinics; for a trainer, the colleagues at their own gyms. One row per (trainer, gym)."""
+    clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
+    gym_ids = _org_ids(user, Role.TRAINER)
+    scope = Q(organization_id__in=gym_ids)
+    if clinic_ids:
+        scope |= Q(
+            organization__clinic_partnerships__clinic_id__in=clinic_ids,
+            organization__clinic_partnerships__active=True,
+        )
+    qs = Membership.objects.filter(scope, role=Role.TRAINER, user__is_active=True)
+    if specialization:
+        qs = qs.filter(user__trainer_profile__specializations__specialization=specialization)
+    if gym_public_id:
+        qs = qs.filter(organization__public_id=gym_public_id)
+    if accepting is not None:
+        qs = qs.filter(user__trainer_profile__accepting_new_clients=accepting)
+    return (
+        qs.distinct()
+        .select_related("user__trainer_profile", "organization")
+        .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
+        .order_by("organization__name", "user__full_name", "pk")
+    )

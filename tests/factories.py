@@ -14,6 +14,7 @@ from accounts.models import (
     Partnership,
     PhysiotherapistProfile,
     TrainerProfile,
+    TrainerSpecialization,
     User,
 )
 from referrals.models import Consent, Exercise, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
@@ -159,3 +160,11 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     gym = factory.SubFactory(GymFactory)
     scope = Consent.Scope.GUIDELINES
     recorded_by = factory.SubFactory(UserFactory)
+
+
+class TrainerSpecializationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainerSpecialization
+
+    profile = factory.SubFactory(TrainerProfileFactory)
+    specialization = "post_rehab"
