@@ -29,8 +29,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = NON_FIELD if key in ("non_field_errors", "__all__") and not prefix else str(key)
-            out.update(_flatten(value, f"{prefix}.{name}" if prefix else name))
+            if key in (NON_FIELD, "__all__"):  # an error of the object itself: named by its own path
+                out.update(_flatten(value, prefix))
+            else:
+                out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
         for index, item in enumerate(detail):
             if item:
