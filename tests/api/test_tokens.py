@@ -81,6 +81,7 @@ def test_nobody_revokes_someone_elses_token_from_the_profile(
     token.refresh_from_db()
     assert token.revoked_at is None
     assert "laptop script" not in client.get("/account/profile/").content.decode()
+    assert bearer(raw).get(f"{API}/patients/").status_code == 200
 
 
 def test_the_profile_page_needs_a_login(client: Client, db: Any) -> None:
