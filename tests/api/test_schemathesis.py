@@ -10,11 +10,14 @@ a few examples per operation and persona.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -36,6 +39,17 @@ MAX_EXAMPLES = 6
 
 # Loaded from the running app at collection time (the schema view touches no database).
 schema = schemathesis.openapi.from_wsgi(f"{API}/schema/", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """A WSGI request closes the database connection when it starts and ends (close_old_connections),
+    which would drop the test's transaction; Django's own test client detaches it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 class Scene:
