@@ -34,7 +34,7 @@ from tests import factories as f
 from tests.api.conftest import API
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 15
 
 
 # Loaded from the running app at collection time (the schema view touches no database).
