@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check format worker beat migrate seed clean
+.PHONY: run test lint check format schema worker beat migrate seed clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -43,6 +43,10 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## schema: regenerate docs/openapi.yaml from the code (a test fails when the two drift apart)
+schema: $(VENV)/.dev-installed
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
 migrate: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput

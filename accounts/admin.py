@@ -18,7 +18,9 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import (
+    ApiToken,
     Certification,
     Membership,
     Organization,
@@ -372,4 +374,61 @@ class CertificationAdmin(ModelAdmin[Certification]):
             lambda certification: services.certification_verify(certification=certification, actor=actor),
             done="{n} certification(s) verified.",
             failed="Not verified: ",
+        )
+
+
+# --- API tokens ----------------------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ModelAdmin[ApiToken]):
+    """Staff create a token for a user (the raw token is shown once, in the confirmation message) and
+    revoke tokens. Only the hash is stored; a token is never edited or deleted, so its history stays."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix", "user__email", "user__full_name")
+    autocomplete_fields = ("user",)
+    actions = ("revoke_tokens",)
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:  # type: ignore[override]
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of a token is editable
+        token, raw = account_services.api_token_create(user=obj.user, name=obj.name)
+        obj.pk, obj.public_id, obj.prefix, obj.key_hash = (
+            token.pk,
+            token.public_id,
+            token.prefix,
+            token.key_hash,
+        )
+        obj.created_at = token.created_at
+        self.message_user(
+            request,
+            f"The token for {token.user} is {raw} - copy it now: it will not be shown again.",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        actor = admin_actor(request)
+        run_service_for_each(
+            self,
+            request,
+            queryset.filter(revoked_at__isnull=True).select_related("user"),
+            lambda token: account_services.api_token_revoke(token=token, actor=actor),
+            done="Revoked {n} token(s).",
+            failed="Could not revoke {n} token(s): ",
         )

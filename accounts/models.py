@@ -269,3 +269,31 @@ class Certification(models.Model):
 
     def is_current(self, on: datetime.date | None = None) -> bool:
         return self.expiry >= (on or timezone.localdate())
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 hash is stored; the raw token is shown once, at creation."""
+
+    PREFIX_LENGTH = 12
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'Clinic EHR sync'.")
+    prefix = models.CharField(
+        max_length=PREFIX_LENGTH, editable=False, help_text="The token's visible start."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Certification, Membership, TrainerProfile, TrainerSpecialization, User
+from accounts.services import api_token_create
 from referrals import services
 from referrals.models import (
     Consent,
@@ -57,6 +58,7 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
     profile = requested.trainer.trainer_profile
     TrainerSpecialization.objects.create(profile=profile, specialization="post_rehab")
     Group.objects.create(name="Credential reviewers")
+    api_token_create(user=requested.trainer, name="Gym app")
     return requested
 
 

@@ -1,0 +1,68 @@
+"""Writes of the accounts app: API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+from referrals.errors import NotPermitted
+
+TOKEN_PREFIX = "hnd_"  # noqa: S105 - not a secret: the visible start of every token
+TOKEN_NAME_MAX_LENGTH = 100
+
+
+def api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token for `user`. Returns the row and the raw token, which is never stored nor shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the token, e.g. after the system that will use it."})
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise ValidationError({"name": f"Keep the name under {TOKEN_NAME_MAX_LENGTH} characters."})
+    if not user.is_active:
+        raise NotPermitted("An inactive user cannot have API tokens.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=raw[: ApiToken.PREFIX_LENGTH], key_hash=api_token_hash(raw)
+        )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    """Revoke a token: its owner or staff may. Revoking twice is a no-op."""
+    if token.user_id != actor.pk and not (actor.is_active and actor.is_staff):
+        raise NotPermitted("Only the token's owner or staff can revoke it.")
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+    return locked
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token of an active user matching `raw`, with its user; records when it was last used
+    (at most once a minute, so a busy client does not write on every request)."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=api_token_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

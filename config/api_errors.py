@@ -1,0 +1,108 @@
+"""The API's one error shape: {"code": ..., "detail": ..., "fields": {...}}.
+
+Every error the REST adapter can return passes through `exception_handler`: DRF's own (validation,
+authentication, permission, not found, method, media type, throttling, malformed JSON), Django's
+(Http404, PermissionDenied, ValidationError raised by a service) and the domain errors of
+referrals.errors (NotPermitted -> 403, InvalidTransition -> 409 with the current status, SendBlocked ->
+409 with one code per blocker). Anything else is left to Django: a real bug stays a 500 and is logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+
+NON_FIELD = "non_field_errors"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"dotted.field.path": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key in (NON_FIELD, "__all__"):  # an error of the object itself: named by its own path
+                out.update(_flatten(value, prefix))
+            else:
+                out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+    elif isinstance(detail, list):
+        out[prefix or NON_FIELD] = [str(item) for item in detail]
+    else:
+        out[prefix or NON_FIELD] = [str(detail)]
+    return out
+
+
+def error_body(
+    code: str, detail: str, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {"code": code, "detail": detail, "fields": fields or {}, **extra}
+
+
+def _validation_detail(fields: dict[str, list[str]]) -> str:
+    first = next(iter(fields.items()), None)
+    if first is None:
+        return "Invalid input."
+    name, messages = first
+    message = messages[0] if messages else "Invalid."
+    return message if name == NON_FIELD else f"{name}: {message}"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    headers: dict[str, str] = {}
+    response_status: int
+    if isinstance(exc, SendBlocked):
+        blockers = [{"code": b.code, "detail": b.message} for b in exc.blockers]
+        body = error_body(exc.code, exc.message, blockers=blockers)
+        response_status = status.HTTP_409_CONFLICT
+    elif isinstance(exc, InvalidTransition):
+        body = error_body(exc.code, exc.message, current_status=exc.current_status)
+        response_status = status.HTTP_409_CONFLICT
+    elif isinstance(exc, NotPermitted):
+        body = error_body(exc.code, exc.message)
+        response_status = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            fields = {NON_FIELD if k == "__all__" else k: list(v) for k, v in exc.message_dict.items()}
+        else:
+            fields = {NON_FIELD: list(exc.messages)}
+        body = error_body("invalid", _validation_detail(fields), fields)
+        response_status = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, Http404 | ObjectDoesNotExist):
+        body = error_body("not_found", "Not found.")
+        response_status = status.HTTP_404_NOT_FOUND
+    elif isinstance(exc, DjangoPermissionDenied):
+        body = error_body("permission_denied", "You do not have permission to perform this action.")
+        response_status = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        body = error_body("invalid", _validation_detail(fields), fields)
+        response_status = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+        body = error_body(str(code), str(detail))
+        response_status = exc.status_code
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait))
+            body["retry_after"] = int(wait)
+    else:
+        return None
+    set_rollback()
+    return Response(body, status=response_status, headers=headers)

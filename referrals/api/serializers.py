@@ -1,0 +1,513 @@
+"""Input serializers (parse and validate: types, lengths, enums) and output serializers (render)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Certification, Membership, Organization, Specialization
+from referrals import policies
+from referrals.models import (
+    BodyRegion,
+    Consent,
+    Exercise,
+    HandoffEvent,
+    HandoffStatus,
+    LoadUnit,
+    Notification,
+    Patient,
+    PlanExercise,
+    Precaution,
+    TrainerHandoff,
+    TreatmentPlan,
+)
+from referrals.services import REASON_MAX_LENGTH, TEXT_MAX_LENGTH
+
+LONG_TEXT = 4000
+
+
+# --- errors --------------------------------------------------------------------------------------------
+
+
+class BlockerSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """Every error response: a machine-readable code, a sentence for people, messages per field."""
+
+    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, invalid_transition.")
+    detail = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]  # the metaclass pops declared fields
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field (dotted paths for nested rows); empty when no field is at fault.",
+    )
+    current_status = serializers.ChoiceField(
+        choices=HandoffStatus.choices, required=False, help_text="On 409: the handoff's status now."
+    )
+    blockers = BlockerSerializer(
+        many=True, required=False, help_text="On a blocked send: every unmet condition."
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="On 429: seconds to wait.")
+
+
+# --- small shared outputs ------------------------------------------------------------------------------
+
+
+class OrganizationRefSerializer(serializers.Serializer[Organization]):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+
+
+class PersonRefSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(source="public_id")
+    full_name = serializers.CharField()
+
+
+# --- patients ------------------------------------------------------------------------------------------
+
+
+class PatientSerializer(serializers.Serializer[Patient]):
+    id = serializers.UUIDField(source="public_id")
+    clinic = OrganizationRefSerializer()
+    full_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    email = serializers.EmailField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PatientInputSerializer(serializers.Serializer[Any]):
+    clinic = serializers.UUIDField(
+        required=False, help_text="The clinic's id; needed only when you work for more than one clinic."
+    )
+    full_name = serializers.CharField(max_length=150)
+    date_of_birth = serializers.DateField()
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class PatientUpdateSerializer(serializers.Serializer[Any]):
+    full_name = serializers.CharField(max_length=150, required=False)
+    date_of_birth = serializers.DateField(required=False)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+class PlanExerciseSerializer(serializers.Serializer[PlanExercise]):
+    exercise = serializers.IntegerField(source="exercise_id", help_text="The library exercise's id.")
+    exercise_name = serializers.CharField(source="exercise.name")
+    position = serializers.IntegerField()
+    sets = serializers.IntegerField()
+    reps = serializers.IntegerField(allow_null=True)
+    hold_seconds = serializers.IntegerField(allow_null=True)
+    duration_minutes = serializers.IntegerField(allow_null=True)
+    load_unit = serializers.CharField(allow_blank=True)
+    load_value = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    frequency_per_week = serializers.IntegerField()
+    tempo = serializers.CharField(allow_blank=True)
+    rest_seconds = serializers.IntegerField(allow_null=True)
+    notes = serializers.CharField(allow_blank=True)
+    progression_note = serializers.CharField(allow_blank=True)
+    dose = serializers.CharField(source="dose_text")
+
+
+class PrecautionSerializer(serializers.Serializer[Precaution]):
+    kind = serializers.CharField()
+    body_region = serializers.CharField(allow_blank=True)
+    limit_value = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    limit_unit = serializers.CharField(allow_blank=True)
+    weight_bearing = serializers.CharField(allow_blank=True)
+    valid_until = serializers.DateField(allow_null=True)
+    detail = serializers.CharField(allow_blank=True)
+    summary = serializers.CharField()
+
+
+class PlanSerializer(serializers.Serializer[TreatmentPlan]):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    physiotherapist = PersonRefSerializer()
+    diagnosis = serializers.CharField()
+    icd10_code = serializers.CharField(allow_blank=True)
+    goals = serializers.CharField()
+    start_date = serializers.DateField()
+    status = serializers.ChoiceField(choices=TreatmentPlan.Status.choices)
+    discharged_at = serializers.DateTimeField(allow_null=True)
+    exercises = PlanExerciseSerializer(many=True)
+    precautions = PrecautionSerializer(many=True)
+    red_flags = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_red_flags(self, plan: TreatmentPlan) -> list[str]:
+        return [flag.description for flag in plan.red_flags.all()]
+
+
+class PlanExerciseInputSerializer(serializers.Serializer[Any]):
+    exercise = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="A library exercise id.")
+    sets = serializers.IntegerField(min_value=1, max_value=20, required=False)
+    reps = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
+    hold_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True)
+    load_unit = serializers.ChoiceField(choices=LoadUnit.choices, required=False, allow_blank=True)
+    load_value = serializers.DecimalField(
+        max_digits=6, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    frequency_per_week = serializers.IntegerField(min_value=1, max_value=14, required=False)
+    tempo = serializers.CharField(max_length=7, required=False, allow_blank=True)
+    rest_seconds = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    progression_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class PrecautionInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=Precaution.Kind.choices)
+    body_region = serializers.ChoiceField(choices=BodyRegion.choices, required=False, allow_blank=True)
+    limit_value = serializers.DecimalField(
+        max_digits=6, decimal_places=1, min_value=0, required=False, allow_null=True
+    )
+    limit_unit = serializers.ChoiceField(choices=Precaution.Unit.choices, required=False, allow_blank=True)
+    weight_bearing = serializers.ChoiceField(
+        choices=Precaution.WeightBearing.choices, required=False, allow_blank=True
+    )
+    valid_until = serializers.DateField(required=False, allow_null=True)
+    detail = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class PlanInputSerializer(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(help_text="The patient's id.")
+    diagnosis = serializers.CharField(max_length=LONG_TEXT)
+    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    goals = serializers.CharField(max_length=LONG_TEXT)
+    start_date = serializers.DateField(required=False)
+    exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    precautions = PrecautionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    red_flags = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, max_length=50
+    )
+
+
+class PlanUpdateSerializer(serializers.Serializer[Any]):
+    """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
+
+    diagnosis = serializers.CharField(max_length=LONG_TEXT, required=False)
+    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    goals = serializers.CharField(max_length=LONG_TEXT, required=False)
+    start_date = serializers.DateField(required=False)
+    exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    precautions = PrecautionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    red_flags = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, max_length=50
+    )
+
+
+# --- the exercise library and the trainers directory ---------------------------------------------------
+
+
+class ExerciseSerializer(serializers.Serializer[Exercise]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=Exercise.Category.choices)
+    body_region = serializers.ChoiceField(choices=BodyRegion.choices)
+    instructions = serializers.CharField()
+    equipment = serializers.CharField(allow_blank=True)
+
+
+class ExerciseQuerySerializer(serializers.Serializer[Any]):
+    search = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=Exercise.Category.choices, required=False)
+    body_region = serializers.ChoiceField(choices=BodyRegion.choices, required=False)
+
+
+class CertificationSerializer(serializers.Serializer[Certification]):
+    issuing_body = serializers.ChoiceField(choices=Certification.IssuingBody.choices)
+    expiry = serializers.DateField()
+    verified = serializers.BooleanField()
+
+
+class TrainerSerializer(serializers.Serializer[Membership]):
+    """One trainer at one gym."""
+
+    id = serializers.UUIDField(source="user.public_id")
+    full_name = serializers.CharField(source="user.full_name")
+    gym = OrganizationRefSerializer(source="organization")
+    accepting_new_clients = serializers.SerializerMethodField()
+    specializations = serializers.SerializerMethodField()
+    certifications = serializers.SerializerMethodField()
+    cpr_aed_expiry = serializers.SerializerMethodField()
+    bio = serializers.SerializerMethodField()
+
+    def _profile(self, membership: Membership) -> Any:
+        return getattr(membership.user, "trainer_profile", None)
+
+    def get_accepting_new_clients(self, membership: Membership) -> bool:
+        profile = self._profile(membership)
+        return bool(profile and profile.accepting_new_clients)
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Specialization.choices)))
+    def get_specializations(self, membership: Membership) -> list[str]:
+        profile = self._profile(membership)
+        return [s.specialization for s in profile.specializations.all()] if profile else []
+
+    @extend_schema_field(CertificationSerializer(many=True))
+    def get_certifications(self, membership: Membership) -> list[dict[str, Any]]:
+        profile = self._profile(membership)
+        if profile is None:
+            return []
+        return [
+            {"issuing_body": c.issuing_body, "expiry": c.expiry.isoformat(), "verified": c.verified}
+            for c in profile.certifications.all()
+        ]
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_cpr_aed_expiry(self, membership: Membership) -> str | None:
+        profile = self._profile(membership)
+        expiry = profile.cpr_aed_expiry if profile else None
+        return expiry.isoformat() if expiry else None
+
+    def get_bio(self, membership: Membership) -> str:
+        profile = self._profile(membership)
+        return profile.bio if profile else ""
+
+
+class TrainerQuerySerializer(serializers.Serializer[Any]):
+    specialization = serializers.ChoiceField(choices=Specialization.choices, required=False)
+    gym = serializers.UUIDField(required=False, help_text="A gym's id.")
+    accepting = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+# --- consents ------------------------------------------------------------------------------------------
+
+
+class ConsentSerializer(serializers.Serializer[Consent]):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    gym = OrganizationRefSerializer()
+    scope = serializers.ChoiceField(choices=Consent.Scope.choices)
+    active = serializers.BooleanField(source="is_active")
+    recorded_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawal_reason = serializers.CharField(allow_blank=True)
+
+
+class ConsentInputSerializer(serializers.Serializer[Any]):
+    patient = serializers.UUIDField()
+    gym = serializers.UUIDField(help_text="The id of a partner gym.")
+    scope = serializers.ChoiceField(choices=Consent.Scope.choices)
+
+
+class ConsentWithdrawSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+# --- handoffs ------------------------------------------------------------------------------------------
+
+
+class SnapshotExerciseSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    category = serializers.CharField()
+    body_region = serializers.CharField()
+    equipment = serializers.CharField(allow_blank=True)
+    instructions = serializers.CharField(allow_blank=True)
+    sets = serializers.IntegerField()
+    reps = serializers.IntegerField(allow_null=True)
+    hold_seconds = serializers.IntegerField(allow_null=True)
+    duration_minutes = serializers.IntegerField(allow_null=True)
+    load_unit = serializers.CharField(allow_blank=True)
+    load_value = serializers.CharField(allow_null=True)
+    frequency_per_week = serializers.IntegerField()
+    tempo = serializers.CharField(allow_blank=True)
+    rest_seconds = serializers.IntegerField(allow_null=True)
+    notes = serializers.CharField(allow_blank=True)
+    progression_note = serializers.CharField(allow_blank=True)
+    dose = serializers.CharField()
+
+
+class SnapshotPrecautionSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    body_region = serializers.CharField(allow_blank=True)
+    limit_value = serializers.CharField(allow_null=True)
+    limit_unit = serializers.CharField(allow_blank=True)
+    weight_bearing = serializers.CharField(allow_blank=True)
+    valid_until = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_blank=True)
+    summary = serializers.CharField()
+
+
+class SnapshotPatientSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+
+
+class SnapshotDiagnosisSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+    icd10_code = serializers.CharField(allow_blank=True)
+
+
+class GuidelinesSerializer(serializers.Serializer[Any]):
+    """What was sent to the trainer, frozen at send time. `diagnosis` is null unless consent covers it."""
+
+    sent_at = serializers.CharField()
+    clinic = serializers.CharField()
+    physiotherapist = serializers.CharField()
+    physiotherapist_email = serializers.CharField(allow_blank=True)
+    patient = SnapshotPatientSerializer()
+    consent_scope = serializers.ChoiceField(choices=Consent.Scope.choices)
+    diagnosis = SnapshotDiagnosisSerializer(allow_null=True)
+    goals = serializers.CharField(allow_blank=True)
+    exercises = SnapshotExerciseSerializer(many=True)
+    precautions = SnapshotPrecautionSerializer(many=True)
+    red_flags = serializers.ListField(child=serializers.CharField())
+
+
+class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
+    """A handoff as the requesting user may see it. The clinic sees its plan and patient; a trainer sees
+    only the frozen guidelines (`guidelines`), and only while consent stands and the referral is theirs."""
+
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.ChoiceField(choices=HandoffStatus.choices)
+    status_reason = serializers.CharField(allow_blank=True)
+    role = serializers.SerializerMethodField(help_text="clinic or trainer: the side you act for.")
+    clinic = serializers.SerializerMethodField()
+    trainer = PersonRefSerializer()
+    gym = OrganizationRefSerializer()
+    plan = serializers.SerializerMethodField(help_text="The plan's id; null for the trainer.")
+    patient = serializers.SerializerMethodField(help_text="The patient's id; null for the trainer.")
+    patient_name = serializers.SerializerMethodField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    guidelines = serializers.SerializerMethodField(
+        help_text="The frozen guidelines; null before sending, and for a trainer without consent."
+    )
+
+    def _is_clinic(self, handoff: TrainerHandoff) -> bool:
+        return policies.is_clinic_physio(self.context["request"].user, handoff.plan.patient.clinic_id)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["clinic", "trainer"]))
+    def get_role(self, handoff: TrainerHandoff) -> str:
+        return "clinic" if self._is_clinic(handoff) else "trainer"
+
+    def get_clinic(self, handoff: TrainerHandoff) -> str:
+        if self._is_clinic(handoff):
+            return handoff.plan.patient.clinic.name
+        return str((handoff.snapshot or {}).get("clinic", ""))
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_plan(self, handoff: TrainerHandoff) -> str | None:
+        return str(handoff.plan.public_id) if self._is_clinic(handoff) else None
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_patient(self, handoff: TrainerHandoff) -> str | None:
+        return str(handoff.plan.patient.public_id) if self._is_clinic(handoff) else None
+
+    def get_patient_name(self, handoff: TrainerHandoff) -> str:
+        if self._is_clinic(handoff):
+            return handoff.plan.patient.full_name
+        if not policies.can_view_guidelines(self.context["request"].user, handoff):
+            return ""
+        return str(((handoff.snapshot or {}).get("patient") or {}).get("name", ""))
+
+    @extend_schema_field(GuidelinesSerializer(allow_null=True))
+    def get_guidelines(self, handoff: TrainerHandoff) -> dict[str, Any] | None:
+        if handoff.snapshot is None or not policies.can_view_guidelines(
+            self.context["request"].user, handoff
+        ):
+            return None
+        return dict(GuidelinesSerializer(handoff.snapshot).data)
+
+
+class HandoffInputSerializer(serializers.Serializer[Any]):
+    plan = serializers.UUIDField()
+    trainer = serializers.UUIDField(help_text="The trainer's id (from the trainers directory).")
+    gym = serializers.UUIDField(help_text="The gym's id.")
+    send = serializers.BooleanField(
+        default=False, help_text="Send at once (discharge the patient to the trainer), all or nothing."
+    )
+
+
+class ReasonInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=False)
+
+
+class OptionalReasonInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class CompleteInputSerializer(serializers.Serializer[Any]):
+    summary = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class EmptyInputSerializer(serializers.Serializer[Any]):
+    pass
+
+
+class ConcernInputSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    hold = serializers.BooleanField(
+        default=False, help_text="Also put the handoff on hold (from in progress)."
+    )
+
+
+class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.ChoiceField(choices=HandoffEvent.Kind.choices)
+    actor = PersonRefSerializer()
+    from_status = serializers.CharField(allow_blank=True)
+    to_status = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(allow_blank=True)
+    urgent = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class HandoffQuerySerializer(serializers.Serializer[Any]):
+    status = serializers.MultipleChoiceField(
+        choices=HandoffStatus.choices,
+        required=False,
+        help_text="One or more statuses (repeat the parameter).",
+    )
+    updated_since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; only handoffs changed since."
+    )
+    ordering = serializers.ChoiceField(
+        choices=["-updated_at", "updated_at", "-created_at", "created_at"],
+        required=False,
+        default="-updated_at",
+    )
+
+
+# --- notifications -------------------------------------------------------------------------------------
+
+
+class NotificationSerializer(serializers.Serializer[Notification]):
+    id = serializers.UUIDField(source="public_id")
+    title = serializers.CharField()
+    urgent = serializers.BooleanField()
+    read = serializers.SerializerMethodField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    handoff = serializers.UUIDField(source="event.handoff.public_id")
+    event = serializers.UUIDField(source="event.public_id")
+
+    def get_read(self, notification: Notification) -> bool:
+        return notification.read_at is not None
+
+
+class NotificationQuerySerializer(serializers.Serializer[Any]):
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+    updated_since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; notifications created or read since."
+    )
+
+
+class MarkAllReadSerializer(serializers.Serializer[Any]):
+    marked = serializers.IntegerField()

@@ -1,0 +1,44 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from referrals.api import views as v
+
+app_name = "api"
+
+handoff_actions = [
+    ("send", v.HandoffSendApi),
+    ("accept", v.HandoffAcceptApi),
+    ("reject", v.HandoffRejectApi),
+    ("start", v.HandoffStartApi),
+    ("hold", v.HandoffHoldApi),
+    ("resume", v.HandoffResumeApi),
+    ("complete", v.HandoffCompleteApi),
+    ("fail", v.HandoffFailApi),
+    ("cancel", v.HandoffCancelApi),
+    ("enter-in-error", v.HandoffEnterInErrorApi),
+    ("concern", v.HandoffConcernApi),
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/", v.PatientListCreateApi.as_view(), name="patient_list"),
+    path("patients/<str:id>/", v.PatientDetailApi.as_view(), name="patient_detail"),
+    path("plans/", v.PlanListCreateApi.as_view(), name="plan_list"),
+    path("plans/<str:id>/", v.PlanDetailApi.as_view(), name="plan_detail"),
+    path("exercises/", v.ExerciseListApi.as_view(), name="exercise_list"),
+    path("trainers/", v.TrainerListApi.as_view(), name="trainer_list"),
+    path("consents/", v.ConsentListCreateApi.as_view(), name="consent_list"),
+    path("consents/<str:id>/", v.ConsentDetailApi.as_view(), name="consent_detail"),
+    path("consents/<str:id>/withdraw/", v.ConsentWithdrawApi.as_view(), name="consent_withdraw"),
+    path("handoffs/", v.HandoffListCreateApi.as_view(), name="handoff_list"),
+    path("handoffs/<str:id>/", v.HandoffDetailApi.as_view(), name="handoff_detail"),
+    path("handoffs/<str:id>/events/", v.HandoffEventListApi.as_view(), name="handoff_events"),
+    *[
+        path(f"handoffs/<str:id>/{name}/", view.as_view(), name=f"handoff_{name.replace('-', '_')}")
+        for name, view in handoff_actions
+    ],
+    path("notifications/", v.NotificationListApi.as_view(), name="notification_list"),
+    path("notifications/read-all/", v.NotificationReadAllApi.as_view(), name="notification_read_all"),
+    path("notifications/<str:id>/read/", v.NotificationReadApi.as_view(), name="notification_read"),
+]

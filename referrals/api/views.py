@@ -1,0 +1,655 @@
+"""The REST adapter's views: parse (input serializer), fetch (selector), write (service), render.
+
+Every object is looked up through a selector scoped to the user: outside the scope is a 404, whoever
+asks. Writes go through referrals.services; a service's refusal (NotPermitted, InvalidTransition,
+SendBlocked, ValidationError) becomes an error response in config.api_errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organization, User
+from referrals import policies, selectors, services
+from referrals.api import serializers as s
+from referrals.api.pagination import ApiCursorPagination
+from referrals.errors import NotPermitted
+from referrals.models import Consent, HandoffEvent, Notification, Patient, TrainerHandoff, TreatmentPlan
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `fields` names each field at fault (malformed JSON, wrong type, unknown value, "
+    "too long).",
+    401: "Not authenticated: send `Authorization: Bearer <token>` or log in.",
+    403: "Not permitted: you can see this object but may not do this to it.",
+    404: "Not found, or outside what you may see.",
+    409: "Conflict: the action is not legal in the current status (`current_status`), or a send is "
+    "blocked (`blockers`, one code per unmet condition).",
+    415: "Unsupported media type: send application/json.",
+    429: "Too many requests: wait `retry_after` seconds.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {
+        code: OpenApiResponse(response=s.ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in (*codes, 401, 429)
+    }
+
+
+ID_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id."
+)
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):  # IsAuthenticated has run; this only narrows the type
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+def _parse_id(raw: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError as exc:
+        raise exceptions.NotFound() from exc
+
+
+M = TypeVar("M", bound=Model)
+
+
+def _fetch(getter: Callable[..., M], model: type[M], user: User, raw_id: Any) -> M:
+    """The object through its scoped selector; anything outside the user's scope is a 404."""
+    try:
+        found: M = getter(user=user, public_id=_parse_id(raw_id))
+    except model.DoesNotExist as exc:  # type: ignore[attr-defined]
+        raise exceptions.NotFound() from exc
+    return found
+
+
+def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def _body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+class ApiListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """A scoped, cursor-paginated list. Subclasses build the queryset in `scoped_queryset()`."""
+
+    pagination_class = ApiCursorPagination
+    api_ordering: tuple[str, ...] = ("-id",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scoped_queryset(_user(self.request))
+
+
+# --- patients ------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="patients_list",
+        summary="The patients of your clinics",
+        responses={200: s.PatientSerializer(many=True), **errors(400)},
+    ),
+    post=extend_schema(
+        operation_id="patients_create",
+        summary="Add a patient to your clinic",
+        request=s.PatientInputSerializer,
+        responses={201: s.PatientSerializer, **errors(400, 403, 415)},
+    ),
+)
+class PatientListCreateApi(ApiListView):
+    serializer_class = s.PatientSerializer
+    api_ordering = ("full_name",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Patient]:
+        return selectors.patient_list_for_user(user=user)
+
+    def post(self, request: Request) -> Response:
+        user = _user(request)
+        data = _body(s.PatientInputSerializer, request)
+        clinic_ids = [org for org, role in policies.roles_of(user) if role == policies.Role.PHYSIOTHERAPIST]
+        if not clinic_ids:
+            raise NotPermitted("Only a physiotherapist can add patients.")
+        wanted = data.pop("clinic", None)
+        clinics = Organization.objects.filter(pk__in=clinic_ids)
+        if wanted is not None:
+            clinic = clinics.filter(public_id=wanted).first()
+            if clinic is None:
+                raise exceptions.ValidationError(
+                    {"clinic": ["You are not a physiotherapist of this clinic."]}
+                )
+        elif len(clinic_ids) > 1:
+            raise exceptions.ValidationError({"clinic": ["You work for several clinics: name one."]})
+        else:
+            clinic = clinics.get()
+        patient = services.patient_create(clinic=clinic, actor=user, **data)
+        patient = selectors.patient_get_for_user(user=user, public_id=patient.public_id)
+        return Response(s.PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="patients_retrieve",
+        parameters=[ID_PARAMETER],
+        responses={200: s.PatientSerializer, **errors(404)},
+    ),
+    patch=extend_schema(
+        operation_id="patients_update",
+        parameters=[ID_PARAMETER],
+        request=s.PatientUpdateSerializer,
+        responses={200: s.PatientSerializer, **errors(400, 403, 404, 415)},
+    ),
+)
+class PatientDetailApi(APIView):
+    def get(self, request: Request, id: str) -> Response:
+        patient = _fetch(selectors.patient_get_for_user, Patient, _user(request), id)
+        return Response(s.PatientSerializer(patient).data)
+
+    def patch(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        patient = _fetch(selectors.patient_get_for_user, Patient, user, id)
+        data = _body(s.PatientUpdateSerializer, request)
+        services.patient_update(patient=patient, actor=user, **data)
+        patient = selectors.patient_get_for_user(user=user, public_id=patient.public_id)
+        return Response(s.PatientSerializer(patient).data)
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+class PlanQuerySerializer(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(required=False, help_text="Only this patient's plans.")
+    status = serializers.ChoiceField(choices=TreatmentPlan.Status.choices, required=False)
+
+
+def _plan_queryset(user: User) -> QuerySet[TreatmentPlan]:
+    return selectors.plan_list_for_user(user=user).prefetch_related(
+        "exercises__exercise", "precautions", "red_flags"
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="plans_list",
+        summary="The treatment plans of your clinics' patients",
+        parameters=[PlanQuerySerializer],
+        responses={200: s.PlanSerializer(many=True), **errors(400)},
+    ),
+    post=extend_schema(
+        operation_id="plans_create",
+        summary="Write a treatment plan with its exercises, precautions and red flags",
+        request=s.PlanInputSerializer,
+        responses={201: s.PlanSerializer, **errors(400, 403, 415)},
+    ),
+)
+class PlanListCreateApi(ApiListView):
+    serializer_class = s.PlanSerializer
+    api_ordering = ("-created_at",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[TreatmentPlan]:
+        query = _query(PlanQuerySerializer, self.request)
+        qs = _plan_queryset(user)
+        if "patient" in query:
+            qs = qs.filter(patient__public_id=query["patient"])
+        if "status" in query:
+            qs = qs.filter(status=query["status"])
+        return qs
+
+    def post(self, request: Request) -> Response:
+        user = _user(request)
+        data = _body(s.PlanInputSerializer, request)
+        try:
+            patient = selectors.patient_get_for_user(user=user, public_id=data.pop("patient"))
+        except Patient.DoesNotExist as exc:
+            raise exceptions.ValidationError({"patient": ["No such patient."]}) from exc
+        plan = services.plan_create(patient=patient, actor=user, **data)
+        plan = selectors.plan_get_for_user(user=user, public_id=plan.public_id)
+        return Response(s.PlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="plans_retrieve",
+        parameters=[ID_PARAMETER],
+        responses={200: s.PlanSerializer, **errors(404)},
+    ),
+    patch=extend_schema(
+        operation_id="plans_update",
+        summary="Edit a plan; a list given replaces the plan's rows. Sent handoffs keep their snapshot.",
+        parameters=[ID_PARAMETER],
+        request=s.PlanUpdateSerializer,
+        responses={200: s.PlanSerializer, **errors(400, 403, 404, 415)},
+    ),
+)
+class PlanDetailApi(APIView):
+    def get(self, request: Request, id: str) -> Response:
+        plan = _fetch(selectors.plan_get_for_user, TreatmentPlan, _user(request), id)
+        return Response(s.PlanSerializer(plan).data)
+
+    def patch(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        plan = _fetch(selectors.plan_get_for_user, TreatmentPlan, user, id)
+        data = _body(s.PlanUpdateSerializer, request)
+        services.plan_update(plan=plan, actor=user, **data)
+        plan = selectors.plan_get_for_user(user=user, public_id=plan.public_id)
+        return Response(s.PlanSerializer(plan).data)
+
+
+# --- the exercise library and the trainers directory ---------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="exercises_list",
+        summary="The exercise library, searchable by name, category and body region",
+        parameters=[s.ExerciseQuerySerializer],
+        responses={200: s.ExerciseSerializer(many=True), **errors(400)},
+    )
+)
+class ExerciseListApi(ApiListView):
+    serializer_class = s.ExerciseSerializer
+    api_ordering = ("name",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Any]:
+        query = _query(s.ExerciseQuerySerializer, self.request)
+        return selectors.exercise_list(
+            search=query.get("search", ""),
+            category=query.get("category", ""),
+            body_region=query.get("body_region", ""),
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="trainers_list",
+        summary="Trainers you may refer to (a physiotherapist) or work with (a trainer)",
+        parameters=[s.TrainerQuerySerializer],
+        responses={200: s.TrainerSerializer(many=True), **errors(400)},
+    )
+)
+class TrainerListApi(ApiListView):
+    serializer_class = s.TrainerSerializer
+    api_ordering = ("id",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Any]:
+        query = _query(s.TrainerQuerySerializer, self.request)
+        return selectors.trainer_directory_for_user(
+            user=user,
+            specialization=query.get("specialization", ""),
+            gym_public_id=query.get("gym"),
+            accepting=query.get("accepting"),
+        )
+
+
+# --- consents ------------------------------------------------------------------------------------------
+
+
+class ConsentQuerySerializer(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(required=False, help_text="Only this patient's consents.")
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="consents_list",
+        parameters=[ConsentQuerySerializer],
+        responses={200: s.ConsentSerializer(many=True), **errors(400)},
+    ),
+    post=extend_schema(
+        operation_id="consents_create",
+        summary="Record the patient's consent to share their guidelines with a gym",
+        request=s.ConsentInputSerializer,
+        responses={201: s.ConsentSerializer, **errors(400, 403, 415)},
+    ),
+)
+class ConsentListCreateApi(ApiListView):
+    serializer_class = s.ConsentSerializer
+    api_ordering = ("-recorded_at",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Consent]:
+        query = _query(ConsentQuerySerializer, self.request)
+        qs = selectors.consent_list_for_user(user=user)
+        if "patient" in query:
+            qs = qs.filter(patient__public_id=query["patient"])
+        if query.get("active") is not None:
+            qs = qs.filter(withdrawn_at__isnull=query["active"])
+        return qs
+
+    def post(self, request: Request) -> Response:
+        user = _user(request)
+        data = _body(s.ConsentInputSerializer, request)
+        try:
+            patient = selectors.patient_get_for_user(user=user, public_id=data["patient"])
+        except Patient.DoesNotExist as exc:
+            raise exceptions.ValidationError({"patient": ["No such patient."]}) from exc
+        gym = Organization.objects.filter(public_id=data["gym"], kind=Organization.Kind.GYM).first()
+        if gym is None:
+            raise exceptions.ValidationError({"gym": ["No such gym."]})
+        consent = services.consent_record(patient=patient, gym=gym, scope=data["scope"], actor=user)
+        consent = selectors.consent_list_for_user(user=user).get(pk=consent.pk)
+        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+
+def _consent_get_for_user(*, user: User, public_id: uuid.UUID) -> Consent:
+    return selectors.consent_list_for_user(user=user).get(public_id=public_id)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="consents_retrieve",
+        parameters=[ID_PARAMETER],
+        responses={200: s.ConsentSerializer, **errors(404)},
+    )
+)
+class ConsentDetailApi(APIView):
+    def get(self, request: Request, id: str) -> Response:
+        consent = _fetch(_consent_get_for_user, Consent, _user(request), id)
+        return Response(s.ConsentSerializer(consent).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="consents_withdraw",
+        summary="Withdraw consent: open handoffs to that gym are cancelled",
+        parameters=[ID_PARAMETER],
+        request=s.ConsentWithdrawSerializer,
+        responses={200: s.ConsentSerializer, **errors(400, 403, 404, 415)},
+    )
+)
+class ConsentWithdrawApi(APIView):
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        consent = _fetch(_consent_get_for_user, Consent, user, id)
+        data = _body(s.ConsentWithdrawSerializer, request)
+        services.consent_withdraw(consent=consent, actor=user, reason=data.get("reason", ""))
+        consent = _consent_get_for_user(user=user, public_id=consent.public_id)
+        return Response(s.ConsentSerializer(consent).data)
+
+
+# --- handoffs ------------------------------------------------------------------------------------------
+
+
+def _handoff_out(request: Request, handoff: TrainerHandoff) -> Response:
+    fresh = selectors.handoff_get_for_user(user=_user(request), public_id=handoff.public_id)
+    return Response(s.HandoffSerializer(fresh, context={"request": request}).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="handoffs_list",
+        summary="Handoffs of your clinics, and those offered to you as a trainer",
+        description="Poll cheaply with `updated_since` (the `updated_at` of the newest handoff you hold).",
+        parameters=[s.HandoffQuerySerializer],
+        responses={200: s.HandoffSerializer(many=True), **errors(400)},
+    ),
+    post=extend_schema(
+        operation_id="handoffs_create",
+        summary="Offer a plan to a trainer: a draft, or sent at once with `send`",
+        request=s.HandoffInputSerializer,
+        responses={201: s.HandoffSerializer, **errors(400, 403, 409, 415)},
+    ),
+)
+class HandoffListCreateApi(ApiListView):
+    serializer_class = s.HandoffSerializer
+
+    def scoped_queryset(self, user: User) -> QuerySet[TrainerHandoff]:
+        query = _query(s.HandoffQuerySerializer, self.request)
+        qs = selectors.handoff_list_for_user(user=user)
+        if query.get("status"):
+            qs = qs.filter(status__in=sorted(query["status"]))
+        if query.get("updated_since"):
+            qs = qs.filter(updated_at__gte=query["updated_since"])
+        self.api_ordering = (query["ordering"],)
+        return qs
+
+    def post(self, request: Request) -> Response:
+        user = _user(request)
+        data = _body(s.HandoffInputSerializer, request)
+        try:
+            plan = selectors.plan_get_for_user(user=user, public_id=data["plan"])
+        except TreatmentPlan.DoesNotExist as exc:
+            raise exceptions.ValidationError({"plan": ["No such plan."]}) from exc
+        membership = (
+            selectors.trainer_directory_for_user(user=user, gym_public_id=data["gym"])
+            .filter(user__public_id=data["trainer"])
+            .first()
+        )
+        if membership is None:
+            raise exceptions.ValidationError({"trainer": ["No such trainer at this gym."]})
+        create = services.plan_discharge if data["send"] else services.handoff_create
+        handoff = create(plan=plan, trainer=membership.user, gym=membership.organization, actor=user)
+        response = _handoff_out(request, handoff)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="handoffs_retrieve",
+        parameters=[ID_PARAMETER],
+        responses={200: s.HandoffSerializer, **errors(404)},
+    )
+)
+class HandoffDetailApi(APIView):
+    def get(self, request: Request, id: str) -> Response:
+        handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, _user(request), id)
+        return _handoff_out(request, handoff)
+
+
+class HandoffActionApi(APIView):
+    """POST one transition. Subclasses name the service and, when it takes one, the input serializer."""
+
+    input_serializer: type[serializers.Serializer[Any]] | None = None
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        data = _body(self.input_serializer, request) if self.input_serializer else {}
+        self.perform(handoff, user, data)
+        return _handoff_out(request, handoff)
+
+
+def _action_schema(action: str, summary: str, request: Any = None) -> Callable[[Any], Any]:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"handoffs_{action}",
+            summary=summary,
+            parameters=[ID_PARAMETER],
+            request=request,
+            responses={200: s.HandoffSerializer, **errors(400, 403, 404, 409, 415)},
+        )
+    )
+
+
+@_action_schema("send", "Clinic: send a draft (checks every precondition, freezes the guidelines)")
+class HandoffSendApi(HandoffActionApi):
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_send(handoff=handoff, actor=actor)
+
+
+@_action_schema("accept", "Trainer: accept a requested handoff")
+class HandoffAcceptApi(HandoffActionApi):
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_accept(handoff=handoff, actor=actor)
+
+
+@_action_schema("reject", "Trainer: decline a requested handoff, with a reason", s.ReasonInputSerializer)
+class HandoffRejectApi(HandoffActionApi):
+    input_serializer = s.ReasonInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_reject(handoff=handoff, actor=actor, reason=data["reason"])
+
+
+@_action_schema("start", "Trainer: the first session took place (accepted -> in progress)")
+class HandoffStartApi(HandoffActionApi):
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_start(handoff=handoff, actor=actor)
+
+
+@_action_schema("hold", "Trainer: put on hold, with a reason", s.ReasonInputSerializer)
+class HandoffHoldApi(HandoffActionApi):
+    input_serializer = s.ReasonInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_hold(handoff=handoff, actor=actor, reason=data["reason"])
+
+
+@_action_schema("resume", "Trainer: resume a handoff on hold")
+class HandoffResumeApi(HandoffActionApi):
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_resume(handoff=handoff, actor=actor)
+
+
+@_action_schema("complete", "Trainer: complete, with an optional summary", s.CompleteInputSerializer)
+class HandoffCompleteApi(HandoffActionApi):
+    input_serializer = s.CompleteInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_complete(handoff=handoff, actor=actor, summary=data.get("summary", ""))
+
+
+@_action_schema("fail", "Trainer: the care failed, with a reason", s.ReasonInputSerializer)
+class HandoffFailApi(HandoffActionApi):
+    input_serializer = s.ReasonInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_fail(handoff=handoff, actor=actor, reason=data["reason"])
+
+
+@_action_schema("cancel", "Clinic: cancel an open handoff, with a reason", s.ReasonInputSerializer)
+class HandoffCancelApi(HandoffActionApi):
+    input_serializer = s.ReasonInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_cancel(handoff=handoff, actor=actor, reason=data["reason"])
+
+
+@_action_schema(
+    "enter_in_error", "Clinic: mark an open handoff as entered in error", s.OptionalReasonInputSerializer
+)
+class HandoffEnterInErrorApi(HandoffActionApi):
+    input_serializer = s.OptionalReasonInputSerializer
+
+    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
+        services.handoff_enter_in_error(handoff=handoff, actor=actor, reason=data.get("reason", ""))
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="handoffs_concern",
+        summary="Trainer: raise a concern (red flag, pain, a question); the clinic is told urgently",
+        parameters=[ID_PARAMETER],
+        request=s.ConcernInputSerializer,
+        responses={201: s.HandoffEventSerializer, **errors(400, 403, 404, 409, 415)},
+    )
+)
+class HandoffConcernApi(APIView):
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        data = _body(s.ConcernInputSerializer, request)
+        event = services.handoff_raise_concern(
+            handoff=handoff, actor=user, text=data["text"], hold=data["hold"]
+        )
+        event = selectors.handoff_events(handoff=handoff).get(pk=event.pk)
+        return Response(s.HandoffEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="handoffs_events_list",
+        summary="The handoff's timeline: every status change and concern, oldest first",
+        parameters=[ID_PARAMETER],
+        responses={200: s.HandoffEventSerializer(many=True), **errors(400, 404)},
+    )
+)
+class HandoffEventListApi(ApiListView):
+    serializer_class = s.HandoffEventSerializer
+    api_ordering = ("created_at",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[HandoffEvent]:
+        handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, self.kwargs["id"])
+        return selectors.handoff_events(handoff=handoff)
+
+
+# --- notifications -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="notifications_list",
+        summary="Your notifications, newest first",
+        description="Poll cheaply with `updated_since`: notifications created or read since then.",
+        parameters=[s.NotificationQuerySerializer],
+        responses={200: s.NotificationSerializer(many=True), **errors(400)},
+    )
+)
+class NotificationListApi(ApiListView):
+    serializer_class = s.NotificationSerializer
+    api_ordering = ("-created_at",)
+
+    def scoped_queryset(self, user: User) -> QuerySet[Notification]:
+        query = _query(s.NotificationQuerySerializer, self.request)
+        qs = selectors.notification_list_for_user(user=user)
+        if query.get("unread") is not None:
+            qs = qs.filter(read_at__isnull=query["unread"])
+        since = query.get("updated_since")
+        if since:
+            qs = qs.filter(Q(created_at__gte=since) | Q(read_at__gte=since))
+        return qs
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="notifications_read",
+        summary="Mark one notification read",
+        parameters=[ID_PARAMETER],
+        request=None,
+        responses={200: s.NotificationSerializer, **errors(403, 404)},
+    )
+)
+class NotificationReadApi(APIView):
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        notification = _fetch(selectors.notification_get_for_user, Notification, user, id)
+        notification = services.notification_mark_read(notification=notification, actor=user)
+        return Response(s.NotificationSerializer(notification).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="notifications_read_all",
+        summary="Mark all your notifications read",
+        request=None,
+        responses={200: s.MarkAllReadSerializer, **errors()},
+    )
+)
+class NotificationReadAllApi(APIView):
+    def post(self, request: Request) -> Response:
+        marked = services.notification_mark_all_read(actor=_user(request))
+        return Response({"marked": marked})
