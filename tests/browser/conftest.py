@@ -30,6 +30,26 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last: their live server needs a transactional database, which is emptied
+    after each test, and the tests that follow would lose the exercise library the migrations loaded."""
+    here = Path(__file__).resolve().parent
+    browser = [item for item in items if here in Path(str(item.path)).resolve().parents]
+    others = [item for item in items if item not in browser]
+    items[:] = others + browser
+
+
+@pytest.fixture(autouse=True)
+def exercise_library(transactional_db: Any) -> None:
+    """The library the data migration loads, back in place after an earlier transactional test's flush."""
+    from referrals.exercise_library import EXERCISES
+    from referrals.models import Exercise
+
+    if not Exercise.objects.exists():
+        Exercise.objects.bulk_create(Exercise(**entry) for entry in EXERCISES)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():

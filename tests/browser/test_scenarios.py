@@ -17,9 +17,8 @@ from tests import factories as f
 from tests.browser.conftest import PHONE
 from tests.conftest import make_physio, make_trainer
 
-# live_server needs a transactional database; serialized_rollback gives each test the exercise library
-# the data migration loaded.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# live_server needs a transactional database (conftest.exercise_library puts the library back in it).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @dataclass
