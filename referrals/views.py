@@ -23,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
+from accounts.models import Organization, User
 from referrals import forms, policies, selectors, services
 from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
 from referrals.models import (
@@ -200,7 +200,8 @@ def consent_record(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     _deny_unless(policies.can_record_consent(user, patient))
     form = forms.ConsentForm(request.POST, gyms=_gym_choices(patient))
     if form.is_valid():
-        gym = selectors.partner_gyms_for_clinic(clinic=patient.clinic).get(public_id=form.cleaned_data["gym"])
+        gyms = selectors.partner_gyms_for_clinic(clinic=patient.clinic)
+        gym = _get(gyms.get, Organization, public_id=form.cleaned_data["gym"])
         try:
             services.consent_record(patient=patient, gym=gym, scope=form.cleaned_data["scope"], actor=user)
         except ValidationError as exc:

@@ -187,6 +187,8 @@ def test_pt_writes_and_sends_a_plan_and_the_trainer_accepts(
     phone = new_page(viewport=PHONE)
     log_in(phone, "pat@lakeside.test")
     screenshot(phone, "13-pt-home-phone")
+    phone.get_by_role("button", name="Log out").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Log in")
 
 
 def test_trainer_declines_and_the_pt_offers_the_plan_to_another_trainer(
@@ -234,6 +236,8 @@ def test_invalid_doses_show_field_errors_and_store_nothing(
     patient = f.PatientFactory(clinic=world.clinic, full_name="Alex Kim")
     pt = new_page()
     log_in(pt, "pat@lakeside.test")
+    pt.keyboard.press("Tab")  # keyboard users can jump over the navigation
+    expect(pt.get_by_role("link", name="Skip to the content")).to_be_focused()
     pt.get_by_role("link", name="Alex Kim").click()
     pt.get_by_role("link", name="Write a plan").click()
     pt.get_by_label("Diagnosis").fill("Patellofemoral pain")
@@ -248,6 +252,7 @@ def test_invalid_doses_show_field_errors_and_store_nothing(
     expect(exercise).to_contain_text("greater than or equal to 1")
     expect(exercise.get_by_label("Sets")).to_have_attribute("aria-invalid", "true")
     expect(exercise.get_by_label("Sets")).to_have_value("50")
+    expect(exercise.get_by_label("Sets")).to_be_focused()  # static/js/handoff.js: focus the first error
     expect(pt.get_by_label("Diagnosis")).to_have_value("Patellofemoral pain")
     screenshot(pt, "15-plan-form-errors")
     assert not TreatmentPlan.objects.filter(patient=patient).exists()
