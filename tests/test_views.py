@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import TrainerProfile
-from referrals import selectors, services
+from accounts.models import TrainerProfile, User
+from referrals import policies, selectors, services
 from referrals.models import Consent, Exercise, Notification, Patient, TrainerHandoff, TreatmentPlan
 from tests import factories as f
 from tests.conftest import World, login, make_trainer
@@ -938,8 +940,9 @@ def test_handoff_timeline_query_count_is_constant(
     assert_constant_queries(client, url("handoff_detail", requested), grow, django_assert_max_num_queries)
 
 
-def test_plan_edit_query_count_is_constant(
-    client: Client, world: World, django_assert_max_num_queries: Any
+@pytest.mark.parametrize("name", ["plan_edit", "plan_detail"])
+def test_plan_pages_query_count_is_constant(
+    client: Client, world: World, django_assert_max_num_queries: Any, name: str
 ) -> None:
     exercises = list(Exercise.objects.order_by("name"))
 
@@ -950,7 +953,7 @@ def test_plan_edit_query_count_is_constant(
             f.RedFlagFactory(plan=world.plan)
 
     login(client, world.physio)
-    assert_constant_queries(client, url("plan_edit", world.plan), grow, django_assert_max_num_queries)
+    assert_constant_queries(client, url(name, world.plan), grow, django_assert_max_num_queries)
 
 
 def test_home_paginates_open_handoffs(client: Client, world: World, clinic: Any) -> None:
@@ -976,3 +979,35 @@ def test_trainer_inbox_lists_new_referrals_first_then_active_clients(
     assert [h.pk for h in response.context["inbox_page"].object_list] == [requested.pk, later.pk]
     assert [h.pk for h in response.context["new_referrals"]] == [requested.pk]
     assert [h.pk for h in response.context["active_clients"]] == [later.pk]
+
+
+def test_every_page_renders_for_every_demo_user(
+    client: Client, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    """The demo world (`manage.py seed_demo`) walked by each of its people: no page of theirs fails."""
+    monkeypatch.setenv("HANDOFF_DEMO_PASSWORD", "a-test-demo-password")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+    pages = 0
+    for user in User.objects.filter(memberships__isnull=False).distinct():
+        login(client, user)
+        urls = [reverse("home"), url("notification_list")]
+        if selectors.patient_list_for_user(user=user).exists():
+            urls.append(url("patient_list"))
+        for patient in selectors.patient_list_for_user(user=user):
+            urls += [
+                url("patient_detail", patient),
+                url("patient_edit", patient),
+                url("plan_create", patient),
+            ]
+        for plan in selectors.plan_list_for_user(user=user):
+            urls += [url("plan_detail", plan), url("plan_edit", plan), url("plan_discharge", plan)]
+        for handoff in selectors.handoff_list_for_user(user=user):
+            urls.append(url("handoff_detail", handoff))
+            if handoff.snapshot and policies.can_view_guidelines(user, handoff):
+                urls.append(url("handoff_handout", handoff))
+        for page in urls:
+            response = client.get(page)
+            assert response.status_code == 200, (user.email, page, response.status_code)
+            pages += 1
+    assert pages > 30
