@@ -310,7 +310,9 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
     rowsets = {
         prefix: cls(
             data,
-            initial=initial[prefix] or None,
+            # Initial values only for a fresh page: once posted, the rows are what was posted (a removed
+            # row shifts the ones after it, and a blank new row must compare with the fields' defaults).
+            initial=(initial[prefix] or None) if data is None else None,
             prefix=prefix,
             form_kwargs={"exercise_choices": choices} if prefix == "exercises" else {},
         )

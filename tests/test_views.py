@@ -1011,3 +1011,37 @@ def test_every_page_renders_for_every_demo_user(
             assert response.status_code == 200, (user.email, page, response.status_code)
             pages += 1
     assert pages > 30
+
+
+def as_posted(*forms_: Any) -> dict[str, str]:
+    """What a browser would post back for these forms, as rendered."""
+    data: dict[str, str] = {}
+    for form in forms_:
+        for field in form:
+            value = field.value()
+            data[field.html_name] = "" if value is None else str(value)
+    return data
+
+
+def management(formset: Any) -> dict[str, str]:
+    return {f"{formset.prefix}-{k}": str(v) for k, v in formset.management_form.initial.items()}
+
+
+def test_removing_a_saved_row_then_saving_keeps_the_others(client: Client, world: World) -> None:
+    login(client, world.physio)
+    page = client.get(url("plan_edit", world.plan)).context
+    kept = world.plan.exercises.all()[1]
+    data = as_posted(page["form"])
+    for name in ("exercise_rows", "precaution_rows", "red_flag_rows"):
+        data |= as_posted(*page[name].forms) | management(page[name])
+    removed = client.post(url("plan_edit", world.plan), data | {"remove": "exercises-0"}).context
+    rows = removed["exercise_rows"]
+    assert len(rows.forms) == 2  # the second saved row and the blank one
+    assert rows.forms[0]["hold_seconds"].value() == str(kept.hold_seconds)
+    repost = {k: v for k, v in data.items() if not k.startswith("exercises-")}
+    repost |= as_posted(*rows.forms) | {"exercises-TOTAL_FORMS": "2", "exercises-INITIAL_FORMS": "1"}
+    saved = client.post(url("plan_edit", world.plan), repost)
+    assert saved.status_code == 302
+    assert [(x.exercise_id, x.hold_seconds) for x in world.plan.exercises.all()] == [
+        (kept.exercise_id, kept.hold_seconds)
+    ]
