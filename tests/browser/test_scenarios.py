@@ -127,7 +127,10 @@ def test_pt_writes_and_sends_a_plan_and_the_trainer_accepts(
     expect(pt.get_by_role("status")).to_contain_text("The treatment plan was created")
     screenshot(pt, "05-plan-detail")
 
-    # consent for the gym, on the patient's page
+    # consent for the gym, on the patient's page (found through the patient list)
+    pt.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    expect(pt.get_by_test_id("patient-row")).to_have_count(1)
+    screenshot(pt, "06a-patient-list")
     pt.get_by_role("link", name="Jamie Rivera").click()
     pt.get_by_label("Partner gym").select_option(label="Iron Works Gym")
     pt.get_by_label("What may be shared").select_option(label="Exercises and precautions only")
@@ -149,6 +152,8 @@ def test_pt_writes_and_sends_a_plan_and_the_trainer_accepts(
     screenshot(pt, "08-review")
     pt.get_by_role("button", name="Send to Tess Trainer").click()
     expect(pt.get_by_test_id("status")).to_have_text("Requested")
+    expect(pt.get_by_role("status")).to_contain_text("The plan was sent to Tess Trainer")
+    screenshot(pt, "08a-pt-referral-sent")
 
     # the trainer: the bell went up, the referral shows the precautions; accept
     trainer = new_page()
