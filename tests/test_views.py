@@ -238,6 +238,7 @@ def assert_outcome(response: Any, expected: int | str) -> None:
         ("physio", 200),
         ("other_clinic_physio", 404),
         ("trainer", 404),
+        ("other_trainer", 404),
         ("unpartnered_trainer", 404),
         ("anonymous", "login"),
     ],
@@ -255,6 +256,7 @@ def test_patient_pages_are_the_clinics_own(
         ("physio", 200),
         ("other_clinic_physio", 404),
         ("trainer", 404),
+        ("other_trainer", 404),
         ("unpartnered_trainer", 404),
         ("anonymous", "login"),
     ],
@@ -356,26 +358,42 @@ def test_consent_only_for_a_partner_gym(
     assert not Consent.objects.filter(patient=patient).exists()
 
 
-@pytest.mark.parametrize("persona", ["other_clinic_physio", "trainer", "unpartnered_trainer"])
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("other_clinic_physio", 404),
+        ("trainer", 404),
+        ("other_trainer", 404),
+        ("unpartnered_trainer", 404),
+        ("anonymous", "login"),
+    ],
+)
 def test_outsiders_cannot_record_or_withdraw_consent(
-    client: Client, world: World, request: Any, persona: str
+    client: Client, world: World, request: Any, persona: str, expected: Any
 ) -> None:
     consent = Consent.objects.get(patient=world.plan.patient)
-    login(client, request.getfixturevalue(persona))
+    as_user(client, request, persona)
     data = {"gym": str(world.gym.public_id), "scope": "with_diagnosis"}
-    assert client.post(url("consent_record", world.plan.patient), data).status_code == 404
-    assert client.post(url("consent_withdraw", consent), {}).status_code == 404
+    assert_outcome(client.post(url("consent_record", world.plan.patient), data), expected)
+    assert_outcome(client.post(url("consent_withdraw", consent), {}), expected)
     consent.refresh_from_db()
     assert consent.withdrawn_at is None and Consent.objects.count() == 1
 
 
-def test_consent_forms_need_csrf(world: World) -> None:
+def test_forms_need_csrf(world: World, requested: TrainerHandoff) -> None:
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(world.physio)
     consent = Consent.objects.get(patient=world.plan.patient)
     assert strict.post(url("consent_withdraw", consent), {}).status_code == 403
+    assert (
+        strict.post(url("handoff_action", requested, action="cancel"), {"cancel-text": "x"}).status_code
+        == 403
+    )
+    strict.force_login(world.trainer)
+    assert strict.post(url("handoff_action", requested, action="accept"), {}).status_code == 403
     consent.refresh_from_db()
-    assert consent.withdrawn_at is None
+    requested.refresh_from_db()
+    assert consent.withdrawn_at is None and requested.status == "requested"
 
 
 # --- plans ---------------------------------------------------------------------------------------------
@@ -625,12 +643,23 @@ def test_a_second_send_while_one_is_open_is_a_message(
     assert TrainerHandoff.objects.filter(plan=world.plan).count() == 1
 
 
-@pytest.mark.parametrize("persona", ["other_clinic_physio", "trainer", "unpartnered_trainer"])
-def test_outsiders_cannot_review_or_send(client: Client, world: World, request: Any, persona: str) -> None:
-    login(client, request.getfixturevalue(persona))
-    assert client.get(review_url(world)).status_code == 404
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("other_clinic_physio", 404),
+        ("trainer", 404),
+        ("other_trainer", 404),
+        ("unpartnered_trainer", 404),
+        ("anonymous", "login"),
+    ],
+)
+def test_outsiders_cannot_review_or_send(
+    client: Client, world: World, request: Any, persona: str, expected: Any
+) -> None:
+    as_user(client, request, persona)
+    assert_outcome(client.get(review_url(world)), expected)
     data = {"trainer": str(world.trainer.public_id), "gym": str(world.gym.public_id)}
-    assert client.post(url("plan_discharge_send", world.plan), data).status_code == 404
+    assert_outcome(client.post(url("plan_discharge_send", world.plan), data), expected)
     assert not TrainerHandoff.objects.exists()
 
 
