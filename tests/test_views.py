@@ -615,8 +615,16 @@ def test_review_shows_the_guidelines_as_the_trainer_will_see_them(
         k: v for k, v in preview.items() if k != "sent_at"
     }
     trainer_page = login(client, world.trainer).get(url("handoff_detail", handoff)).content.decode()
+    # the very same fragment, character for character
+    assert guidelines_section(trainer_page) == guidelines_section(review.content.decode())
     for item in preview["precautions"]:
         assert item["summary"] in trainer_page
+
+
+def guidelines_section(body: str) -> str:
+    found = re.search(r'<section class="card guidelines".*?</section>', body, re.S)
+    assert found is not None
+    return found.group(0)
 
 
 def test_sending_to_a_blocked_trainer_is_a_message_not_a_500(client: Client, world: World) -> None:
