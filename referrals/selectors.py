@@ -173,34 +173,16 @@ def handoff_send_blockers(
         blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
     if not Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists():
         blockers.append(Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}."))
-    if not Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists():
-        blockers.append(
-            Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
-        )
-    if not plan.exercises.exists():
-        blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
+    blockers += _plan_blockers(
+        gym=gym,
+        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
+        has_exercises=plan.exercises.exists(),
+    )
     profile = TrainerProfile.objects.filter(user=trainer).first()
-    if profile is None:
-        blockers.append(Blocker("no_trainer_profile", f"{trainer} has no trainer profile."))
-        return blockers
-    if not profile.accepting_new_clients:
-        blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
-    caseload = trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
-    if caseload >= profile.max_active_clients:
-        blockers.append(
-            Blocker(
-                "trainer_at_capacity",
-                f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
-            )
-        )
-    if not profile.certifications.filter(expiry__gte=today).exists():
-        blockers.append(
-            Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
-        )
-    if not profile.cpr_aed_current(today):
-        blockers.append(
-            Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
-        )
+    caseload = (
+        0 if profile is None else trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
+    )
+    blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
     return blockers
 
 
@@ -362,40 +344,13 @@ def trainer_choices_for_plan(
     choices: list[TrainerChoice] = []
     for membership in qs:
         trainer, gym = membership.user, membership.organization
-        blockers: list[Blocker] = []
-        if gym.pk not in consented:
-            blockers.append(
-                Blocker(
-                    "no_consent", f"The patient has not consented to sharing their guidelines with {gym}."
-                )
-            )
-        if not has_exercises:
-            blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
-        profile = getattr(trainer, "trainer_profile", None)
-        if profile is None:
-            blockers.append(Blocker("no_trainer_profile", f"{trainer} has no trainer profile."))
-        else:
-            if not profile.accepting_new_clients:
-                blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
-            caseload: int = getattr(membership, "caseload", 0)
-            if caseload >= profile.max_active_clients:
-                blockers.append(
-                    Blocker(
-                        "trainer_at_capacity",
-                        f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
-                    )
-                )
-            if not any(c.expiry >= today for c in profile.certifications.all()):
-                blockers.append(
-                    Blocker(
-                        "certification_expired",
-                        f"{trainer} has no current (unexpired) trainer certification.",
-                    )
-                )
-            if not profile.cpr_aed_current(today):
-                blockers.append(
-                    Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
-                )
+        blockers = _plan_blockers(gym=gym, consented=gym.pk in consented, has_exercises=has_exercises)
+        blockers += _trainer_blockers(
+            trainer=trainer,
+            profile=getattr(trainer, "trainer_profile", None),
+            caseload=getattr(membership, "caseload", 0),
+            today=today,
+        )
         choices.append(TrainerChoice(membership=membership, blockers=blockers))
     return choices
 
@@ -468,3 +423,44 @@ def concerns_for_clinic_user(*, user: Any) -> QuerySet[HandoffEvent]:
         .select_related("handoff__plan__patient", "actor")
         .order_by("-created_at", "-id")
     )
+
+
+# The conditions themselves, shared by `handoff_send_blockers` (one trainer, under lock, at send time) and
+# `trainer_choices_for_plan` (every trainer of the partner gyms, from prefetched rows, for the page).
+
+
+def _plan_blockers(*, gym: Organization, consented: bool, has_exercises: bool) -> list[Blocker]:
+    blockers: list[Blocker] = []
+    if not consented:
+        blockers.append(
+            Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
+        )
+    if not has_exercises:
+        blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
+    return blockers
+
+
+def _trainer_blockers(
+    *, trainer: User, profile: TrainerProfile | None, caseload: int, today: datetime.date
+) -> list[Blocker]:
+    if profile is None:
+        return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
+    blockers: list[Blocker] = []
+    if not profile.accepting_new_clients:
+        blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
+    if caseload >= profile.max_active_clients:
+        blockers.append(
+            Blocker(
+                "trainer_at_capacity",
+                f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
+            )
+        )
+    if not any(c.expiry >= today for c in profile.certifications.all()):
+        blockers.append(
+            Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
+        )
+    if not profile.cpr_aed_current(today):
+        blockers.append(
+            Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
+        )
+    return blockers
