@@ -1,4 +1,4 @@
-"""Template context shared by every page: the notification bell's unread count."""
+"""Template context shared by every page: the notification bell's unread count and the nav's sections."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from referrals import selectors
+from referrals import policies, selectors
 
 
 def notifications(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notifications": selectors.notification_unread_count(user=user)}
+    return {
+        "unread_notifications": selectors.notification_unread_count(user=user),
+        "nav_is_physio": policies.is_physiotherapist(user),
+    }

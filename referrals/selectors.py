@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
@@ -19,6 +21,7 @@ from referrals.models import (
     HandoffStatus,
     Notification,
     Patient,
+    PlanExercise,
     TrainerHandoff,
     TreatmentPlan,
 )
@@ -170,34 +173,16 @@ def handoff_send_blockers(
         blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
     if not Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists():
         blockers.append(Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}."))
-    if not Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists():
-        blockers.append(
-            Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
-        )
-    if not plan.exercises.exists():
-        blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
+    blockers += _plan_blockers(
+        gym=gym,
+        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
+        has_exercises=plan.exercises.exists(),
+    )
     profile = TrainerProfile.objects.filter(user=trainer).first()
-    if profile is None:
-        blockers.append(Blocker("no_trainer_profile", f"{trainer} has no trainer profile."))
-        return blockers
-    if not profile.accepting_new_clients:
-        blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
-    caseload = trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
-    if caseload >= profile.max_active_clients:
-        blockers.append(
-            Blocker(
-                "trainer_at_capacity",
-                f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
-            )
-        )
-    if not profile.certifications.filter(expiry__gte=today).exists():
-        blockers.append(
-            Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
-        )
-    if not profile.cpr_aed_current(today):
-        blockers.append(
-            Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
-        )
+    caseload = (
+        0 if profile is None else trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
+    )
+    blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
     return blockers
 
 
@@ -246,3 +231,236 @@ def trainer_directory_for_user(
         .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
         .order_by("organization__name", "user__full_name", "pk")
     )
+
+
+# --- the pages: guidelines preview, discharge candidates, lists ----------------------------------------
+
+
+def guidelines_snapshot(
+    *, plan: TreatmentPlan, consent: Consent, sent_at: datetime.datetime
+) -> dict[str, Any]:
+    """What the trainer is sent, frozen: later edits to the plan do not change it."""
+    exercises = PlanExercise.objects.filter(plan=plan).select_related("exercise").order_by("position", "id")
+    return {
+        "schema": 1,
+        "sent_at": sent_at.isoformat(),
+        "clinic": plan.patient.clinic.name,
+        "physiotherapist": plan.physiotherapist.full_name,
+        "physiotherapist_email": plan.physiotherapist.email,
+        "patient": {"name": plan.patient.full_name, "email": plan.patient.email, "phone": plan.patient.phone},
+        "consent_scope": consent.scope,
+        "diagnosis": (
+            {"text": plan.diagnosis, "icd10_code": plan.icd10_code} if consent.includes_diagnosis else None
+        ),
+        "goals": plan.goals,
+        "exercises": [
+            {
+                "name": item.exercise.name,
+                "category": item.exercise.get_category_display(),
+                "body_region": item.exercise.get_body_region_display(),
+                "equipment": item.exercise.equipment,
+                "instructions": item.exercise.instructions,
+                "sets": item.sets,
+                "reps": item.reps,
+                "hold_seconds": item.hold_seconds,
+                "duration_minutes": item.duration_minutes,
+                "load_unit": item.load_unit,
+                "load_value": None if item.load_value is None else str(item.load_value),
+                "frequency_per_week": item.frequency_per_week,
+                "tempo": item.tempo,
+                "rest_seconds": item.rest_seconds,
+                "notes": item.notes,
+                "progression_note": item.progression_note,
+                "dose": item.dose_text,
+            }
+            for item in exercises
+        ],
+        "precautions": [
+            {
+                "kind": p.kind,
+                "kind_label": p.get_kind_display(),
+                "body_region": p.get_body_region_display() if p.body_region else "",
+                "limit_value": None if p.limit_value is None else str(p.limit_value),
+                "limit_unit": p.get_limit_unit_display() if p.limit_unit else "",
+                "weight_bearing": p.get_weight_bearing_display() if p.weight_bearing else "",
+                "valid_until": p.valid_until.isoformat() if p.valid_until else None,
+                "detail": p.detail,
+                "summary": p.summary,
+            }
+            for p in plan.precautions.all()
+        ],
+        "red_flags": [flag.description for flag in plan.red_flags.all()],
+    }
+
+
+def guidelines_preview(*, plan: TreatmentPlan, consent: Consent) -> dict[str, Any]:
+    """The guidelines exactly as the trainer would receive them if the plan were sent now."""
+    return guidelines_snapshot(plan=plan, consent=consent, sent_at=timezone.now())
+
+
+@dataclass
+class TrainerChoice:
+    """A trainer of a partner gym as the discharge page shows them: who, where, and why not (if not)."""
+
+    membership: Membership
+    blockers: list[Blocker] = field(default_factory=list)
+
+    @property
+    def trainer(self) -> User:
+        return self.membership.user
+
+    @property
+    def gym(self) -> Organization:
+        return self.membership.organization
+
+    @property
+    def can_choose(self) -> bool:
+        return not self.blockers
+
+
+def trainer_choices_for_plan(
+    *, user: Any, plan: TreatmentPlan, specialization: str = "", accepting: bool | None = None
+) -> list[TrainerChoice]:
+    """The trainers of the plan's clinic's active partner gyms, each with the reasons it cannot be chosen.
+
+    The same conditions as `handoff_send_blockers`, worked out from a constant number of queries (the send
+    itself re-checks them under lock with `handoff_send_blockers`). Empty for a user outside the clinic.
+    """
+    clinic = plan.patient.clinic
+    if clinic.pk not in _org_ids(user, Role.PHYSIOTHERAPIST):
+        return []
+    qs = trainer_memberships_for_clinic(clinic=clinic).filter(user__is_active=True)
+    if specialization:
+        qs = qs.filter(user__trainer_profile__specializations__specialization=specialization)
+    if accepting is not None:
+        qs = qs.filter(user__trainer_profile__accepting_new_clients=accepting)
+    consented = set(
+        Consent.objects.filter(patient_id=plan.patient_id, withdrawn_at__isnull=True).values_list(
+            "gym_id", flat=True
+        )
+    )
+    has_exercises = PlanExercise.objects.filter(plan_id=plan.pk).exists()
+    today = timezone.localdate()
+    choices: list[TrainerChoice] = []
+    for membership in qs:
+        trainer, gym = membership.user, membership.organization
+        blockers = _plan_blockers(gym=gym, consented=gym.pk in consented, has_exercises=has_exercises)
+        blockers += _trainer_blockers(
+            trainer=trainer,
+            profile=getattr(trainer, "trainer_profile", None),
+            caseload=getattr(membership, "caseload", 0),
+            today=today,
+        )
+        choices.append(TrainerChoice(membership=membership, blockers=blockers))
+    return choices
+
+
+def trainer_choice_for_plan(
+    *, user: Any, plan: TreatmentPlan, trainer_public_id: uuid.UUID | str, gym_public_id: uuid.UUID | str
+) -> TrainerChoice | None:
+    """One trainer at one partner gym, as `trainer_choices_for_plan` shows them; None when not offered."""
+    for choice in trainer_choices_for_plan(user=user, plan=plan):
+        if str(choice.trainer.public_id) == str(trainer_public_id) and str(choice.gym.public_id) == str(
+            gym_public_id
+        ):
+            return choice
+    return None
+
+
+def plan_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[TreatmentPlan]:
+    return (
+        plan_list_for_user(user=user)
+        .filter(patient=patient)
+        .prefetch_related("handoffs__trainer", "handoffs__gym")
+        .order_by("-start_date", "-id")
+    )
+
+
+def consent_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[Consent]:
+    return consent_list_for_user(user=user).filter(patient=patient).order_by("-recorded_at", "-id")
+
+
+def consent_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Consent:
+    return consent_list_for_user(user=user).get(public_id=public_id)
+
+
+def trainer_inbox_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+    """The referrals offered to the user as a trainer that still need them: new ones first, then active
+    clients, most recently changed first."""
+    return (
+        handoff_list_for_user(user=user)
+        .filter(trainer_id=getattr(user, "pk", None), status__in=CASELOAD_STATUSES)
+        .annotate(is_new=Case(When(status=HandoffStatus.REQUESTED, then=Value(0)), default=Value(1)))
+        .order_by("is_new", "-updated_at", "-id")
+    )
+
+
+def open_handoffs_for_clinic_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+    """The open handoffs of the user's clinics, by status then most recently changed."""
+    return (
+        handoff_list_for_user(user=user)
+        .filter(plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST), status__in=OPEN_STATUSES)
+        .order_by("status", "-updated_at", "-id")
+    )
+
+
+def exercise_list_by_ids(*, ids: list[int]) -> QuerySet[Exercise]:
+    return Exercise.objects.filter(pk__in=ids).order_by("name")
+
+
+def clinics_for_physio(*, user: Any) -> list[Organization]:
+    return list(Organization.objects.filter(pk__in=_org_ids(user, Role.PHYSIOTHERAPIST)).order_by("name"))
+
+
+def concerns_for_clinic_user(*, user: Any) -> QuerySet[HandoffEvent]:
+    """Concerns raised on the open handoffs of the user's clinics, newest first."""
+    return (
+        HandoffEvent.objects.filter(
+            kind=HandoffEvent.Kind.CONCERN,
+            handoff__plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
+            handoff__status__in=OPEN_STATUSES,
+        )
+        .select_related("handoff__plan__patient", "actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+# The conditions themselves, shared by `handoff_send_blockers` (one trainer, under lock, at send time) and
+# `trainer_choices_for_plan` (every trainer of the partner gyms, from prefetched rows, for the page).
+
+
+def _plan_blockers(*, gym: Organization, consented: bool, has_exercises: bool) -> list[Blocker]:
+    blockers: list[Blocker] = []
+    if not consented:
+        blockers.append(
+            Blocker("no_consent", f"The patient has not consented to sharing their guidelines with {gym}.")
+        )
+    if not has_exercises:
+        blockers.append(Blocker("plan_has_no_exercises", "Add at least one exercise to the plan first."))
+    return blockers
+
+
+def _trainer_blockers(
+    *, trainer: User, profile: TrainerProfile | None, caseload: int, today: datetime.date
+) -> list[Blocker]:
+    if profile is None:
+        return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
+    blockers: list[Blocker] = []
+    if not profile.accepting_new_clients:
+        blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
+    if caseload >= profile.max_active_clients:
+        blockers.append(
+            Blocker(
+                "trainer_at_capacity",
+                f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
+            )
+        )
+    if not any(c.expiry >= today for c in profile.certifications.all()):
+        blockers.append(
+            Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
+        )
+    if not profile.cpr_aed_current(today):
+        blockers.append(
+            Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
+        )
+    return blockers

@@ -467,58 +467,9 @@ def consent_withdraw(*, consent: Consent, actor: User, reason: str = "") -> Cons
 
 
 def _snapshot(plan: TreatmentPlan, consent: Consent, *, sent_at: datetime.datetime) -> dict[str, Any]:
-    """What the trainer is sent, frozen: later edits to the plan do not change it."""
-    exercises = PlanExercise.objects.filter(plan=plan).select_related("exercise").order_by("position", "id")
-    return {
-        "schema": 1,
-        "sent_at": sent_at.isoformat(),
-        "clinic": plan.patient.clinic.name,
-        "physiotherapist": plan.physiotherapist.full_name,
-        "physiotherapist_email": plan.physiotherapist.email,
-        "patient": {"name": plan.patient.full_name, "email": plan.patient.email, "phone": plan.patient.phone},
-        "consent_scope": consent.scope,
-        "diagnosis": (
-            {"text": plan.diagnosis, "icd10_code": plan.icd10_code} if consent.includes_diagnosis else None
-        ),
-        "goals": plan.goals,
-        "exercises": [
-            {
-                "name": item.exercise.name,
-                "category": item.exercise.get_category_display(),
-                "body_region": item.exercise.get_body_region_display(),
-                "equipment": item.exercise.equipment,
-                "instructions": item.exercise.instructions,
-                "sets": item.sets,
-                "reps": item.reps,
-                "hold_seconds": item.hold_seconds,
-                "duration_minutes": item.duration_minutes,
-                "load_unit": item.load_unit,
-                "load_value": None if item.load_value is None else str(item.load_value),
-                "frequency_per_week": item.frequency_per_week,
-                "tempo": item.tempo,
-                "rest_seconds": item.rest_seconds,
-                "notes": item.notes,
-                "progression_note": item.progression_note,
-                "dose": item.dose_text,
-            }
-            for item in exercises
-        ],
-        "precautions": [
-            {
-                "kind": p.kind,
-                "kind_label": p.get_kind_display(),
-                "body_region": p.get_body_region_display() if p.body_region else "",
-                "limit_value": None if p.limit_value is None else str(p.limit_value),
-                "limit_unit": p.get_limit_unit_display() if p.limit_unit else "",
-                "weight_bearing": p.get_weight_bearing_display() if p.weight_bearing else "",
-                "valid_until": p.valid_until.isoformat() if p.valid_until else None,
-                "detail": p.detail,
-                "summary": p.summary,
-            }
-            for p in plan.precautions.all()
-        ],
-        "red_flags": [flag.description for flag in plan.red_flags.all()],
-    }
+    """What the trainer is sent, frozen: later edits to the plan do not change it. Built by the selector
+    the clinic's "review before send" page uses too, so the preview and the snapshot cannot drift."""
+    return selectors.guidelines_snapshot(plan=plan, consent=consent, sent_at=sent_at)
 
 
 def handoff_create(*, plan: TreatmentPlan, trainer: User, gym: Organization, actor: User) -> TrainerHandoff:

@@ -1,18 +1,44 @@
-"""The HTML adapter: parse input, fetch through a selector, call a service, render."""
+"""The HTML adapter: parse input, fetch through a selector, check the policy, call a service, render.
+
+Outside the user's scope is a 404 (the selector); in scope but not allowed is a 403 (the policy); a
+domain error becomes a form error or a message, never a 500.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, TypeVar
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
-from referrals import policies, selectors, services
-from referrals.models import CASELOAD_STATUSES, HandoffEvent, HandoffStatus, Notification, TrainerHandoff
+from accounts.models import Organization, User
+from referrals import forms, policies, selectors, services
+from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.models import (
+    OPEN_STATUSES,
+    Consent,
+    HandoffStatus,
+    Notification,
+    Patient,
+    TrainerHandoff,
+    TreatmentPlan,
+)
+
+S = HandoffStatus
+M = TypeVar("M", bound=Model)
+PAGE_SIZE = 25
 
 
 def _user(request: HttpRequest) -> User:
@@ -21,74 +47,650 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def _get(fetch: Callable[..., M], model: type[M], **kwargs: Any) -> M:
+    """Fetch through a selector; outside the user's scope is a 404."""
+    try:
+        return fetch(**kwargs)
+    except model.DoesNotExist as exc:  # type: ignore[attr-defined]
+        raise Http404(f"No such {model._meta.verbose_name}.") from exc
+
+
+def _page(request: HttpRequest, items: QuerySet[Any], param: str = "page") -> Page[Any]:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get(param))
+
+
+def _deny_unless(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+# --- home ----------------------------------------------------------------------------------------------
+
+
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    handoffs = list(selectors.handoff_list_for_user(user=user).order_by("-updated_at")[:200])
-    as_clinic = [h for h in handoffs if policies.is_clinic_physio(user, h.plan.patient.clinic_id)]
-    clinic_ids = {h.pk for h in as_clinic}
-    as_trainer = [h for h in handoffs if h.trainer_id == user.pk and h.pk not in clinic_ids]
-    by_status: dict[str, list[TrainerHandoff]] = defaultdict(list)
-    for handoff in as_clinic:
-        if handoff.is_open:
-            by_status[handoff.get_status_display()].append(handoff)
-    concerns = (
-        HandoffEvent.objects.filter(handoff_id__in=clinic_ids, kind=HandoffEvent.Kind.CONCERN)
-        .select_related("handoff__plan__patient", "actor")
-        .order_by("-created_at")[:20]
-    )
-    context = {
-        "is_physio": policies.is_physiotherapist(user),
-        "is_trainer": policies.is_trainer(user),
-        "patients": selectors.patient_list_for_user(user=user).order_by("full_name")[:100],
-        "open_by_status": sorted(by_status.items()),
-        "attention": selectors.handoff_attention_list_for_user(user=user)[:20],
-        "waiting": [h for h in as_clinic if h.status == HandoffStatus.REQUESTED][:20],
-        "concerns": concerns,
-        "new_referrals": [h for h in as_trainer if h.status == HandoffStatus.REQUESTED],
-        "active_clients": [
-            h for h in as_trainer if h.status in CASELOAD_STATUSES and h.status != HandoffStatus.REQUESTED
-        ],
-        "notifications": selectors.notification_list_for_user(user=user)[:10],
-    }
+    is_physio = policies.is_physiotherapist(user)
+    is_trainer = policies.is_trainer(user)
+    context: dict[str, Any] = {"is_physio": is_physio, "is_trainer": is_trainer}
+    if is_physio:
+        open_page = _page(request, selectors.open_handoffs_for_clinic_user(user=user), "open_page")
+        waiting = selectors.open_handoffs_for_clinic_user(user=user).filter(status=S.REQUESTED)
+        context |= {
+            "patients": selectors.patient_list_for_user(user=user).order_by("full_name")[:10],
+            "open_page": open_page,
+            "open_by_status": [
+                (S(status).label, list(rows))
+                for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
+            ],
+            "attention": selectors.handoff_attention_list_for_user(user=user)[:20],
+            "waiting": waiting.order_by("sent_at")[:20],
+            "concerns": selectors.concerns_for_clinic_user(user=user)[:20],
+        }
+    if is_trainer:
+        inbox_page = _page(request, selectors.trainer_inbox_for_user(user=user), "inbox_page")
+        rows = list(inbox_page.object_list)
+        context |= {
+            "inbox_page": inbox_page,
+            "new_referrals": [h for h in rows if h.status == S.REQUESTED],
+            "active_clients": [h for h in rows if h.status != S.REQUESTED],
+        }
+    context["notifications"] = selectors.notification_list_for_user(user=user)[:5]
     return render(request, "referrals/home.html", context)
+
+
+# --- patients ------------------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
-def handoff_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def patient_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    _deny_unless(policies.is_physiotherapist(user))
+    query = request.GET.get("q", "").strip()[:100]
+    patients = selectors.patient_list_for_user(user=user).order_by("full_name", "id")
+    for word in query.split()[:5]:
+        patients = patients.filter(full_name__icontains=word)
+    return render(request, "referrals/patient_list.html", {"page": _page(request, patients), "q": query})
+
+
+def _clinic_for_new_patient(user: User) -> Any:
+    clinics = selectors.clinics_for_physio(user=user)
+    return clinics[0] if clinics else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    clinic = _clinic_for_new_patient(user)
+    _deny_unless(clinic is not None)
+    form = forms.PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(clinic=clinic, actor=user, **form.cleaned_data)
+        except ValidationError as exc:
+            forms.apply_service_errors(exc, form)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        else:
+            messages.success(request, f"{patient.full_name} was added.")
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(request, "referrals/patient_form.html", {"form": form, "patient": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
+    _deny_unless(policies.can_edit_patient(user, patient))
+    initial = {name: getattr(patient, name) for name in services.PATIENT_FIELDS}
+    form = forms.PatientForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(patient=patient, actor=user, **form.cleaned_data)
+        except ValidationError as exc:
+            forms.apply_service_errors(exc, form)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        else:
+            messages.success(request, "The patient's details were saved.")
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(request, "referrals/patient_form.html", {"form": form, "patient": patient})
+
+
+def _render_patient(
+    request: HttpRequest, patient: Patient, consent_form: forms.ConsentForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    context = {
+        "patient": patient,
+        "plans": selectors.plan_list_for_patient(user=user, patient=patient),
+        "consents": selectors.consent_list_for_patient(user=user, patient=patient),
+        "consent_form": consent_form or forms.ConsentForm(gyms=_gym_choices(patient)),
+        "withdraw_form": forms.WithdrawConsentForm(),
+    }
+    return render(request, "referrals/patient_detail.html", context, status=status)
+
+
+def _gym_choices(patient: Patient) -> list[tuple[str, str]]:
+    gyms = selectors.partner_gyms_for_clinic(clinic=patient.clinic)
+    return [(str(gym.public_id), gym.name) for gym in gyms]
+
+
+@login_required
+@require_GET
+def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
+    _deny_unless(policies.can_view_patient(user, patient))
+    return _render_patient(request, patient)
+
+
+# --- consent -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def consent_record(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
+    _deny_unless(policies.can_record_consent(user, patient))
+    form = forms.ConsentForm(request.POST, gyms=_gym_choices(patient))
+    if form.is_valid():
+        gyms = selectors.partner_gyms_for_clinic(clinic=patient.clinic)
+        gym = _get(gyms.get, Organization, public_id=form.cleaned_data["gym"])
+        try:
+            services.consent_record(patient=patient, gym=gym, scope=form.cleaned_data["scope"], actor=user)
+        except ValidationError as exc:
+            forms.apply_service_errors(exc, form)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        else:
+            messages.success(request, f"Consent for {gym.name} was recorded.")
+            return redirect("patient_detail", public_id=patient.public_id)
+    return _render_patient(request, patient, consent_form=form, status=400)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    consent = _get(selectors.consent_get_for_user, Consent, user=user, public_id=public_id)
+    _deny_unless(policies.can_record_consent(user, consent.patient))
+    form = forms.WithdrawConsentForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        handoff = selectors.handoff_get_for_user(user=user, public_id=public_id)
-    except TrainerHandoff.DoesNotExist as exc:
-        raise Http404("No such referral.") from exc
-    if not policies.can_view_handoff(user, handoff):
-        raise Http404("No such referral.")
+        services.consent_withdraw(consent=consent, actor=user, reason=reason)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(
+            request, f"Consent for {consent.gym.name} was withdrawn; open referrals there were cancelled."
+        )
+    return redirect("patient_detail", public_id=consent.patient.public_id)
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+ROW_SETS: dict[str, Any] = {
+    "exercises": forms.PlanExerciseFormSet,
+    "precautions": forms.PrecautionFormSet,
+    "red_flags": forms.RedFlagFormSet,
+}
+_EXERCISE_KEY = re.compile(r"^exercises-\d+-exercise$")
+
+
+def _exercise_choices(filter_form: forms.ExerciseFilterForm, selected: list[int]) -> list[tuple[int, str]]:
+    """The library filtered by the search, plus the exercises already chosen in the rows."""
+    data = filter_form.cleaned_data if filter_form.is_valid() else {}
+    found = list(
+        selectors.exercise_list(
+            search=data.get("q", ""),
+            category=data.get("category", ""),
+            body_region=data.get("body_region", ""),
+        )
+    )
+    shown = {e.pk for e in found}
+    missing = [pk for pk in selected if pk not in shown]
+    if missing:
+        found += list(selectors.exercise_list_by_ids(ids=missing))
+    found.sort(key=lambda e: e.name)
+    return [(e.pk, f"{e.name} · {e.get_category_display()} · {e.get_body_region_display()}") for e in found]
+
+
+def _plan_initial(plan: TreatmentPlan | None) -> dict[str, Any]:
+    if plan is None:
+        return {"plan": {}, "exercises": [], "precautions": [], "red_flags": []}
+    return {
+        "plan": {name: getattr(plan, name) for name in services.PLAN_FIELDS},
+        "exercises": [
+            {name: getattr(x, name) for name in forms.PlanExerciseForm.base_fields if name != "exercise"}
+            | {"exercise": x.exercise_id}
+            for x in plan.exercises.all()
+        ],
+        "precautions": [
+            {name: getattr(p, name) for name in forms.PrecautionForm.base_fields}
+            for p in plan.precautions.all()
+        ],
+        "red_flags": [{"description": flag.description} for flag in plan.red_flags.all()],
+    }
+
+
+def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | None) -> HttpResponse:
+    """Create or edit a plan. "Add" and "remove" buttons re-render the posted rows with one more or one
+    fewer, so nothing typed is lost; "filter" narrows the exercise lists; anything else saves."""
+    user = _user(request)
+    initial = _plan_initial(plan)
+    data: QueryDict | None = None
+    saving = False
+    if request.method == "POST":
+        data = request.POST
+        if data.get("add") in ROW_SETS:
+            prefix = data["add"]
+            data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
+        elif data.get("remove"):
+            prefix, _, index = data["remove"].rpartition("-")
+            if prefix in ROW_SETS and index.isdigit():
+                data = forms.formset_data_with_row_removed(data, prefix, int(index))
+        elif "filter" not in data:
+            saving = True
+    filter_form = forms.ExerciseFilterForm(data if data is not None else request.GET)
+    if data is not None:
+        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.match(k)]
+        selected = [int(v) for v in values if v.isdigit()]
+    else:
+        selected = [row["exercise"] for row in initial["exercises"]]
+    choices = _exercise_choices(filter_form, selected)
+    form = forms.PlanForm(data, initial=initial["plan"])
+    rowsets = {
+        prefix: cls(
+            data,
+            # Initial values only for a fresh page: once posted, the rows are what was posted (a removed
+            # row shifts the ones after it, and a blank new row must compare with the fields' defaults).
+            initial=(initial[prefix] or None) if data is None else None,
+            prefix=prefix,
+            form_kwargs={"exercise_choices": choices} if prefix == "exercises" else {},
+        )
+        for prefix, cls in ROW_SETS.items()
+    }
+    if saving:
+        valid = form.is_valid() & all([rs.is_valid() for rs in rowsets.values()])
+        if valid:
+            rows = {prefix: forms.filled_rows(rs) for prefix, rs in rowsets.items()}
+            fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
+            try:
+                if plan is None:
+                    plan = services.plan_create(
+                        patient=patient,
+                        actor=user,
+                        exercises=[r for _, r in rows["exercises"]],
+                        precautions=[r for _, r in rows["precautions"]],
+                        red_flags=[r["description"] for _, r in rows["red_flags"]],
+                        **fields,
+                    )
+                    messages.success(request, "The treatment plan was created.")
+                else:
+                    plan = services.plan_update(
+                        plan=plan,
+                        actor=user,
+                        exercises=[r for _, r in rows["exercises"]],
+                        precautions=[r for _, r in rows["precautions"]],
+                        red_flags=[r["description"] for _, r in rows["red_flags"]],
+                        **fields,
+                    )
+                    messages.success(request, "The treatment plan was saved.")
+            except ValidationError as exc:
+                index_maps = {p: (rowsets[p], [i for i, _ in rows[p]]) for p in ROW_SETS}
+                forms.apply_service_errors(exc, form, index_maps)
+            except NotPermitted as exc:
+                raise PermissionDenied(exc.message) from exc
+            else:
+                return redirect("plan_detail", public_id=plan.public_id)
+    context = {
+        "patient": patient,
+        "plan": plan,
+        "form": form,
+        "filter_form": filter_form,
+        "exercise_rows": rowsets["exercises"],
+        "precaution_rows": rowsets["precautions"],
+        "red_flag_rows": rowsets["red_flags"],
+        "show_errors": saving,
+        "library_count": len(choices),
+    }
+    return render(request, "referrals/plan_form.html", context, status=400 if saving else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
+    _deny_unless(policies.can_edit_patient(user, patient))
+    return _plan_editor(request, patient, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(policies.can_edit_plan(user, plan))
+    return _plan_editor(request, plan.patient, plan)
+
+
+@login_required
+@require_GET
+def plan_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(policies.can_view_plan(user, plan))
+    handoffs = selectors.handoff_list_for_user(user=user).filter(plan=plan).order_by("-created_at")
+    return render(
+        request,
+        "referrals/plan_detail.html",
+        {"plan": plan, "handoffs": handoffs, "open_handoff": selectors.open_handoff_for_plan(plan=plan)},
+    )
+
+
+# --- discharge -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def plan_discharge(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Choose a trainer: every trainer of the partner gyms, the ones who cannot be chosen with why."""
+    user = _user(request)
+    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(policies.can_discharge(user, plan))
+    filter_form = forms.TrainerFilterForm(request.GET)
+    data = filter_form.cleaned_data if filter_form.is_valid() else {}
+    choices = selectors.trainer_choices_for_plan(
+        user=user,
+        plan=plan,
+        specialization=data.get("specialization", ""),
+        accepting=True if data.get("accepting") else None,
+    )
+    context = {
+        "plan": plan,
+        "filter_form": filter_form,
+        "choices": choices,
+        "open_handoff": selectors.open_handoff_for_plan(plan=plan),
+    }
+    return render(request, "referrals/plan_discharge.html", context)
+
+
+def _chosen(request: HttpRequest, plan: TreatmentPlan, data: QueryDict) -> selectors.TrainerChoice:
+    form = forms.DischargeForm(data)
+    if not form.is_valid():
+        raise Http404("Choose a trainer from the list.")
+    choice = selectors.trainer_choice_for_plan(
+        user=_user(request),
+        plan=plan,
+        trainer_public_id=form.cleaned_data["trainer"],
+        gym_public_id=form.cleaned_data["gym"],
+    )
+    if choice is None:
+        raise Http404("That trainer is not one of the partner gyms' trainers.")
+    return choice
+
+
+@login_required
+@require_GET
+def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The guidelines exactly as the trainer will see them, built by the same code as the snapshot."""
+    user = _user(request)
+    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(policies.can_discharge(user, plan))
+    choice = _chosen(request, plan, request.GET)
+    consent = selectors.active_consent(patient=plan.patient, gym_id=choice.gym.pk)
+    if choice.blockers or consent is None:
+        for blocker in choice.blockers:
+            messages.error(request, blocker.message)
+        return redirect("plan_discharge", public_id=plan.public_id)
+    context = {
+        "plan": plan,
+        "choice": choice,
+        "guidelines": selectors.guidelines_preview(plan=plan, consent=consent),
+        "form": forms.DischargeForm(
+            initial={"trainer": choice.trainer.public_id, "gym": choice.gym.public_id}
+        ),
+    }
+    return render(request, "referrals/plan_discharge_review.html", context)
+
+
+@login_required
+@require_POST
+def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(policies.can_discharge(user, plan))
+    choice = _chosen(request, plan, request.POST)
+    try:
+        handoff = services.plan_discharge(plan=plan, trainer=choice.trainer, gym=choice.gym, actor=user)
+    except SendBlocked as exc:
+        for blocker in exc.blockers:
+            messages.error(request, blocker.message)
+    except (InvalidTransition, ValidationError) as exc:
+        messages.error(request, exc.message if isinstance(exc, InvalidTransition) else " ".join(exc.messages))
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(request, f"The plan was sent to {choice.trainer.full_name} at {choice.gym.name}.")
+        return redirect("handoff_detail", public_id=handoff.public_id)
+    return redirect("plan_discharge", public_id=plan.public_id)
+
+
+# --- handoffs ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on the handoff page: the service it calls and the text it asks for."""
+
+    label: str
+    service: Callable[..., TrainerHandoff]
+    to: str
+    only_from: frozenset[str] | None = None
+    text_arg: str | None = None  # the service's keyword for the text, if it takes one
+    text_label: str = "Reason"
+    text_required: bool = False
+    style: str = ""
+
+
+ACTIONS: dict[str, Action] = {
+    "accept": Action("Accept", services.handoff_accept, S.ACCEPTED),
+    "reject": Action(
+        "Decline", services.handoff_reject, S.REJECTED, text_arg="reason", text_required=True, style="danger"
+    ),
+    "start": Action(
+        "Mark the first session", services.handoff_start, S.IN_PROGRESS, only_from=frozenset({S.ACCEPTED})
+    ),
+    "hold": Action("Put on hold", services.handoff_hold, S.ON_HOLD, text_arg="reason", text_required=True),
+    "resume": Action("Resume", services.handoff_resume, S.IN_PROGRESS, only_from=frozenset({S.ON_HOLD})),
+    "complete": Action(
+        "Complete", services.handoff_complete, S.COMPLETED, text_arg="summary", text_label="Summary"
+    ),
+    "fail": Action(
+        "Mark failed", services.handoff_fail, S.FAILED, text_arg="reason", text_required=True, style="danger"
+    ),
+    "cancel": Action(
+        "Cancel the referral",
+        services.handoff_cancel,
+        S.CANCELLED,
+        text_arg="reason",
+        text_required=True,
+        style="danger",
+    ),
+}
+
+
+def _available(user: User, handoff: TrainerHandoff, action: Action) -> bool:
+    side, sources = services.TRANSITIONS[action.to]
+    if action.only_from is not None:
+        sources = sources & action.only_from
+    allowed = (
+        policies.can_act_for_clinic(user, handoff)
+        if side == "clinic"
+        else policies.can_act_for_trainer(user, handoff)
+    )
+    return allowed and handoff.status in sources
+
+
+def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
+    return (
+        policies.can_raise_concern(user, handoff)
+        and handoff.status in OPEN_STATUSES
+        and handoff.status != S.DRAFT
+    )
+
+
+def _action_form(name: str, action: Action, data: QueryDict | None = None) -> forms.ReasonForm:
+    return forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.text_required)
+
+
+def _render_handoff(
+    request: HttpRequest,
+    handoff: TrainerHandoff,
+    bound: dict[str, forms.ReasonForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    bound = bound or {}
+    actions = [
+        (name, action, bound.get(name) or _action_form(name, action))
+        for name, action in ACTIONS.items()
+        if _available(user, handoff, action)
+    ]
+    is_clinic_side = policies.can_act_for_clinic(user, handoff)
+    can_reoffer = (
+        is_clinic_side
+        and handoff.status in (S.REJECTED, S.FAILED, S.CANCELLED)
+        and selectors.open_handoff_for_plan(plan=handoff.plan) is None
+    )
     context = {
         "handoff": handoff,
         "show_guidelines": policies.can_view_guidelines(user, handoff),
         "guidelines": handoff.snapshot or {},
         "events": selectors.handoff_events(handoff=handoff),
-        "is_clinic_side": policies.can_act_for_clinic(user, handoff),
+        "is_clinic_side": is_clinic_side,
+        "actions": actions,
+        "concern_form": bound.get("concern")
+        or forms.ReasonForm(prefix="concern", label="What did you notice?", required=True),
+        "can_raise_concern": _can_raise_concern(user, handoff),
+        "can_reoffer": can_reoffer,
     }
-    return render(request, "referrals/handoff_detail.html", context)
+    return render(request, "referrals/handoff_detail.html", context, status=status)
+
+
+def _handoff(request: HttpRequest, public_id: uuid.UUID) -> TrainerHandoff:
+    user = _user(request)
+    handoff = _get(selectors.handoff_get_for_user, TrainerHandoff, user=user, public_id=public_id)
+    if not policies.can_view_handoff(user, handoff):
+        raise Http404("No such referral.")
+    return handoff
+
+
+@login_required
+@require_GET
+def handoff_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _render_handoff(request, _handoff(request, public_id))
+
+
+@login_required
+@require_POST
+def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> HttpResponse:
+    user = _user(request)
+    handoff = _handoff(request, public_id)
+    chosen = ACTIONS.get(action)
+    if chosen is None:
+        raise Http404("No such action.")
+    side, _ = services.TRANSITIONS[chosen.to]
+    _deny_unless(
+        policies.can_act_for_clinic(user, handoff)
+        if side == "clinic"
+        else policies.can_act_for_trainer(user, handoff)
+    )
+    form = _action_form(action, chosen, request.POST)
+    if not form.is_valid():
+        return _render_handoff(request, handoff, bound={action: form}, status=400)
+    kwargs = {chosen.text_arg: form.cleaned_data["text"]} if chosen.text_arg else {}
+    try:
+        chosen.service(handoff=handoff, actor=user, **kwargs)
+    except ValidationError as exc:
+        form.add_error("text", exc.messages)
+        return _render_handoff(request, handoff, bound={action: form}, status=400)
+    except InvalidTransition as exc:
+        messages.error(request, exc.message)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(request, f"Done: the referral is now {S(chosen.to).label.lower()}.")
+    return redirect("handoff_detail", public_id=handoff.public_id)
+
+
+@login_required
+@require_POST
+def handoff_concern(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    handoff = _handoff(request, public_id)
+    _deny_unless(policies.can_raise_concern(user, handoff))
+    form = forms.ReasonForm(request.POST, prefix="concern", label="What did you notice?", required=True)
+    if not form.is_valid():
+        return _render_handoff(request, handoff, bound={"concern": form}, status=400)
+    try:
+        services.handoff_raise_concern(
+            handoff=handoff, actor=user, text=form.cleaned_data["text"], hold=form.cleaned_data["hold"]
+        )
+    except ValidationError as exc:
+        form.add_error("text", exc.messages)
+        return _render_handoff(request, handoff, bound={"concern": form}, status=400)
+    except InvalidTransition as exc:
+        messages.error(request, exc.message)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(request, "Your concern was sent to the physiotherapist as urgent.")
+    return redirect("handoff_detail", public_id=handoff.public_id)
+
+
+@login_required
+@require_GET
+def handoff_handout(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The printable guidelines for the client: the snapshot only, no navigation."""
+    user = _user(request)
+    handoff = _handoff(request, public_id)
+    if not handoff.snapshot or not policies.can_view_guidelines(user, handoff):
+        raise Http404("No guidelines to print.")
+    return render(request, "referrals/handout.html", {"handoff": handoff, "guidelines": handoff.snapshot})
+
+
+# --- notifications -------------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    notifications = selectors.notification_list_for_user(user=_user(request))[:100]
-    return render(request, "referrals/notifications.html", {"notifications": notifications})
+    page = _page(request, selectors.notification_list_for_user(user=_user(request)))
+    return render(request, "referrals/notifications.html", {"page": page, "notifications": page.object_list})
 
 
 @login_required
 @require_GET
 def notification_open(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseRedirect:
     user = _user(request)
-    try:
-        notification = selectors.notification_get_for_user(user=user, public_id=public_id)
-    except Notification.DoesNotExist as exc:
-        raise Http404("No such notification.") from exc
+    notification = _get(selectors.notification_get_for_user, Notification, user=user, public_id=public_id)
     services.notification_mark_read(notification=notification, actor=user)
     return redirect("handoff_detail", public_id=notification.event.handoff.public_id)
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request: HttpRequest) -> HttpResponseRedirect:
+    count = services.notification_mark_all_read(actor=_user(request))
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    return HttpResponseRedirect(reverse("notification_list"))

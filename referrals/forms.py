@@ -1,0 +1,214 @@
+"""The HTML adapter's input: forms parse and type what was posted; the services decide what is valid.
+
+Domain rules (dose ranges, precaution units, one consent per gym...) live in the models and services; a
+`ValidationError` they raise is put back next to the field it names by `apply_service_errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms import formset_factory
+from django.http import QueryDict
+
+from accounts.models import Specialization
+from referrals.models import BodyRegion, Consent, Exercise, LoadUnit, Precaution
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _blank(choices: Iterable[tuple[str, Any]], label: str = "---------") -> list[tuple[str, Any]]:
+    return [("", label), *choices]
+
+
+class PatientForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="Full name")
+    date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=40, required=False)
+
+
+class PlanForm(forms.Form):
+    diagnosis = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="The condition, in words."
+    )
+    icd10_code = forms.CharField(max_length=8, required=False, label="ICD-10 code", help_text="e.g. M75.1")
+    goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    start_date = forms.DateField(required=False, widget=DATE, label="Start date")
+
+
+class ExerciseFilterForm(forms.Form):
+    """The library search shown above the exercise rows (its fields ride along in the plan form)."""
+
+    q = forms.CharField(required=False, label="Exercise name", max_length=100)
+    category = forms.ChoiceField(required=False, choices=_blank(Exercise.Category.choices, "Any category"))
+    body_region = forms.ChoiceField(required=False, choices=_blank(BodyRegion.choices, "Any body region"))
+
+
+class PlanExerciseForm(forms.Form):
+    exercise = forms.TypedChoiceField(coerce=int, choices=())
+    sets = forms.IntegerField(initial=3)
+    reps = forms.IntegerField(required=False)
+    hold_seconds = forms.IntegerField(required=False, label="Hold (s)")
+    duration_minutes = forms.IntegerField(required=False, label="Duration (min)")
+    load_unit = forms.ChoiceField(required=False, choices=_blank(LoadUnit.choices, "No load"), label="Load")
+    load_value = forms.DecimalField(required=False, max_digits=6, decimal_places=2, label="Load value")
+    frequency_per_week = forms.IntegerField(initial=3, label="Times a week")
+    tempo = forms.CharField(required=False, max_length=7, help_text="e.g. 3-1-1-0")
+    rest_seconds = forms.IntegerField(required=False, label="Rest (s)")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, exercise_choices: Sequence[tuple[Any, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["exercise"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        field.choices = _blank(exercise_choices, "Choose an exercise")
+
+
+class PrecautionForm(forms.Form):
+    kind = forms.ChoiceField(choices=_blank(Precaution.Kind.choices))
+    body_region = forms.ChoiceField(required=False, choices=_blank(BodyRegion.choices), label="Body region")
+    limit_value = forms.DecimalField(required=False, max_digits=6, decimal_places=1, label="Limit")
+    limit_unit = forms.ChoiceField(required=False, choices=_blank(Precaution.Unit.choices), label="Unit")
+    weight_bearing = forms.ChoiceField(
+        required=False, choices=_blank(Precaution.WeightBearing.choices), label="Weight-bearing"
+    )
+    valid_until = forms.DateField(required=False, widget=DATE, label="Until")
+    detail = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RedFlagForm(forms.Form):
+    description = forms.CharField(max_length=500, label="Red flag")
+
+
+PlanExerciseFormSet = formset_factory(PlanExerciseForm, extra=1)
+PrecautionFormSet = formset_factory(PrecautionForm, extra=0)
+RedFlagFormSet = formset_factory(RedFlagForm, extra=0)
+# Formset prefixes, and the key the services use for each list in their error messages.
+FORMSET_KEYS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red_flags"}
+
+
+class ConsentForm(forms.Form):
+    gym = forms.ChoiceField(label="Partner gym", choices=())
+    scope = forms.ChoiceField(choices=Consent.Scope.choices, label="What may be shared")
+
+    def __init__(self, *args: Any, gyms: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["gym"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+        field.choices = _blank(gyms, "Choose a partner gym")
+
+
+class WithdrawConsentForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500, label="Reason (optional)")
+
+
+class TrainerFilterForm(forms.Form):
+    specialization = forms.ChoiceField(
+        required=False, choices=_blank(Specialization.choices, "Any specialization")
+    )
+    accepting = forms.BooleanField(required=False, label="Only trainers accepting new clients")
+
+
+class DischargeForm(forms.Form):
+    trainer = forms.UUIDField(widget=forms.HiddenInput)
+    gym = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class ReasonForm(forms.Form):
+    """The text of a handoff action: a reason, a completion summary or a concern."""
+
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    hold = forms.BooleanField(required=False, label="Also put the referral on hold")
+
+    def __init__(self, *args: Any, label: str = "Reason", required: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = label
+        self.fields["text"].required = required
+
+
+# --- rows: add and remove without losing what was typed ------------------------------------------------
+
+
+def formset_data_with_row_added(data: QueryDict, prefix: str, form_class: type[forms.Form]) -> QueryDict:
+    """The posted data with one more row, filled with the fields' initial values (3 sets, 3 a week)."""
+    copy = data.copy()
+    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
+    copy[f"{prefix}-TOTAL_FORMS"] = str(total + 1)
+    for name, field in form_class.base_fields.items():
+        if field.initial is not None:
+            copy[f"{prefix}-{total}-{name}"] = str(field.initial)
+    return copy
+
+
+def formset_data_with_row_removed(data: QueryDict, prefix: str, index: int) -> QueryDict:
+    """The posted data with row `index` of the formset taken out and the rows after it renumbered."""
+    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
+    initial = int(data.get(f"{prefix}-INITIAL_FORMS", "0") or 0)
+    if not 0 <= index < total:
+        return data.copy()
+    copy = QueryDict(mutable=True)
+    row_prefix = f"{prefix}-"
+    for key, values in data.lists():
+        if not key.startswith(row_prefix):
+            copy.setlist(key, values)
+            continue
+        head, _, name = key[len(row_prefix) :].partition("-")
+        if not head.isdigit():
+            continue  # management fields, set below
+        row = int(head)
+        if row == index:
+            continue
+        copy.setlist(f"{prefix}-{row - 1 if row > index else row}-{name}", values)
+    copy[f"{prefix}-TOTAL_FORMS"] = str(total - 1)
+    copy[f"{prefix}-INITIAL_FORMS"] = str(max(0, initial - 1) if index < initial else initial)
+    for key in ("MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+        if f"{prefix}-{key}" in data:
+            copy.setlist(f"{prefix}-{key}", data.getlist(f"{prefix}-{key}"))
+    return copy
+
+
+def filled_rows(formset: forms.BaseFormSet[Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(form index, cleaned data) of the rows that were filled in; blank new rows are skipped."""
+    return [(i, dict(form.cleaned_data)) for i, form in enumerate(formset.forms) if form.cleaned_data]
+
+
+# --- mapping a service's ValidationError back onto the forms -------------------------------------------
+
+
+def apply_service_errors(
+    exc: ValidationError,
+    form: forms.Form,
+    rows: Mapping[str, tuple[forms.BaseFormSet[Any], Sequence[int]]] | None = None,
+) -> None:
+    """Put each message next to the field it names: `field` on the main form, `exercises.2.sets` on the
+    formset row that was the third row sent to the service. Anything else becomes a form-wide error."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    rows = rows or {}
+    for key, messages in exc.message_dict.items():
+        parts = key.split(".")
+        if parts[0] in rows and len(parts) >= 2 and parts[1].isdigit():
+            formset, index_map = rows[parts[0]]
+            sent = int(parts[1])
+            if sent < len(index_map):
+                target = formset.forms[index_map[sent]]
+                name = parts[2] if len(parts) > 2 else _only_field(target)
+                target.add_error(name if name in target.fields else None, messages)
+                continue
+        name = parts[-1] if len(parts) <= 2 else key
+        if name in form.fields:
+            form.add_error(name, messages)
+        elif key == NON_FIELD_ERRORS:
+            form.add_error(None, messages)
+        else:
+            form.add_error(None, [f"{m}" for m in messages])
+
+
+def _only_field(form: forms.Form) -> str | None:
+    names = list(form.fields)
+    return names[0] if len(names) == 1 else None
