@@ -60,6 +60,12 @@ class PlanExerciseForm(forms.Form):
     tempo = forms.CharField(required=False, max_length=7, help_text="e.g. 3-1-1-0")
     rest_seconds = forms.IntegerField(required=False, label="Rest (s)")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    progression_note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Progression",
+        help_text="When and how the trainer may progress it.",
+    )
 
     def __init__(self, *args: Any, exercise_choices: Sequence[tuple[Any, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

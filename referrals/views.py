@@ -526,6 +526,14 @@ ACTIONS: dict[str, Action] = {
         text_required=True,
         style="danger",
     ),
+    "enter_in_error": Action(
+        "Withdraw: sent in error",
+        services.handoff_enter_in_error,
+        S.ENTERED_IN_ERROR,
+        text_arg="reason",
+        text_label="What was wrong",
+        style="danger",
+    ),
 }
 
 

@@ -431,11 +431,15 @@ def test_physio_writes_a_plan_with_exercises_precautions_and_a_red_flag(
     patient = f.PatientFactory(clinic=clinic)
     a, b = first_exercises(2)
     data = plan_post(
-        [{"exercise": a.pk, "reps": "10"}, {"exercise": b.pk, "hold_seconds": "30", "sets": "2"}],
+        [
+            {"exercise": a.pk, "reps": "10", "progression_note": "Add 2 reps a week if pain-free"},
+            {"exercise": b.pk, "hold_seconds": "30", "sets": "2"},
+        ],
         [{"kind": "load_limit", "body_region": "knee", "limit_value": "10", "limit_unit": "kg"}],
     )
     response = login(client, physio).post(url("plan_create", patient), data)
     plan = TreatmentPlan.objects.get(patient=patient)
+    assert [x.progression_note for x in plan.exercises.all()] == ["Add 2 reps a week if pain-free", ""]
     assert response.status_code == 302 and response["Location"] == url("plan_detail", plan)
     assert [(x.exercise_id, x.sets, x.reps, x.hold_seconds) for x in plan.exercises.all()] == [
         (a.pk, 3, 10, None),
@@ -803,7 +807,29 @@ def test_trainer_gets_the_actions_the_status_allows(
         name
         for name, _, _ in login(client, world.physio).get(url("handoff_detail", requested)).context["actions"]
     ]
-    assert physio_names == ["cancel"]
+    assert physio_names == ["cancel", "enter_in_error"]
+
+
+def test_physio_withdraws_a_referral_sent_in_error_and_the_trainer_loses_the_guidelines(
+    client: Client, world: World, requested: TrainerHandoff
+) -> None:
+    login(client, world.physio)
+    assert act(client, requested, "enter_in_error", "Wrong patient chosen").status_code == 302
+    requested.refresh_from_db()
+    assert requested.status == "entered-in-error"
+    assert requested.events.filter(to_status="entered-in-error", actor=world.physio).count() == 1
+    assert act(client, requested, "enter_in_error", "again").status_code == 302  # a message, not a 500
+    assert requested.events.filter(to_status="entered-in-error").count() == 1
+    page = login(client, world.trainer).get(url("handoff_detail", requested))
+    assert page.status_code == 200 and not page.context["show_guidelines"]
+
+
+def test_trainer_cannot_mark_a_referral_entered_in_error(
+    client: Client, world: World, requested: TrainerHandoff
+) -> None:
+    assert act(login(client, world.trainer), requested, "enter_in_error", "x").status_code == 403
+    requested.refresh_from_db()
+    assert requested.status == "requested"
 
 
 # --- handout -------------------------------------------------------------------------------------------
