@@ -146,6 +146,7 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
     _deny_unless(policies.can_edit_patient(user, patient))
+    audit.record_read(request, patient, channel=audit.Channel.PAGE)
     initial = {name: getattr(patient, name) for name in services.PATIENT_FIELDS}
     form = forms.PatientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -381,6 +382,7 @@ def plan_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_edit_plan(user, plan))
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     return _plan_editor(request, plan.patient, plan)
 
 
@@ -449,6 +451,7 @@ def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
     plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_discharge(user, plan))
     choice = _chosen(request, plan, request.GET)
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     consent = selectors.active_consent(patient=plan.patient, gym_id=choice.gym.pk)
     if choice.blockers or consent is None:
         for blocker in choice.blockers:

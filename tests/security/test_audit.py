@@ -43,6 +43,9 @@ def test_each_page_read_of_patient_data_is_logged_with_who_what_and_where(
         (reverse("plan_detail", args=[world.plan.public_id]), Type.PLAN, world.plan.public_id),
         (reverse("handoff_detail", args=[requested.public_id]), Type.HANDOFF, requested.public_id),
         (reverse("handoff_handout", args=[requested.public_id]), Type.HANDOUT, requested.public_id),
+        # The edit forms show the record too.
+        (reverse("patient_edit", args=[patient.public_id]), Type.PATIENT, patient.public_id),
+        (reverse("plan_edit", args=[world.plan.public_id]), Type.PLAN, world.plan.public_id),
     ]
     for url, _, _ in pages:
         assert client.get(url, REMOTE_ADDR=IP).status_code == 200
@@ -51,7 +54,7 @@ def test_each_page_read_of_patient_data_is_logged_with_who_what_and_where(
     ]
     rows = list(AccessLog.objects.order_by("id"))
     assert [row.path for row in rows] == [url for url, _, _ in pages]
-    assert [row.handoff_id for row in rows] == [None, None, requested.pk, requested.pk]
+    assert [row.handoff_id for row in rows] == [None, None, requested.pk, requested.pk, None, None]
 
 
 def test_the_trainers_reads_are_logged_too(client: Client, world: World, requested: TrainerHandoff) -> None:

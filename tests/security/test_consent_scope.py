@@ -191,3 +191,19 @@ def test_after_withdrawal_the_trainer_keeps_the_referral_but_loses_every_clinica
     assert "cancelled a referral" in text
     for detail_text in clinical:
         assert detail_text not in text and detail_text not in note.title, detail_text
+
+
+def test_withdrawal_after_completion_takes_the_guidelines_away_too(
+    client: Client, sent: Sent, world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A closed referral is not cancelled (it stays completed) but the trainer no longer sees its snapshot."""
+    for move in ("accept", "start", "complete"):
+        getattr(services, f"handoff_{move}")(handoff=sent.handoff, actor=sent.trainer)
+    withdraw(client, world, django_capture_on_commit_callbacks)
+    sent.handoff.refresh_from_db()
+    assert sent.handoff.status == HandoffStatus.COMPLETED
+    login(client, sent.trainer)
+    detail = page(client, "handoff_detail", sent.handoff.public_id)
+    assert "no longer shared" in detail and world.plan.patient.full_name not in detail
+    assert client.get(reverse("handoff_handout", args=[sent.handoff.public_id])).status_code == 404
+    assert client.get(f"/api/v1/handoffs/{sent.handoff.public_id}/").json()["guidelines"] is None

@@ -141,6 +141,17 @@ def _token(ctx: Ctx, value: str) -> None:
     api_token_create(user=ctx.world.physio, name=value)
 
 
+def _enter_in_error(ctx: Ctx, value: str) -> None:
+    handoff = ctx.send()
+    with ctx.capture(execute=True):
+        ctx.handoff = services.handoff_enter_in_error(handoff=handoff, actor=ctx.world.physio, reason=value)
+
+
+def _gym_name(ctx: Ctx, value: str) -> None:
+    _set(lambda c: c.world.gym, "name")(ctx, value)
+    ctx.trainer_moves("accept")
+
+
 def _trainer_name(ctx: Ctx, value: str) -> None:
     _set(lambda c: c.world.trainer, "full_name")(ctx, value)
     ctx.trainer_moves("accept")
@@ -230,6 +241,18 @@ FIELDS: tuple[Field, ...] = (
         ),
         (("physio", handoff_page), ("trainer", handoff_page)),
     ),
+    Field(
+        "exercise name (library)",
+        120,
+        _snapshot_field(_set(lambda c: c.plan.exercises.first().exercise, "name")),
+        (("physio", plan_page), *TRAINER_SNAPSHOT_VIEWS),
+    ),
+    Field(
+        "entered-in-error reason",
+        1000,
+        _enter_in_error,
+        (("trainer", handoff_page), ("physio", handoff_page)),
+    ),
     Field("cancellation reason", 1000, _cancel, (("trainer", handoff_page), ("physio", handoff_page))),
     Field("concern text", 1000, _concern, (("physio", handoff_page), ("trainer", handoff_page))),
     Field("consent withdrawal reason", 500, _withdraw, (("physio", patient_page),)),
@@ -239,6 +262,13 @@ FIELDS: tuple[Field, ...] = (
         150,
         _trainer_name,
         (("physio", handoff_page), ("physio", named("home")), ("trainer", named("profile"))),
+        emails_to="physio",
+    ),
+    Field(
+        "gym name",
+        200,
+        _gym_name,
+        (("physio", handoff_page), ("trainer", named("profile")), ("physio", plan_page)),
         emails_to="physio",
     ),
     Field(
