@@ -451,12 +451,12 @@ def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
     plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_discharge(user, plan))
     choice = _chosen(request, plan, request.GET)
-    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     consent = selectors.active_consent(patient=plan.patient, gym_id=choice.gym.pk)
     if choice.blockers or consent is None:
         for blocker in choice.blockers:
             messages.error(request, blocker.message)
         return redirect("plan_discharge", public_id=plan.public_id)
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     context = {
         "plan": plan,
         "choice": choice,

@@ -245,3 +245,17 @@ def test_the_trail_of_one_patient_names_every_read_and_change_across_channels(
     ]
     accepted = selectors.patient_data_trail(patient=patient)[3]
     assert accepted.what.endswith("requested -> accepted")
+
+
+def test_the_discharge_review_is_logged_only_when_it_shows_the_guidelines(
+    client: Client, world: World, trainer: User
+) -> None:
+    url = reverse("plan_discharge_review", args=[world.plan.public_id])
+    choice = {"trainer": str(trainer.public_id), "gym": str(world.gym.public_id)}
+    login(client, world.physio)
+    assert client.get(url, choice, REMOTE_ADDR=IP).status_code == 200
+    assert logged() == [(world.physio.pk, Channel.PAGE, Type.PLAN, world.plan.public_id, IP)]
+    trainer.trainer_profile.accepting_new_clients = False
+    trainer.trainer_profile.save()
+    assert client.get(url, choice).status_code == 302  # blocked: back to the list, nothing shown
+    assert AccessLog.objects.count() == 1
