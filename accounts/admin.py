@@ -14,7 +14,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -38,10 +38,38 @@ if TYPE_CHECKING:
 
 # django_stubs_ext.monkeypatch() (config/settings/base.py) makes the admin classes subscriptable at run
 # time, so `ModelAdmin[Model]` is both what mypy checks and what Django runs.
-ModelAdmin = admin.ModelAdmin
 TabularInline = admin.TabularInline
 _UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
 _UserChangeFormBase = DjangoUserChangeForm[User]
+_AM = TypeVar("_AM", bound=Model)
+
+
+def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...] | None) -> QuerySet[_AM]:
+    """Org admin scoping (policies.admin_organization_ids): a superuser sees every row; a staff org admin
+    the rows linked to their organizations through any of `lookups` (paths to an Organization); anyone
+    else nothing. `None` marks shared reference data (the exercise library) that every staff user sees."""
+    org_ids = policies.admin_organization_ids(user)
+    if org_ids is None or lookups is None:
+        return qs
+    if not org_ids or not lookups:
+        return qs.none()
+    match = Q()
+    for lookup in lookups:
+        match |= Q(**{f"{lookup}__in": sorted(org_ids)})
+    # A subquery rather than a join: a user with two memberships in scope is still one row.
+    return qs.filter(pk__in=qs.model._default_manager.filter(match).values("pk"))
+
+
+class ModelAdmin(admin.ModelAdmin[_AM]):
+    """Every model admin of the project: its changelist, change, history and delete views, its actions and
+    the autocompletes that point at it see only the rows of the user's organizations (superusers: all).
+    Subclasses name the paths from their model to an Organization in `organization_scope`; the default,
+    empty, shows nothing to a non-superuser (fail closed)."""
+
+    organization_scope: tuple[str, ...] | None = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[_AM]:
+        return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
 
 
 def admin_actor(request: HttpRequest) -> User:
@@ -192,6 +220,18 @@ class UserAdmin(_UserAdminBase):
     date_hierarchy = "date_joined"
     inlines = (UserMembershipInline,)
 
+    organization_scope = ("memberships__organization",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if policies.is_superuser(request.user):
+            return fields
+        # An org admin manages the people of their organization, not who is staff or superuser.
+        return (*fields, "is_staff", "is_superuser", "groups", "user_permissions")
+
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin[Any, Any]]]:
         # The add page is email and password only, like Django's own; memberships come after.
         return [] if obj is None else list(super().get_inlines(request, obj))
@@ -202,6 +242,7 @@ class UserAdmin(_UserAdminBase):
 
 @admin.register(Organization)
 class OrganizationAdmin(ModelAdmin[Organization]):
+    organization_scope = ("pk",)
     list_display = ("name", "kind", "city", "email", "phone", "member_count", "created_at")
     list_filter = ("kind", "city")
     search_fields = ("name", "city", "email")
@@ -220,6 +261,7 @@ class OrganizationAdmin(ModelAdmin[Organization]):
 
 @admin.register(Membership)
 class MembershipAdmin(ModelAdmin[Membership]):
+    organization_scope = ("organization",)
     list_display = ("user", "organization", "role", "organization_kind", "created_at")
     list_filter = ("role", "organization__kind", "organization")
     search_fields = ("user__email", "user__full_name", "organization__name")
@@ -235,6 +277,7 @@ class MembershipAdmin(ModelAdmin[Membership]):
 
 @admin.register(Partnership)
 class PartnershipAdmin(ModelAdmin[Partnership]):
+    organization_scope = ("clinic", "gym")
     list_display = ("clinic", "gym", "active", "started_on")
     list_filter = ("active", "started_on")
     search_fields = ("clinic__name", "gym__name", "notes")
@@ -248,6 +291,7 @@ class PartnershipAdmin(ModelAdmin[Partnership]):
 
 @admin.register(PhysiotherapistProfile)
 class PhysiotherapistProfileAdmin(ModelAdmin[PhysiotherapistProfile]):
+    organization_scope = ("user__memberships__organization",)
     list_display = ("user", "licence_number", "jurisdiction", "licence_expiry", "licence_current")
     list_filter = ("jurisdiction", "licence_expiry")
     search_fields = ("user__email", "user__full_name", "licence_number", "jurisdiction")
@@ -279,6 +323,7 @@ class TrainerSpecializationInline(TabularInline[TrainerSpecialization, TrainerPr
 
 @admin.register(TrainerProfile)
 class TrainerProfileAdmin(ModelAdmin[TrainerProfile]):
+    organization_scope = ("user__memberships__organization",)
     ordering = ("user__full_name", "user__email")
     list_display = (
         "user",
@@ -300,6 +345,7 @@ class TrainerProfileAdmin(ModelAdmin[TrainerProfile]):
 
 @admin.register(TrainerSpecialization)
 class TrainerSpecializationAdmin(ModelAdmin[TrainerSpecialization]):
+    organization_scope = ("profile__user__memberships__organization",)
     list_display = ("profile", "specialization")
     list_filter = ("specialization",)
     search_fields = ("profile__user__email", "profile__user__full_name")
@@ -324,6 +370,7 @@ class CertificationValidityFilter(admin.SimpleListFilter):
 
 @admin.register(Certification)
 class CertificationAdmin(ModelAdmin[Certification]):
+    organization_scope = ("profile__user__memberships__organization",)
     list_display = (
         "__str__",
         "trainer",
@@ -385,6 +432,7 @@ class ApiTokenAdmin(ModelAdmin[ApiToken]):
     """Staff create a token for a user (the raw token is shown once, in the confirmation message) and
     revoke tokens. Only the hash is stored; a token is never edited or deleted, so its history stays."""
 
+    organization_scope = ("user__memberships__organization",)
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("name", "prefix", "user__email", "user__full_name")

@@ -25,8 +25,9 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from accounts.admin import ModelAdmin, TabularInline, admin_actor, run_service_for_each
-from referrals import policies, services
+from referrals import audit, policies, services
 from referrals.models import (
+    AccessLog,
     Consent,
     Exercise,
     HandoffEvent,
@@ -57,6 +58,17 @@ class ReadOnlyModelAdmin(ModelAdmin[_M]):
         return False
 
 
+class AuditReadsMixin:
+    """Every patient, plan or handoff the admin opens (change, history and delete pages) is recorded in the
+    access log with channel=admin, once the scoped queryset and the permissions let the user see it."""
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is not None and self.has_view_or_change_permission(request, obj):  # type: ignore[attr-defined]
+            audit.record_read(request, obj, channel=audit.Channel.ADMIN)
+        return obj
+
+
 def _handoff_link(handoff_id: int, public_id: object) -> SafeString:
     url = reverse("admin:referrals_trainerhandoff_change", args=[handoff_id])
     return format_html('<a href="{}">{}</a>', url, str(public_id)[:8])
@@ -70,7 +82,8 @@ def _short(text: str, length: int = 80) -> str:
 
 
 @admin.register(Patient)
-class PatientAdmin(ModelAdmin[Patient]):
+class PatientAdmin(AuditReadsMixin, ModelAdmin[Patient]):
+    organization_scope = ("clinic",)
     list_display = ("full_name", "clinic", "date_of_birth", "email", "phone", "created_at")
     list_filter = ("clinic",)
     search_fields = ("full_name", "email", "phone", "public_id")
@@ -145,7 +158,8 @@ class PlanHandoffInline(ReadOnlyTabularInline[TrainerHandoff, TreatmentPlan]):
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(ModelAdmin[TreatmentPlan]):
+class TreatmentPlanAdmin(AuditReadsMixin, ModelAdmin[TreatmentPlan]):
+    organization_scope = ("patient__clinic",)
     list_display = (
         "__str__",
         "clinic",
@@ -181,6 +195,7 @@ class TreatmentPlanAdmin(ModelAdmin[TreatmentPlan]):
 
 @admin.register(Exercise)
 class ExerciseAdmin(ModelAdmin[Exercise]):
+    organization_scope = None  # the shared exercise library: every staff user sees it
     list_display = ("name", "category", "body_region", "equipment")
     list_filter = ("category", "body_region")
     search_fields = ("name", "equipment", "instructions")
@@ -188,6 +203,7 @@ class ExerciseAdmin(ModelAdmin[Exercise]):
 
 @admin.register(PlanExercise)
 class PlanExerciseAdmin(ModelAdmin[PlanExercise]):
+    organization_scope = ("plan__patient__clinic",)
     list_display = ("exercise", "plan", "position", "dose")
     list_filter = ("exercise__category", "exercise__body_region", "load_unit")
     search_fields = ("exercise__name", "plan__patient__full_name", "notes")
@@ -201,6 +217,7 @@ class PlanExerciseAdmin(ModelAdmin[PlanExercise]):
 
 @admin.register(Precaution)
 class PrecautionAdmin(ModelAdmin[Precaution]):
+    organization_scope = ("plan__patient__clinic",)
     list_display = ("summary", "plan", "kind", "body_region", "valid_until")
     list_filter = ("kind", "body_region", "valid_until")
     search_fields = ("detail", "plan__patient__full_name")
@@ -210,6 +227,7 @@ class PrecautionAdmin(ModelAdmin[Precaution]):
 
 @admin.register(RedFlag)
 class RedFlagAdmin(ModelAdmin[RedFlag]):
+    organization_scope = ("plan__patient__clinic",)
     list_display = ("description", "plan")
     search_fields = ("description", "plan__patient__full_name")
     list_select_related = ("plan__patient",)
@@ -236,6 +254,7 @@ class ConsentAdmin(ReadOnlyModelAdmin[Consent]):
     """The patient's consent is recorded and withdrawn by their physiotherapist (consent_record,
     consent_withdraw): withdrawing also cancels the open handoffs to that gym, which a form here could not."""
 
+    organization_scope = ("patient__clinic",)
     list_display = ("patient", "gym", "scope", "recorded_by", "recorded_at", "is_active", "withdrawn_at")
     list_filter = (ConsentActiveFilter, "scope", "gym")
     search_fields = ("patient__full_name", "gym__name", "recorded_by__email")
@@ -272,9 +291,10 @@ class CancelHandoffsForm(forms.Form):
 
 
 @admin.register(TrainerHandoff)
-class TrainerHandoffAdmin(ReadOnlyModelAdmin[TrainerHandoff]):
+class TrainerHandoffAdmin(AuditReadsMixin, ReadOnlyModelAdmin[TrainerHandoff]):
     """View-only: handoffs are created and moved by the workflow; the admin may cancel them (a service)."""
 
+    organization_scope = ("plan__patient__clinic",)
     list_display = ("short_id", "status", "clinic", "trainer", "gym", "sent_at", "updated_at")
     list_filter = ("status", "gym", "plan__patient__clinic", "sent_at")
     search_fields = (
@@ -373,6 +393,7 @@ class TrainerHandoffAdmin(ReadOnlyModelAdmin[TrainerHandoff]):
 class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
     """The audit trail: read-only."""
 
+    organization_scope = ("handoff__plan__patient__clinic",)
     list_display = (
         "created_at",
         "handoff_link",
@@ -413,6 +434,7 @@ class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyModelAdmin[Notification]):
+    organization_scope = ("event__handoff__plan__patient__clinic",)
     list_display = ("title", "recipient", "urgent", "read_at", "created_at", "handoff_link")
     list_filter = ("urgent", ("read_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("title", "recipient__email", "recipient__full_name")
@@ -452,6 +474,7 @@ class DeliveryProblemFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
+    organization_scope = ("event__handoff__plan__patient__clinic",)
     list_display = (
         "id",
         "recipient",
@@ -507,3 +530,59 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
             failed="Could not re-send {n} notification(s): ",
             label=lambda message: f"#{message.pk}",
         )
+
+
+# --- the access log ------------------------------------------------------------------------------------
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyModelAdmin[AccessLog]):
+    """Who read which patient's data, when, from where and through which channel: superusers only, never
+    added, changed or deleted here (the model refuses it too)."""
+
+    organization_scope = None  # not scoped: only superusers reach it at all (the permissions below)
+    list_display = (
+        "at",
+        "user",
+        "channel",
+        "object_type",
+        "patient",
+        "object_public_id",
+        "ip_address",
+        "path",
+    )
+    list_filter = (
+        "channel",
+        "object_type",
+        ("patient", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "at",
+    )
+    search_fields = (
+        "user__email",
+        "user__full_name",
+        "patient__full_name",
+        "=object_public_id",
+        "=ip_address",
+        "path",
+    )
+    list_select_related = ("user", "patient")
+    date_hierarchy = "at"
+    fields = (
+        "at",
+        "user",
+        "channel",
+        "object_type",
+        "object_public_id",
+        "patient",
+        "handoff",
+        "path",
+        "ip_address",
+    )
+    readonly_fields = fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return policies.can_view_access_log(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: AccessLog | None = None) -> bool:
+        return policies.can_view_access_log(request.user)

@@ -21,8 +21,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from referrals.models import HandoffEvent, HandoffStatus, OutboxMessage
+from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,12 @@ Status = OutboxMessage.Status
 
 
 def notification_title(event: HandoffEvent) -> str:
-    """What happened, by whom and where; never the patient or anything clinical."""
+    """What happened, by whom and where; never the patient or anything clinical. Cut to the column's
+    length: long organization and person names must not make the title overflow it (and fail the send)."""
+    return Truncator(_title(event)).chars(Notification._meta.get_field("title").max_length or 200)
+
+
+def _title(event: HandoffEvent) -> str:
     handoff = event.handoff
     clinic = handoff.plan.patient.clinic.name
     trainer = f"{handoff.trainer.full_name} at {handoff.gym.name}"

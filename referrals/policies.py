@@ -145,3 +145,18 @@ def can_verify_certification(user: Any) -> bool:
 
 def can_resend_notification(user: Any) -> bool:
     return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)
+
+
+# --- the Django admin ----------------------------------------------------------------------------------
+
+
+def admin_organization_ids(user: Any) -> frozenset[int] | None:
+    """The organizations whose objects a staff user administers in the Django admin: None means all (a
+    superuser); otherwise the organizations where the user is an org admin (empty for anyone else)."""
+    if is_superuser(user):
+        return None
+    return frozenset(org_id for org_id, role in roles_of(user) if role == Role.ORG_ADMIN)
+
+
+def can_view_access_log(user: Any) -> bool:
+    return is_superuser(user)

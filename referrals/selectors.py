@@ -464,3 +464,40 @@ def _trainer_blockers(
             Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
         )
     return blockers
+
+
+# --- audit: who saw or changed a patient's data ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    at: datetime.datetime
+    user: User
+    action: str  # "read" (the access log) or "changed" (a handoff event)
+    what: str
+    channel: str  # page, api, admin; "" for a change (the event log records the action, not the channel)
+
+
+def patient_data_trail(*, patient: Patient) -> list[TrailEntry]:
+    """Every read (AccessLog) and every change of a handoff (HandoffEvent) of one patient, oldest first:
+    the answer to "who saw or changed this patient's data". For superusers and audits, not user-scoped."""
+    from referrals.models import AccessLog  # appended model; imported here to keep this block self-contained
+
+    reads = [
+        TrailEntry(row.at, row.user, "read", f"{row.object_type} {row.object_public_id}", row.channel)
+        for row in AccessLog.objects.filter(patient=patient).select_related("user")
+    ]
+    changes = [
+        TrailEntry(
+            event.created_at,
+            event.actor,
+            "changed",
+            f"handoff {event.handoff.public_id}: "
+            + (f"{event.from_status or '-'} -> {event.to_status}" if event.to_status else event.kind),
+            "",
+        )
+        for event in HandoffEvent.objects.filter(handoff__plan__patient=patient).select_related(
+            "actor", "handoff"
+        )
+    ]
+    return sorted(reads + changes, key=lambda entry: entry.at)

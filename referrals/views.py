@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organization, User
-from referrals import forms, policies, selectors, services
+from referrals import audit, forms, policies, selectors, services
 from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
 from referrals.models import (
     OPEN_STATUSES,
@@ -146,6 +146,7 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
     _deny_unless(policies.can_edit_patient(user, patient))
+    audit.record_read(request, patient, channel=audit.Channel.PAGE)
     initial = {name: getattr(patient, name) for name in services.PATIENT_FIELDS}
     form = forms.PatientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -186,6 +187,7 @@ def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     patient = _get(selectors.patient_get_for_user, Patient, user=user, public_id=public_id)
     _deny_unless(policies.can_view_patient(user, patient))
+    audit.record_read(request, patient, channel=audit.Channel.PAGE)
     return _render_patient(request, patient)
 
 
@@ -380,6 +382,7 @@ def plan_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_edit_plan(user, plan))
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     return _plan_editor(request, plan.patient, plan)
 
 
@@ -389,6 +392,7 @@ def plan_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_view_plan(user, plan))
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     handoffs = selectors.handoff_list_for_user(user=user).filter(plan=plan).order_by("-created_at")
     return render(
         request,
@@ -452,6 +456,7 @@ def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
         for blocker in choice.blockers:
             messages.error(request, blocker.message)
         return redirect("plan_discharge", public_id=plan.public_id)
+    audit.record_read(request, plan, channel=audit.Channel.PAGE)
     context = {
         "plan": plan,
         "choice": choice,
@@ -606,7 +611,9 @@ def _handoff(request: HttpRequest, public_id: uuid.UUID) -> TrainerHandoff:
 @login_required
 @require_GET
 def handoff_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    return _render_handoff(request, _handoff(request, public_id))
+    handoff = _handoff(request, public_id)
+    audit.record_read(request, handoff, channel=audit.Channel.PAGE)
+    return _render_handoff(request, handoff)
 
 
 @login_required
@@ -674,6 +681,7 @@ def handoff_handout(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     handoff = _handoff(request, public_id)
     if not handoff.snapshot or not policies.can_view_guidelines(user, handoff):
         raise Http404("No guidelines to print.")
+    audit.record_read(request, handoff, channel=audit.Channel.PAGE, object_type=audit.ObjectType.HANDOUT)
     return render(request, "referrals/handout.html", {"handoff": handoff, "guidelines": handoff.snapshot})
 
 

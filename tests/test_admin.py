@@ -19,6 +19,7 @@ from accounts.models import Certification, Membership, TrainerProfile, TrainerSp
 from accounts.services import api_token_create
 from referrals import services
 from referrals.models import (
+    AccessLog,
     Consent,
     HandoffEvent,
     HandoffStatus,
@@ -59,6 +60,16 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
     TrainerSpecialization.objects.create(profile=profile, specialization="post_rehab")
     Group.objects.create(name="Credential reviewers")
     api_token_create(user=requested.trainer, name="Gym app")
+    AccessLog.objects.create(
+        user=requested.trainer,
+        patient=requested.plan.patient,
+        handoff=requested,
+        object_type=AccessLog.ObjectType.HANDOFF,
+        object_public_id=requested.public_id,
+        channel=AccessLog.Channel.PAGE,
+        path=f"/handoffs/{requested.public_id}/",
+        ip_address="127.0.0.1",
+    )
     return requested
 
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
-from referrals import policies, selectors, services
+from referrals import audit, policies, selectors, services
 from referrals.api import serializers as s
 from referrals.api.pagination import ApiCursorPagination
 from referrals.errors import NotPermitted
@@ -164,6 +164,7 @@ class PatientListCreateApi(ApiListView):
 class PatientDetailApi(APIView):
     def get(self, request: Request, id: str) -> Response:
         patient = _fetch(selectors.patient_get_for_user, Patient, _user(request), id)
+        audit.record_read(request, patient, channel=audit.Channel.API)
         return Response(s.PatientSerializer(patient).data)
 
     def patch(self, request: Request, id: str) -> Response:
@@ -245,6 +246,7 @@ class PlanListCreateApi(ApiListView):
 class PlanDetailApi(APIView):
     def get(self, request: Request, id: str) -> Response:
         plan = _fetch(selectors.plan_get_for_user, TreatmentPlan, _user(request), id)
+        audit.record_read(request, plan, channel=audit.Channel.API)
         return Response(s.PlanSerializer(plan).data)
 
     def patch(self, request: Request, id: str) -> Response:
@@ -454,6 +456,7 @@ class HandoffListCreateApi(ApiListView):
 class HandoffDetailApi(APIView):
     def get(self, request: Request, id: str) -> Response:
         handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, _user(request), id)
+        audit.record_read(request, handoff, channel=audit.Channel.API)
         return _handoff_out(request, handoff)
 
 
@@ -594,6 +597,9 @@ class HandoffEventListApi(ApiListView):
 
     def scoped_queryset(self, user: User) -> QuerySet[HandoffEvent]:
         handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, self.kwargs["id"])
+        audit.record_read(
+            self.request, handoff, channel=audit.Channel.API, object_type=audit.ObjectType.HANDOFF_EVENTS
+        )
         return selectors.handoff_events(handoff=handoff)
 
 
