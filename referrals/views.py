@@ -103,12 +103,20 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- patients ------------------------------------------------------------------------------------------
 
 
+PATIENT_SEARCH_KEY = "patient_search"
+
+
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def patient_list(request: HttpRequest) -> HttpResponse:
+    """The search words are a patient's name: they are posted and kept in the session, never put in a
+    URL, where web-server logs and the browser history would keep them."""
     user = _user(request)
     _deny_unless(policies.is_physiotherapist(user))
-    query = request.GET.get("q", "").strip()[:100]
+    if request.method == "POST":
+        request.session[PATIENT_SEARCH_KEY] = str(request.POST.get("q", "")).strip()[:100]
+        return redirect("patient_list")
+    query = str(request.session.get(PATIENT_SEARCH_KEY, ""))
     patients = selectors.patient_list_for_user(user=user).order_by("full_name", "id")
     for word in query.split()[:5]:
         patients = patients.filter(full_name__icontains=word)

@@ -286,8 +286,24 @@ def test_patient_list_shows_only_the_clinics_patients(
     f.PatientFactory(clinic=other_clinic, full_name="Hidden Person")
     body = login(client, world.physio).get(url("patient_list")).content.decode()
     assert "Jamie Patient" in body and "Hidden Person" not in body
-    searched = client.get(url("patient_list") + "?q=nobody").content.decode()
-    assert "No patient matches" in searched
+    searched = client.post(url("patient_list"), {"q": "nobody"}, follow=True)
+    assert searched.redirect_chain == [(url("patient_list"), 302)]
+    assert "No patient matches" in searched.content.decode()
+
+
+def test_patient_search_keeps_the_name_out_of_every_url(client: Client, world: World, clinic: Any) -> None:
+    for i in range(30):
+        f.PatientFactory(clinic=clinic, full_name=f"Robin Searchable {i:02d}")
+    login(client, world.physio)
+    response = client.post(url("patient_list"), {"q": "Robin Searchable"}, follow=True)
+    body = response.content.decode()
+    assert "Jamie Patient" not in body and "Robin Searchable 00" in body
+    assert all("Robin" not in target and "Searchable" not in target for target, _ in response.redirect_chain)
+    assert 'rel="next"' in body and "q=" not in body.split('rel="next"')[0].rsplit("<a", 1)[-1]
+    second = client.get(url("patient_list") + "?page=2").content.decode()
+    assert "Robin Searchable" in second and "Jamie Patient" not in second  # the search holds across pages
+    cleared = client.post(url("patient_list"), {"q": ""}, follow=True).content.decode()
+    assert "Jamie Patient" in cleared
 
 
 def test_physio_adds_a_patient(client: Client, physio: Any, clinic: Any) -> None:
