@@ -11,3 +11,17 @@ class ApiTokenCreateForm(forms.Form):
         label="Token name",
         help_text="What will use it, e.g. 'Clinic EHR sync'.",
     )
+
+
+class OtpTokenForm(forms.Form):
+    """A six-digit code from an authenticator app."""
+
+    otp_token = forms.RegexField(
+        regex=r"^\s*\d{6}\s*$",
+        label="Code from your authenticator app",
+        error_messages={"invalid": "Enter the 6-digit code your app shows."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}),
+    )
+
+    def clean_otp_token(self) -> str:
+        return str(self.cleaned_data["otp_token"]).strip()
