@@ -587,3 +587,18 @@ def test_production_settings_pass_the_deploy_check() -> None:
     assert probe.stdout.split() == ["True", "True", "True", "Lax", "True", "True", "True", "True"], (
         probe.stderr
     )
+
+
+# --- the dependency audit gate -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "code"), [("fail", 1), ("warn", 0)])
+def test_the_audit_gate_says_plainly_when_the_vulnerability_service_does_not_answer(
+    mode: str, code: int
+) -> None:
+    env = {**os.environ, "PIP_AUDIT_UNREACHABLE": mode, "PIP_AUDIT_PYPI_API": "http://127.0.0.1:9/pypi"}
+    result = subprocess.run(
+        [sys.executable, ".ci/audit.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == code
+    assert "NOT AUDITED" in result.stderr and "127.0.0.1:9" in result.stderr
