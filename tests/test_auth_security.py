@@ -551,7 +551,9 @@ def test_no_template_has_an_inline_script_or_event_handler_without_a_nonce() -> 
 
 
 def test_production_settings_pass_the_deploy_check() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    # the browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE in this process; a server never has it
+    scrub = ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in scrub}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY="a-dummy-secret-key-that-is-long-enough-and-random-" + "q8Z3xV1" * 4,
