@@ -9,12 +9,16 @@ from typing import Any
 
 import segno
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership
 
 DEVICE_NAME = "Authenticator app"
+BACKUP_DEVICE_NAME = "Backup codes"
+BACKUP_CODE_COUNT = 10
 
 
 def is_verified(request: HttpRequest) -> bool:
@@ -66,8 +70,28 @@ def secret_base32(device: TOTPDevice) -> str:
 
 
 def remove_other_devices(user: Any, *, keep: TOTPDevice | None) -> None:
-    """Delete the user's TOTP devices except `keep` (None: all of them)."""
+    """Delete the user's TOTP devices except `keep`; None: all of them, and the backup codes too."""
     devices = TOTPDevice.objects.filter(user=user)
     if keep is not None:
         devices = devices.exclude(pk=keep.pk)
     devices.delete()
+    if keep is None:
+        StaticDevice.objects.filter(user=user).delete()
+
+
+def backup_codes_create(user: Any) -> list[str]:
+    """A fresh set of one-time backup codes (the old set stops working), shown once to the user."""
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    with transaction.atomic():
+        StaticDevice.objects.filter(user=user).delete()
+        device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def backup_codes_left(user: Any) -> int:
+    return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
+
+
+def backup_device(user: Any) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, confirmed=True).first()

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, two_factor
-from accounts.forms import ApiTokenCreateForm, OtpTokenForm
+from accounts.forms import ApiTokenCreateForm, OtpTokenForm, OtpVerifyForm
 from accounts.models import ApiToken, User
 
 WRONG_CODE = "That code is not right, or it was already used. Wait for the next code and try again."
@@ -53,6 +53,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "two_factor_device": two_factor.confirmed_device(user),
         "two_factor_may_turn_off": two_factor.may_turn_off(user),
         "two_factor_form": OtpTokenForm(),
+        "backup_codes_left": two_factor.backup_codes_left(user),
     }
     response = render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
     if new_token:
@@ -105,10 +106,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 two_factor.remove_other_devices(user, keep=device)
+                codes = two_factor.backup_codes_create(user)
             request.session.cycle_key()
             django_otp.login(request, device)
             messages.success(request, "Two-factor authentication is on: you will enter a code at each login.")
-            return redirect(_next_url(request, "/account/profile/"))
+            return _show_backup_codes(request, codes, _next_url(request, "/account/profile/"))
     context = {
         "form": form,
         "qr_svg": two_factor.qr_svg(device),
@@ -130,14 +132,24 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect("two_factor_setup")
     if two_factor.is_verified(request):
         return redirect(_next_url(request, "/"))
-    form = OtpTokenForm(request.POST or None)
+    form = OtpVerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        verified = django_otp.verify_token(user, device.persistent_id, form.cleaned_data["otp_token"])
+        token = form.cleaned_data["otp_token"]
+        verified = None
+        if token.isdigit():
+            verified = django_otp.verify_token(user, device.persistent_id, token)
+        elif (backup := two_factor.backup_device(user)) is not None:
+            verified = django_otp.verify_token(user, backup.persistent_id, token)
         if verified is None:
             form.add_error("otp_token", WRONG_CODE)
         else:
             request.session.cycle_key()
             django_otp.login(request, verified)
+            if not token.isdigit():
+                left = two_factor.backup_codes_left(user)
+                messages.warning(
+                    request, f"You used a backup code: {left} left. Make new ones on your profile."
+                )
             return redirect(_next_url(request, "/"))
     context = {"form": form, "next": _next_url(request, "")}
     return render(request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200)
@@ -164,3 +176,18 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, f"Two-factor authentication is still on. {WRONG_CODE}")
     return redirect("profile")
+
+
+def _show_backup_codes(request: HttpRequest, codes: list[str], next_url: str) -> HttpResponse:
+    """The codes, once: they are stored for checking, and never shown again."""
+    return render(request, "accounts/two_factor_backup_codes.html", {"codes": codes, "next": next_url})
+
+
+@login_required
+@require_POST
+def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+    """A new set of backup codes (the old ones stop working). Needs two-factor on and verified."""
+    user = _user(request)
+    if not two_factor.has_device(user) or not two_factor.is_verified(request):
+        return redirect("profile")
+    return _show_backup_codes(request, two_factor.backup_codes_create(user), "/account/profile/")

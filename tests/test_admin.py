@@ -67,6 +67,9 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
     AccessAttempt.objects.create(**common, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**common)
     AccessFailureLog.objects.create(**common)
+    from accounts.two_factor import backup_codes_create
+
+    backup_codes_create(requested.trainer)
     return requested
 
 

@@ -176,11 +176,17 @@ def test_setup_shows_a_server_drawn_qr_code_and_the_secret_and_a_right_code_turn
 
     response = client.post(reverse("two_factor_setup"), {"otp_token": code_for(device)})
 
-    assert response.status_code == 302 and response["Location"] == reverse("profile")
+    # the backup codes, shown this once
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    codes = response.context["codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert all(code in response.content.decode() for code in codes)
     device.refresh_from_db()
     assert device.confirmed
     assert verified(client)
-    assert "<strong>On</strong>" in client.get(reverse("profile")).content.decode()
+    profile = client.get(reverse("profile")).content.decode()
+    assert "<strong>On</strong>" in profile and "Backup codes left: 10" in profile
+    assert not any(code in profile for code in codes)
 
 
 def test_a_wrong_code_at_setup_leaves_it_off(client: Client, trainer: User) -> None:
@@ -196,7 +202,7 @@ def test_a_wrong_code_at_setup_leaves_it_off(client: Client, trainer: User) -> N
     assert not device.confirmed and not verified(client)
 
 
-@pytest.mark.parametrize("bad", ["", "12345", "abcdef", "1234567"])
+@pytest.mark.parametrize("bad", ["", "12345", "abcdef", "1234567", "abcdefgh"])
 def test_a_malformed_code_is_a_form_error(client: Client, trainer: User, bad: str) -> None:
     client.force_login(trainer)
     response = client.post(reverse("two_factor_setup"), {"otp_token": bad})
@@ -255,6 +261,49 @@ def test_after_a_wrong_code_even_the_right_one_waits_a_moment(client: Client, ph
     assert verified(client)
 
 
+def backup_codes(client: Client, user: User) -> list[str]:
+    """Turns two-factor on for a logged-in, verified user's session and returns fresh backup codes."""
+    response = client.post(reverse("two_factor_backup_codes"))
+    assert response.status_code == 200
+    return list(response.context["codes"])
+
+
+def test_a_backup_code_logs_in_once(client: Client, physio: User) -> None:
+    confirmed_device(physio)
+    codes = backup_codes(login_with_second_factor(client, physio), physio)
+    client.logout()
+
+    post_login(client, physio.email)
+    response = client.post(reverse("two_factor_verify"), {"otp_token": codes[0].upper()}, follow=True)
+
+    assert response.status_code == 200 and verified(client)
+    assert "9 left" in response.content.decode()
+    other = Client()
+    post_login(other, physio.email)
+    assert other.post(reverse("two_factor_verify"), {"otp_token": codes[0]}).status_code == 400
+    assert not verified(other)
+
+
+def test_new_backup_codes_cancel_the_old_ones(client: Client, physio: User) -> None:
+    confirmed_device(physio)
+    login_with_second_factor(client, physio)
+    old = backup_codes(client, physio)
+    new = backup_codes(client, physio)
+    assert set(old).isdisjoint(new)
+    other = Client()
+    post_login(other, physio.email)
+    assert other.post(reverse("two_factor_verify"), {"otp_token": old[0]}).status_code == 400
+
+
+def test_backup_codes_need_two_factor_on_and_verified(client: Client, physio: User) -> None:
+    client.force_login(physio)
+    response = client.post(reverse("two_factor_backup_codes"))
+    assert response.status_code == 302
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    assert not StaticDevice.objects.filter(user=physio).exists()
+
+
 def test_verify_does_not_redirect_to_another_site(client: Client, physio: User) -> None:
     device = confirmed_device(physio)
     post_login(client, physio.email)
@@ -273,6 +322,7 @@ def test_without_a_device_nothing_changes_for_a_physio_by_default(client: Client
 def test_turning_it_off_needs_a_current_code(client: Client, trainer: User) -> None:
     device = confirmed_device(trainer)
     login_with_second_factor(client, trainer)
+    backup_codes(client, trainer)
 
     client.post(reverse("two_factor_disable"), {"otp_token": code_for(device, steps_ahead=20)})
     assert TOTPDevice.objects.filter(user=trainer).exists()
@@ -283,6 +333,9 @@ def test_turning_it_off_needs_a_current_code(client: Client, trainer: User) -> N
 
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=trainer).exists()
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    assert not StaticDevice.objects.filter(user=trainer).exists()
     assert client.get(HOME).status_code == 200
 
 

@@ -74,6 +74,8 @@ def test_turning_on_two_factor_from_the_profile_page(
     page.get_by_label("Code from your authenticator app").fill(code_for(device))
     page.get_by_role("button", name="Turn on").click()
 
+    expect(page.get_by_test_id("backup-codes").locator("li")).to_have_count(10)
+    page.get_by_role("link", name="Continue").click()
     expect(page.get_by_test_id("two-factor-state")).to_contain_text("On")
     assert TOTPDevice.objects.get(user=physio).confirmed
     assert violations == []
