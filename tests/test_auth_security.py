@@ -420,6 +420,8 @@ def test_a_staff_user_with_a_device_must_enter_a_code_for_the_admin(client: Clie
 def test_the_admin_refuses_an_unverified_session_even_past_the_middleware(rf: Any, superuser: User) -> None:
     from django.contrib import admin
 
+    import config.urls  # noqa: F401 - where the admin site gets its two-factor check
+
     request = rf.get("/admin/")
     request.user = superuser
     superuser.is_verified = lambda: False  # type: ignore[attr-defined]
