@@ -6,8 +6,16 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# What the dependency audit does when PyPI's vulnerability API does not answer: warn (a loud "NOT
+# AUDITED" banner) or fail. See README "Security" and .ci/audit.py.
+PIP_AUDIT_UNREACHABLE ?= warn
+# Dummy values: only for `check --deploy` on the production settings, never used to serve anything.
+DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
+	DJANGO_SECRET_KEY=deploy-check-only-3vQ9xL2mT7pR4sW8yB1nK6cF0hJ5gD2aZ7uE4iO9 \
+	DJANGO_ALLOWED_HOSTS=handoff.example.org HANDOFF_SITE_URL=https://handoff.example.org \
+	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test lint check format schema worker beat migrate seed clean
+.PHONY: run test lint audit check format schema worker beat migrate seed clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -29,8 +37,8 @@ run: $(VENV)/.runtime-installed
 	@echo "Serving Handoff on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## test: the lint gate, then the whole test suite
-test: $(VENV)/.dev-installed lint
+## test: the lint and security gates, then the whole test suite
+test: $(VENV)/.dev-installed lint audit
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -39,6 +47,12 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check
+	$(DEPLOY_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	$(VENV)/bin/bandit -c pyproject.toml -q --severity-level medium -r accounts referrals config
+
+## audit: pip-audit of the installed requirements against PyPI's vulnerability data
+audit: $(VENV)/.dev-installed
+	PIP_AUDIT_UNREACHABLE=$(PIP_AUDIT_UNREACHABLE) $(PY) .ci/audit.py
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .

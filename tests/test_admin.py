@@ -31,7 +31,7 @@ from referrals.models import (
     TreatmentPlan,
 )
 from tests import factories as f
-from tests.conftest import World, make_trainer
+from tests.conftest import World, login_with_second_factor, make_trainer
 
 REGISTERED: list[type[Model]] = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
@@ -47,8 +47,8 @@ def messages_of(response: Any) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def admin_client(client: Client, superuser: User) -> Client:
-    client.force_login(superuser)
-    return client
+    """The superuser past the two-factor step: the admin refuses staff without it (tested below)."""
+    return login_with_second_factor(client, superuser)
 
 
 @pytest.fixture
@@ -70,6 +70,18 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
         path=f"/handoffs/{requested.public_id}/",
         ip_address="127.0.0.1",
     )
+    # django-axes' records (a failed login, a successful one, a failure log) and a TOTP device for
+    # django-otp's admin (the superuser's, created by admin_client)
+    from axes.models import AccessAttempt, AccessFailureLog
+    from axes.models import AccessLog as AxesAccessLog
+
+    common = {"ip_address": "203.0.113.7", "username": "root@handoff.test", "user_agent": "pytest"}
+    AccessAttempt.objects.create(**common, get_data="", post_data="", failures_since_start=1)
+    AxesAccessLog.objects.create(**common)
+    AccessFailureLog.objects.create(**common)
+    from accounts.two_factor import backup_codes_create
+
+    backup_codes_create(requested.trainer)
     return requested
 
 
@@ -398,7 +410,7 @@ def test_the_cancel_action_cancels_what_it_can_and_reports_the_rest(
 def test_a_staff_user_without_the_handoff_permission_cannot_cancel(
     client: Client, clinic_admin: User, requested: TrainerHandoff
 ) -> None:
-    client.force_login(clinic_admin)
+    login_with_second_factor(client, clinic_admin)
     response = client.post(
         admin_url(TrainerHandoff, "changelist"), cancel_post([requested], apply="Cancel", reason="No.")
     )

@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from accounts.models import Organization, User
@@ -130,7 +131,9 @@ def test_the_password_defaults_to_the_demo_password_without_the_variable(
 
     assert "handoff-demo-2026" in output
     assert "demo-only" in output
-    assert client.login(username="trainer@ironworks.demo", password="handoff-demo-2026")
+    # django-axes needs the request an authentication comes with
+    request = HttpRequest()
+    assert client.login(request=request, username="trainer@ironworks.demo", password="handoff-demo-2026")
 
 
 def test_a_second_run_keeps_the_password_the_users_were_created_with(
@@ -141,7 +144,7 @@ def test_a_second_run_keeps_the_password_the_users_were_created_with(
     output = seed(django_capture_on_commit_callbacks)
 
     assert "already existed with another password" in output
-    assert client.login(username="pt@lakeside.demo", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="pt@lakeside.demo", password=PASSWORD)
 
 
 def test_the_not_accepting_trainer_is_blocked_only_for_not_accepting(seeded: str) -> None:

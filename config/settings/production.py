@@ -27,3 +27,11 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: every form carries the token in a hidden field
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Physiotherapists hold patient data: two-factor authentication is required for them here.
+HANDOFF_REQUIRE_2FA_FOR_PHYSIOS = env.bool("HANDOFF_REQUIRE_2FA_FOR_PHYSIOS", default=True)

@@ -19,3 +19,5 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+# Two-factor authentication stays optional for physiotherapists in tests (the tests that need it on say so).
+HANDOFF_REQUIRE_2FA_FOR_PHYSIOS = False

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from accounts.services import api_token_create
 from tests.api.conftest import API, assert_error
-from tests.conftest import login
+from tests.conftest import login, login_with_second_factor
 
 
 def bearer(raw: str) -> APIClient:
@@ -92,7 +92,7 @@ def test_the_profile_page_needs_a_login(client: Client, db: Any) -> None:
 def test_staff_create_a_token_in_the_admin_and_see_it_once(
     client: Client, superuser: Any, physio: Any
 ) -> None:
-    login(client, superuser)
+    login_with_second_factor(client, superuser)
     response = client.post(
         "/admin/accounts/apitoken/add/", {"user": physio.pk, "name": "Made by staff"}, follow=True
     )
@@ -107,7 +107,7 @@ def test_staff_create_a_token_in_the_admin_and_see_it_once(
 
 def test_staff_revoke_tokens_with_an_admin_action(client: Client, superuser: Any, physio: Any) -> None:
     token, raw = api_token_create(user=physio, name="EHR sync")
-    login(client, superuser)
+    login_with_second_factor(client, superuser)
     response = client.post(
         "/admin/accounts/apitoken/",
         {"action": "revoke_tokens", "_selected_action": [token.pk]},

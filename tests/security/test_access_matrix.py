@@ -133,6 +133,11 @@ def api_id(attr: Callable[[Objects], Any]) -> Callable[[Objects], dict[str, Any]
     return lambda o: {"id": str(attr(o))}
 
 
+def reset_link(o: Objects) -> dict[str, Any]:
+    """A password reset link that is not valid: the page says so, to anyone."""
+    return {"uidb64": "MQ", "token": "not-a-valid-token"}
+
+
 def discharge_choice(o: Objects) -> dict[str, str]:
     return {"trainer": str(o.world.trainer.public_id), "gym": str(o.world.gym.public_id)}
 
@@ -152,8 +157,17 @@ CASES: tuple[Case, ...] = (
     # --- authentication pages
     Case("login", none, (302, 302, 302, 302, 302, 302, 200)),
     Case("logout", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
+    # --- password reset: public pages that never log anyone in (the two-factor step still follows)
+    Case("password_reset", none, (200, 200, 200, 200, 200, 200, 200)),
+    Case("password_reset_done", none, (200, 200, 200, 200, 200, 200, 200)),
+    Case("password_reset_confirm", reset_link, (200, 200, 200, 200, 200, 200, 200)),
+    Case("password_reset_complete", none, (200, 200, 200, 200, 200, 200, 200)),
     # --- account
     Case("profile", none, OWN_LIST_PAGE),
+    Case("two_factor_setup", none, OWN_LIST_PAGE),
+    Case("two_factor_verify", none, (302, 302, 302, 302, 302, 302, 302)),
+    Case("two_factor_disable", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
+    Case("two_factor_backup_codes", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
     Case("api_token_revoke", token, (302, 404, 404, 404, 404, 404, 302), method="post"),
     # --- pages: home, patients, consent
     Case("home", none, OWN_LIST_PAGE),
@@ -206,6 +220,14 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"cancel-text": "The patient moved away."},
         label="handoff_action[cancel]",
+    ),
+    Case(
+        "handoff_action",
+        handoff_action("enter_in_error"),
+        (302, 404, 403, 404, 404, 404, 302),
+        method="post",
+        data={"enter_in_error-text": "Sent to the wrong trainer."},
+        label="handoff_action[enter_in_error]",
     ),
     Case(
         "handoff_action",

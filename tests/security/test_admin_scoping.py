@@ -3,7 +3,7 @@ admin (changelists, change pages, autocompletes), a superuser sees all, and staf
 membership see nothing of the organizations' data. The decision is policies.admin_organization_ids.
 
 The org admins here hold every model permission (a group), so what limits them is the scoping alone. They
-log in with force_login (if part A later requires an OTP session for the admin, the fixture adapts)."""
+log in with a verified second factor, as the admin requires of staff."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from referrals.models import (
     TreatmentPlan,
 )
 from tests import factories as f
-from tests.conftest import World, make_physio, make_trainer
+from tests.conftest import World, login_with_second_factor, make_physio, make_trainer
 
 Role = Membership.Role
 
@@ -167,7 +167,7 @@ def test_a_clinic_org_admin_sees_only_their_clinics_objects(
     client: Client, sides: tuple[Side, Side], clinic_admin: User
 ) -> None:
     mine, theirs = sides
-    client.force_login(with_every_permission(clinic_admin))
+    login_with_second_factor(client, with_every_permission(clinic_admin))
     check_scoped(client, clinic_rows(mine), clinic_rows(theirs))
 
 
@@ -177,7 +177,7 @@ def test_a_gym_org_admin_sees_only_their_gyms_trainers_and_no_clinical_rows(
     mine, theirs = sides
     gym_admin = f.UserFactory(is_staff=True)
     f.MembershipFactory(user=gym_admin, organization=mine.gym, role=Role.ORG_ADMIN)
-    client.force_login(with_every_permission(gym_admin))
+    login_with_second_factor(client, with_every_permission(gym_admin))
     check_scoped(client, gym_rows(mine), gym_rows(theirs))
     # Patients, plans and handoffs belong to the clinic: a gym's admin sees none of them.
     for model in (Patient, TreatmentPlan, Consent, TrainerHandoff, HandoffEvent, OutboxMessage):
@@ -188,7 +188,7 @@ def test_a_superuser_sees_every_organizations_objects(
     client: Client, sides: tuple[Side, Side], superuser: User
 ) -> None:
     mine, theirs = sides
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     for rows in (clinic_rows(mine), clinic_rows(theirs), gym_rows(mine), gym_rows(theirs)):
         for model, obj in rows.items():
             assert obj.pk in listed(client, model), model
@@ -199,7 +199,7 @@ def test_staff_without_an_org_admin_membership_see_no_organizations_data(
     client: Client, sides: tuple[Side, Side]
 ) -> None:
     staff = with_every_permission(f.UserFactory(is_staff=True))
-    client.force_login(staff)
+    login_with_second_factor(client, staff)
     for model in {*clinic_rows(sides[0]), *gym_rows(sides[0])}:
         assert listed(client, model) <= ({staff.pk} if model is User else set()), model
     assert Exercise.objects.exists() and listed(client, Exercise)  # the shared library stays visible
@@ -209,7 +209,7 @@ def test_the_autocomplete_offers_only_the_org_admins_organizations(
     client: Client, sides: tuple[Side, Side], clinic_admin: User
 ) -> None:
     mine, _ = sides
-    client.force_login(with_every_permission(clinic_admin))
+    login_with_second_factor(client, with_every_permission(clinic_admin))
     response = client.get(
         reverse("admin:autocomplete"),
         {"app_label": "referrals", "model_name": "patient", "field_name": "clinic", "term": ""},
@@ -224,7 +224,7 @@ def test_an_org_admin_cannot_edit_another_organizations_patient(
 ) -> None:
     _, theirs = sides
     patient = theirs.handoff.plan.patient
-    client.force_login(with_every_permission(clinic_admin))
+    login_with_second_factor(client, with_every_permission(clinic_admin))
     response = client.post(
         admin_url(Patient, "change", patient.pk),
         {"full_name": "Renamed", "clinic": theirs.clinic.pk, "date_of_birth": "1970-01-01"},
@@ -238,7 +238,7 @@ def test_an_org_admin_cannot_make_anyone_staff_or_superuser(
     client: Client, sides: tuple[Side, Side], clinic_admin: User
 ) -> None:
     mine, _ = sides
-    client.force_login(with_every_permission(clinic_admin))
+    login_with_second_factor(client, with_every_permission(clinic_admin))
     response = client.get(admin_url(User, "change", mine.physio.pk))
     readonly = response.context["adminform"].readonly_fields
     assert {"is_staff", "is_superuser", "groups", "user_permissions"} <= set(readonly)
