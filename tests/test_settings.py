@@ -19,7 +19,8 @@ PROBE = (
     "'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url, 'email': s.EMAIL_BACKEND, "
     "'mail_dir': str(s.EMAIL_FILE_PATH), 'acks_late': app.conf.task_acks_late, "
     "'reject_lost': app.conf.task_reject_on_worker_lost, 'prefetch': app.conf.worker_prefetch_multiplier, "
-    "'beat': sorted(app.conf.beat_schedule), 'serializer': app.conf.task_serializer}))"
+    "'beat': sorted(app.conf.beat_schedule), 'serializer': app.conf.task_serializer, "
+    "'cache': s.CACHES['default'], 'client_ip_from': list(s.AXES_IPWARE_META_PRECEDENCE_ORDER)}))"
 )
 SCRUB = ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
 
@@ -85,3 +86,13 @@ def test_production_reads_everything_from_the_environment(tmp_path: Path) -> Non
     assert conf["engine"] == "django.db.backends.postgresql" and conf["name"] == "handoff"
     assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
     assert conf["eager"] is False and conf["broker"] == "redis://cache.internal:6379/0"
+    # API throttles count across web processes: one shared cache
+    assert conf["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert conf["cache"]["LOCATION"] == "redis://cache.internal:6379/0"
+    assert conf["client_ip_from"] == ["REMOTE_ADDR"]  # no forwarded header trusted unless configured
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path: Path) -> None:
+    result = probe("config.settings.local", tmp_path, HANDOFF_TRUSTED_PROXY_COUNT="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["client_ip_from"] == ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]

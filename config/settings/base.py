@@ -117,9 +117,16 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-# The client address is REMOTE_ADDR (no forwarded headers are trusted): behind a reverse proxy, set
-# AXES_IPWARE_* in production.py to the proxy layout before relying on the per-address part.
 AXES_SENSITIVE_PARAMETERS = ["password"]
+# The client's address, for the lockout and for the access log (referrals.audit): REMOTE_ADDR unless the
+# deployment says how many reverse proxies in front of the application append to X-Forwarded-For.
+# 0 (the default) trusts no forwarded header, so a client cannot choose the address it is recorded under.
+HANDOFF_TRUSTED_PROXY_COUNT = env.int("HANDOFF_TRUSTED_PROXY_COUNT", default=0)
+if HANDOFF_TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_PROXY_COUNT = HANDOFF_TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 # Two-factor authentication (django-otp, TOTP). Anyone may turn it on; staff need it for the admin; this
 # setting makes it required for physiotherapists everywhere (production turns it on).
