@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from referrals.exercise_library import EXERCISES
+from referrals.models import Exercise
 from tests.celery_switch import broker_at
 from tests.integration.harness import CeleryWorker, RedisServer, ServiceUnavailable, database_url
 from tests.mail_backends import MailEdge
@@ -32,10 +34,28 @@ def unavailable(reason: str) -> None:
 def live_db(transactional_db: Any) -> str:
     """Real commits in pytest-django's test database; returns its URL for worker processes."""
     try:
-        return database_url(connection.settings_dict)
+        url = database_url(connection.settings_dict)
     except ServiceUnavailable as exc:
         unavailable(str(exc))
         raise
+    return url
+
+
+@pytest.fixture(autouse=True)
+def exercise_library(transactional_db: Any) -> None:
+    """A transactional test ends by emptying every table, the migrated exercise library included: put it
+    back for the next one (the plan fixtures pick exercises from it)."""
+    if not Exercise.objects.exists():
+        Exercise.objects.bulk_create(
+            Exercise(
+                name=e["name"],
+                category=e["category"],
+                body_region=e["body_region"],
+                equipment=e["equipment"],
+                instructions=e["instructions"],
+            )
+            for e in EXERCISES
+        )
 
 
 @pytest.fixture
@@ -87,7 +107,7 @@ def start_worker(
 
     yield start
     for worker in started:
-        worker.stop()
+        worker.kill()  # nothing to finish cleanly: the test is over
 
 
 @pytest.fixture

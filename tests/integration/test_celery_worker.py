@@ -10,7 +10,7 @@ from tests.conftest import World
 from tests.integration.harness import CeleryWorker, wait_for
 from tests.mail_backends import MailEdge
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_sent_referral_is_emailed_once_by_a_real_worker(
