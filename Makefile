@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check format worker beat migrate seed clean
+.PHONY: run test lint check format worker beat migrate seed clean reliability
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -56,6 +56,11 @@ worker: $(VENV)/.runtime-installed
 
 beat: $(VENV)/.runtime-installed
 	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+## reliability: measure the notification pipeline against real PostgreSQL (DATABASE_URL), a private
+## redis-server and worker processes, and write docs/reliability.md (a few minutes)
+reliability: $(VENV)/.dev-installed
+	$(PY) scripts/measure_reliability.py $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
