@@ -145,7 +145,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
     # Redis has no acks: a message a worker took but never acknowledged (the whole worker was killed)
     # comes back after this long. Longer than any task (time limit below) so a slow task is not run twice
-    # by design; the outbox sweeper re-enqueues such rows sooner anyway (HANDOFF_OUTBOX_LEASE).
+    # by design; the outbox sweeper re-enqueues such rows sooner anyway (HANDOFF_OUTBOX_LEASE). A retry
+    # scheduled further ahead than this (backoff beyond 300 s) is handed out again early: that copy finds
+    # the row not yet due and skips it, and the original runs on time.
     "visibility_timeout": 300,
 }
 # Acknowledge after the task ran (acks_late), and put the message back when the pool child running it
