@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,14 +39,19 @@ class Outcome:
         return self.error is None
 
 
-def race(**contenders: Callable[[], Any]) -> dict[str, Outcome]:
-    """Run each callable in its own thread (own connection), all released at once; collect the outcomes."""
+def race(late: dict[str, float] | None = None, **contenders: Callable[[], Any]) -> dict[str, Outcome]:
+    """Run each callable in its own thread (own connection), all released at once; collect the outcomes.
+
+    `late` holds some contenders back a little after the release, to force the interleaving the
+    simultaneous start does not happen to produce on this machine."""
     barrier = threading.Barrier(len(contenders))
     outcomes = {name: Outcome(name) for name in contenders}
 
     def run(name: str, fn: Callable[[], Any]) -> None:
         try:
             barrier.wait(timeout=10)
+            if late and name in late:
+                time.sleep(late[name])
             outcomes[name].value = fn()
         except BaseException as exc:
             outcomes[name].error = exc
@@ -111,9 +117,12 @@ def plans(world: World, clinic: Organization) -> list[Any]:
 
 
 def test_trainer_accepting_while_the_pt_cancels(world: World, plans: list[Any]) -> None:
-    for plan in plans:
+    orders = set()
+    for i, plan in enumerate(plans):
         handoff = sent_handoff(world, plan)
         out = race(
+            # round 0 is a true race; then each side in turn comes a moment late, so both orders happen
+            late=[None, {"cancel": 0.3}, {"accept": 0.3}][i % 3],
             accept=lambda h=handoff: services.handoff_accept(handoff=h, actor=world.trainer),
             cancel=lambda h=handoff: services.handoff_cancel(
                 handoff=h, actor=world.physio, reason="The patient moved away."
@@ -142,6 +151,8 @@ def test_trainer_accepting_while_the_pt_cancels(world: World, plans: list[Any]) 
         assert OutboxMessage.objects.filter(event__handoff=handoff, event__to_status=S.ACCEPTED).count() == (
             1 if out["accept"].won else 0
         )
+        orders.add(out["accept"].won)
+    assert orders == {True, False}  # both interleavings were exercised
 
 
 def test_two_accepts_from_two_browser_tabs(world: World, plans: list[Any]) -> None:
