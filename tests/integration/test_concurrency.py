@@ -28,6 +28,11 @@ S = HandoffStatus
 ROUNDS = 3  # each race is run a few times: the winner varies, the invariants must not
 
 
+@pytest.fixture(autouse=True)
+def postgres(live_db: str) -> None:
+    """Row locks and real concurrent connections: PostgreSQL (SQLite locks the whole database)."""
+
+
 @dataclass
 class Outcome:
     name: str
