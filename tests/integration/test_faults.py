@@ -126,6 +126,51 @@ def test_redis_down_at_send_the_request_returns_and_the_email_follows_once_redis
     assert up.json()["oldest_pending_seconds"] is None
 
 
+def test_redis_down_during_a_real_http_request_that_notifies(
+    start_worker: StartWorker,
+    broker: RedisServer,
+    mail_edge: MailEdge,
+    world: World,
+    superuser: User,
+    client: Client,
+) -> None:
+    """The same through Django's whole request stack: an admin cancels a referral while Redis is down."""
+    worker = start_worker(beat=True)
+    sent = discharge(world)
+    wait_for_email(mail_edge, world.trainer.email, timeout=30)  # the new referral, before the outage
+    client.force_login(superuser)
+    broker.stop()
+
+    started = time.monotonic()
+    response = client.post(
+        "/admin/referrals/trainerhandoff/",
+        {
+            "action": "cancel_handoffs",
+            "_selected_action": [str(sent.handoff.pk)],
+            "apply": "Cancel",
+            "reason": "The patient moved away.",
+        },
+    )
+    took = time.monotonic() - started
+
+    assert response.status_code == 302 and took < REQUEST_BOUND
+    sent.handoff.refresh_from_db()
+    assert sent.handoff.status == "cancelled"
+    cancelled = OutboxMessage.objects.get(event__handoff=sent.handoff, event__to_status="cancelled")
+    assert cancelled.status == Status.PENDING
+    broker.start()
+    back = time.time()
+    wait_for(lambda: len(mail_edge.sent(to=world.trainer.email)) >= 2, 120, "the cancellation email")
+    emailed = float(mail_edge.sent(to=world.trainer.email)[1]["t"])
+    wait_for_sweeps(worker, 2)
+    cancelled.refresh_from_db()
+    assert cancelled.status == Status.SENT and cancelled.attempts == 1
+    assert Notification.objects.filter(event=cancelled.event, recipient=world.trainer).count() == 1
+    subjects = [m["subject"] for m in mail_edge.sent(to=world.trainer.email)]
+    assert len(subjects) == 2 and "cancelled a referral" in subjects[1]
+    assert emailed - back < 120
+
+
 # --- 2. Redis paused (SIGSTOP) while sending ------------------------------------------------------------
 
 
