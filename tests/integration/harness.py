@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import redis
 
@@ -69,8 +70,8 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
         raise ServiceUnavailable(
             "DATABASE_URL pointing at PostgreSQL (a worker process cannot share the test's SQLite database)"
         )
-    user = settings_dict.get("USER") or ""
-    password = settings_dict.get("PASSWORD") or ""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = quote(settings_dict.get("PASSWORD") or "", safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
