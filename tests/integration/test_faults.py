@@ -38,7 +38,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 Status = OutboxMessage.Status
 
 # A request that publishes against a broker that is down or stalled returns within the broker timeouts
-# (connect 1 s, socket 2 s) plus the work itself; the bound leaves headroom for a busy 2-core machine.
+# (connect 1 s, socket 2 s) plus the work itself (measured: 15-35 ms down, 2.0 s stalled); the bounds
+# leave headroom for a busy 2-core machine.
+REQUEST_BOUND_DOWN = 2.0
 REQUEST_BOUND = 4.0
 
 
@@ -103,7 +105,7 @@ def test_redis_down_at_send_the_request_returns_and_the_email_follows_once_redis
 
     sent = discharge(world)
 
-    assert sent.request_seconds < REQUEST_BOUND
+    assert sent.request_seconds < REQUEST_BOUND_DOWN
     sent.row.refresh_from_db()
     assert sent.row.status == Status.PENDING and sent.row.attempts == 0  # owed, in the database
     assert Notification.objects.filter(recipient=world.trainer).count() == 1  # in-app: already there
@@ -153,7 +155,7 @@ def test_redis_down_during_a_real_http_request_that_notifies(
     )
     took = time.monotonic() - started
 
-    assert response.status_code == 302 and took < REQUEST_BOUND
+    assert response.status_code == 302 and took < REQUEST_BOUND_DOWN
     sent.handoff.refresh_from_db()
     assert sent.handoff.status == "cancelled"
     cancelled = OutboxMessage.objects.get(event__handoff=sent.handoff, event__to_status="cancelled")
