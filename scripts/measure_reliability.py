@@ -122,7 +122,7 @@ class Lab:
                 self.worker.start()
                 yield self
         finally:
-            self.worker.kill()
+            self.worker.shutdown()
             self.redis.stop()
 
     def case(self) -> tuple[TreatmentPlan, User]:
@@ -314,7 +314,13 @@ def run_profile(
             lat = latency(lab, sends)
         for fault in faults:
             print(f"[{name}] {fault.__name__} ...", flush=True)
-            results.append(fault(lab, timeout))
+            crashes = len(lab.worker.crashes)
+            result = fault(lab, timeout)
+            crashed = len(lab.worker.crashes) - crashes
+            if crashed:
+                note = f"the worker crashed {crashed}x (kombu) and was restarted by the supervisor"
+                result.detail = f"{result.detail}; {note}" if result.detail else note
+            results.append(result)
             print(f"[{name}]   {results[-1].recovery:.2f} s", flush=True)
         lab.check_once()
     return lat, results
@@ -454,6 +460,7 @@ def main() -> int:
     connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_reliability"
     old_config = setup_databases(verbosity=0, interactive=False, keepdb=False)
     root = Path(tempfile.mkdtemp(prefix="handoff-reliability-"))
+    ok = False
     try:
         db_url = database_url(connection.settings_dict)
         everything = [redis_down, redis_paused, worker_killed, child_killed, smtp_transient, smtp_permanent]
@@ -467,13 +474,17 @@ def main() -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write(args.out, args, lat, fast, prod)
         print(f"wrote {args.out}")
+        ok = True
     except ServiceUnavailable as exc:
         print(f"needs {exc}", file=sys.stderr)
         return 2
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)
-        shutil.rmtree(root, ignore_errors=True)
+        if ok:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"logs of the failed run (worker, Redis, emails): {root}", file=sys.stderr)
     return 0
 
 

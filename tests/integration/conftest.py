@@ -107,7 +107,7 @@ def start_worker(
 
     yield start
     for worker in started:
-        worker.kill()  # nothing to finish cleanly: the test is over
+        worker.shutdown()  # nothing to finish cleanly: the test is over
 
 
 @pytest.fixture

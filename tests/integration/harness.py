@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -163,7 +164,14 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """One `celery worker` process group. Its task starts and ends are appended to `tasks.jsonl`."""
+    """One `celery worker` process group. Its task starts and ends are appended to `tasks.jsonl`.
+
+    `supervised` (the default) restarts the worker when it exits on its own, as systemd's
+    `Restart=always` or a container's restart policy does in production: when Redis disappears while
+    the worker holds unacknowledged messages (acks_late), kombu 5.7's Redis transport can end the worker
+    with "Unrecoverable error: AttributeError(... 'hostname')". Each such exit is recorded in `crashes`.
+    A `kill()` or `stop()` by the test is not a crash and is not restarted.
+    """
 
     def __init__(
         self,
@@ -175,6 +183,7 @@ class CeleryWorker:
         beat: bool = False,
         concurrency: int = 1,
         env: Mapping[str, str] | None = None,
+        supervised: bool = True,
     ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -198,8 +207,46 @@ class CeleryWorker:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.crashes: list[str] = []  # why the worker exited on its own, one entry per restart
+        self.supervised = supervised
+        self._lock = threading.RLock()
+        self._watcher: threading.Thread | None = None
+        self._log_offset = 0
 
     def start(self, timeout: float = 60) -> CeleryWorker:
+        with self._lock:
+            self._start(timeout)
+        if self.supervised and self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+            self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        while self.supervised:
+            with self._lock:
+                process = self.process
+                if process is not None and process.poll() is not None:
+                    reasons = [
+                        line
+                        for line in self.log_text(self._log_offset).splitlines()
+                        if "Unrecoverable error" in line
+                    ]
+                    self.crashes.append(reasons[0] if reasons else f"exit code {process.returncode}")
+                    self.kill()
+                    try:
+                        self._start(60)
+                    except AssertionError as exc:
+                        self.crashes.append(f"restart failed: {exc}")
+            time.sleep(0.2)
+
+    def shutdown(self) -> None:
+        """Stop supervising and kill the worker: the end of a test."""
+        self.supervised = False
+        self.kill()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+
+    def _start(self, timeout: float) -> None:
         self.starts += 1
         command = [
             sys.executable,
@@ -220,6 +267,7 @@ class CeleryWorker:
         if self.beat:
             command += ["-B", "--schedule", str(self.workdir / f"beat-schedule-{self.starts}")]
         offset = self.log.stat().st_size if self.log.exists() else 0
+        self._log_offset = offset
         self.process = subprocess.Popen(  # noqa: S603 - a fixed argv, no shell
             command,
             cwd=ROOT,
@@ -240,7 +288,6 @@ class CeleryWorker:
             tail = self.log_text()[-3000:]
             self.kill()
             raise AssertionError(f"{exc}\n--- worker log\n{tail}") from exc
-        return self
 
     def log_text(self, offset: int = 0) -> str:
         if not self.log.exists():
@@ -268,16 +315,21 @@ class CeleryWorker:
 
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL for whatever is left of the group."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            _kill_group(self.process, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
-        self.kill()
+        with self._lock:
+            if self.process is None:
+                return
+            if self.process.poll() is None:
+                _kill_group(self.process, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=15)
+            self.kill()
 
     def kill(self) -> None:
         """SIGKILL the whole group: main process, pool children and beat, with no chance to clean up."""
+        with self._lock:
+            self._kill()
+
+    def _kill(self) -> None:
         if self.process is None:
             return
         _kill_group(self.process, signal.SIGKILL)
