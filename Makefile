@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check format worker beat migrate seed clean reliability
+.PHONY: run test lint check format worker beat migrate seed clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -59,6 +59,7 @@ beat: $(VENV)/.runtime-installed
 
 ## reliability: measure the notification pipeline against real PostgreSQL (DATABASE_URL), a private
 ## redis-server and worker processes, and write docs/reliability.md (a few minutes)
+.PHONY: reliability
 reliability: $(VENV)/.dev-installed
 	$(PY) scripts/measure_reliability.py $(RELIABILITY_ARGS)
 

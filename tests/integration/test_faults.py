@@ -44,6 +44,18 @@ REQUEST_BOUND_DOWN = 2.0
 REQUEST_BOUND = 4.0
 
 
+def admin_login(client: Client, user: User) -> None:
+    """Into the Django admin. Where the admin asks staff for a second factor (the security branch adds
+    `tests.conftest.login_with_second_factor`), go through it; otherwise a plain login is enough."""
+    from tests import conftest
+
+    second_factor = getattr(conftest, "login_with_second_factor", None)
+    if second_factor is not None:
+        second_factor(client, user)
+    else:
+        client.force_login(user)
+
+
 @dataclass
 class Sent:
     handoff: TrainerHandoff
@@ -140,7 +152,7 @@ def test_redis_down_during_a_real_http_request_that_notifies(
     worker = start_worker(beat=True)
     sent = discharge(world)
     wait_for_email(mail_edge, world.trainer.email, timeout=30)  # the new referral, before the outage
-    client.force_login(superuser)
+    admin_login(client, superuser)
     broker.stop()
 
     started = time.monotonic()
@@ -343,7 +355,7 @@ def test_smtp_failing_permanently_ends_failed_after_8_attempts_and_the_admin_sho
     assert mail_edge.sent() == []
     assert Notification.objects.filter(recipient=world.trainer).count() == 1  # in-app still told
     assert took < 60
-    client.force_login(superuser)
+    admin_login(client, superuser)
     page = client.get("/admin/referrals/outboxmessage/", {"status__exact": "failed"})
     assert page.status_code == 200
     assert f"/admin/referrals/outboxmessage/{sent.row.pk}/change/" in page.content.decode()
