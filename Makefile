@@ -75,5 +75,11 @@ worker: $(VENV)/.runtime-installed
 beat: $(VENV)/.runtime-installed
 	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+## reliability: measure the notification pipeline against real PostgreSQL (DATABASE_URL), a private
+## redis-server and worker processes, and write docs/reliability.md (a few minutes)
+.PHONY: reliability
+reliability: $(VENV)/.dev-installed
+	$(PY) scripts/measure_reliability.py $(RELIABILITY_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

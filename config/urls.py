@@ -8,6 +8,8 @@ from django.urls import include, path, reverse
 
 from accounts import two_factor
 
+from referrals import health
+
 admin.site.site_header = "Handoff administration"
 admin.site.site_title = "Handoff admin"
 
@@ -37,6 +39,7 @@ def admin_login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse
 admin.site.login = admin_login  # type: ignore[method-assign]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -184,44 +184,78 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Handoff <no-reply@handoff.localhost>")
 
 # --- Celery -------------------------------------------------------------------------------------------
+# What makes "nothing lost, nothing sent twice" hold; each line is exercised by tests/integration/ against
+# a real Redis, a real worker process and PostgreSQL (see docs/reliability.md for the measured figures).
+#
+# The database owns "a notification is owed" (OutboxMessage rows written in the event's transaction); the
+# broker only carries a wake-up call. So publishing is best-effort and must never hold a request, a lost
+# message is found again by the sweeper, and a message delivered twice is a no-op (the claim).
+#
 # Without REDIS_URL, tasks run in-process (task_always_eager): nothing to install but Python.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
+# JSON only, both ways: tasks carry ids, never pickled objects (and never patient data).
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
-# The database owns "a notification is owed" (outbox rows); the broker only carries a wake-up call.
-# Publishing is best-effort and must never hold a request: no publish retries, short socket timeouts.
+# Broker connection: fail fast. No publish retries, a 1 s connect timeout and a 2 s socket timeout, so a
+# request that commits while Redis is down or stalled (SIGSTOP) returns in about 2 s at worst; the row
+# waits for the sweeper. The worker itself keeps reconnecting (retry on startup and on connection loss).
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker never gives up on Redis coming back
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1.0,
     "socket_timeout": 2.0,
     "max_retries": 0,
-    # A task a dead worker held comes back after this long; the outbox sweeper is faster still.
+    # Redis has no acks: a message a worker took but never acknowledged (the whole worker was killed)
+    # comes back after this long. Longer than any task (time limit below) so a slow task is not run twice
+    # by design; the outbox sweeper re-enqueues such rows sooner anyway (HANDOFF_OUTBOX_LEASE). A retry
+    # scheduled further ahead than this (backoff beyond 300 s) is handed out again early: that copy finds
+    # the row not yet due and skips it, and the original runs on time.
     "visibility_timeout": 300,
 }
-# A worker acknowledges a message after the task ran, and a child killed mid-task puts it back; the
-# outbox claim (a conditional UPDATE) makes the resulting second delivery attempt a no-op.
+# Acknowledge after the task ran (acks_late), and put the message back when the pool child running it
+# dies (reject_on_worker_lost): a SIGKILLed child or an OOM loses nothing. The resulting second run is a
+# no-op because delivery claims the outbox row with a conditional UPDATE first.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message reserved per process at a time: a worker that dies holds at most one unacknowledged
+# message, and a slow email does not hold a queue of others behind it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Time limits: the SMTP timeout (EMAIL_TIMEOUT, 10 s) fits well inside; a hung task is killed and its
+# outbox row comes back when its lease runs out. Keep the lease (below) longer than the hard limit.
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
+# The sweep: re-enqueue what the broker lost or a dead worker held (run by `make beat`). Production
+# default 15 s; the integration tests shorten it through the environment.
+HANDOFF_OUTBOX_SWEEP_SECONDS = env.float("HANDOFF_OUTBOX_SWEEP_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "referrals.tasks.sweep_outbox", "schedule": timedelta(seconds=15)},
+    "sweep-outbox": {
+        "task": "referrals.tasks.sweep_outbox",
+        "schedule": timedelta(seconds=HANDOFF_OUTBOX_SWEEP_SECONDS),
+    },
 }
 
 # --- Outbox delivery ------------------------------------------------------------------------------------
+# Production defaults; each can be shortened through the environment (the integration tests do, so that a
+# fault and its recovery fit in seconds). A backlog older than HANDOFF_HEALTH_MAX_PENDING_AGE makes
+# /healthz answer 503.
 HANDOFF_OUTBOX_MAX_ATTEMPTS = 8
-HANDOFF_OUTBOX_STALE_AFTER = timedelta(seconds=30)  # pending this long: the sweeper re-enqueues it
-HANDOFF_OUTBOX_LEASE = timedelta(seconds=90)  # in flight this long: the worker is presumed dead
-HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS = 5  # 5 s, 10 s, 20 s ... capped below
-HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS = 15 * 60
+# pending this long: the sweeper re-enqueues it (the publish after commit may have been lost)
+HANDOFF_OUTBOX_STALE_AFTER = timedelta(seconds=env.float("HANDOFF_OUTBOX_STALE_SECONDS", default=30.0))
+# in flight this long: the worker is presumed dead (longer than CELERY_TASK_TIME_LIMIT)
+HANDOFF_OUTBOX_LEASE = timedelta(seconds=env.float("HANDOFF_OUTBOX_LEASE_SECONDS", default=90.0))
+# 5 s, 10 s, 20 s ... capped at 15 minutes
+HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS = env.int("HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS", default=5)
+HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS = env.int("HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS", default=15 * 60)
+HANDOFF_HEALTH_MAX_PENDING_AGE = env.int("HANDOFF_HEALTH_MAX_PENDING_AGE", default=5 * 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

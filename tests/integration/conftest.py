@@ -1,27 +1,26 @@
-"""Real services for integration tests: PostgreSQL (the test database), Redis, a Celery worker process.
+"""Real services for integration tests: PostgreSQL (the test database), a private Redis, Celery workers.
 
-Outside CI a missing service skips these tests with the reason; with CI=true it fails them: CI must
-prove the real thing.
+Every test here commits for real (`transactional_db`), so a worker process sees its rows. Outside CI a
+missing service skips these tests with the reason; with CI=true it fails them: CI must prove the real
+thing.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.db import connection
 
+from referrals.exercise_library import EXERCISES
+from referrals.models import Exercise
 from tests.celery_switch import broker_at
+from tests.integration.harness import CeleryWorker, RedisServer, ServiceUnavailable, database_url
+from tests.mail_backends import MailEdge
 
-ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -32,92 +31,86 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        unavailable("REDIS_URL pointing at a running Redis")
-    # a database of its own, so the test never sees or leaves another run's messages
-    url = url.rsplit("/", 1)[0] + "/13"
+def live_db(transactional_db: Any) -> str:
+    """Real commits in pytest-django's test database; returns its URL for worker processes."""
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {url} ({exc})")
+        url = database_url(connection.settings_dict)
+    except ServiceUnavailable as exc:
+        unavailable(str(exc))
+        raise
     return url
 
 
-@pytest.fixture
-def postgres(transactional_db: Any) -> dict[str, Any]:
-    if connection.vendor != "postgresql":
-        unavailable("DATABASE_URL pointing at PostgreSQL (a worker process cannot see an in-memory SQLite)")
-    return dict(connection.settings_dict)
+@pytest.fixture(autouse=True)
+def exercise_library(transactional_db: Any) -> None:
+    """A transactional test ends by emptying every table, the migrated exercise library included: put it
+    back for the next one (the plan fixtures pick exercises from it)."""
+    if not Exercise.objects.exists():
+        Exercise.objects.bulk_create(
+            Exercise(
+                name=e["name"],
+                category=e["category"],
+                body_region=e["body_region"],
+                equipment=e["equipment"],
+                instructions=e["instructions"],
+            )
+            for e in EXERCISES
+        )
 
 
 @pytest.fixture
-def broker(redis_url: str) -> Iterator[str]:
-    """Publish from this process to Redis instead of running tasks in-process."""
-    with broker_at(redis_url):
-        yield redis_url
-
-
-class Worker:
-    def __init__(self, process: subprocess.Popen[bytes], mail_dir: Path, log: Path) -> None:
-        self.process, self.mail_dir, self.log = process, mail_dir, log
-
-    def mails(self) -> list[str]:
-        if not self.mail_dir.exists():
-            return []
-        return sorted(p.read_text() for p in self.mail_dir.iterdir())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own on a free port; the machine's shared one is never touched."""
+    try:
+        server = RedisServer(tmp_path / "redis").start()
+    except ServiceUnavailable as exc:
+        unavailable(str(exc))
+        raise
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def worker(broker: str, postgres: dict[str, Any], tmp_path: Path) -> Iterator[Worker]:
-    """`celery -A config worker` as `make worker` runs it, against the test database and the test broker."""
-    db = postgres
-    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DJANGO_DEBUG": "False",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": broker,
-        "HANDOFF_VAR_DIR": str(tmp_path),
-    }
-    log = tmp_path / "worker.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    running = Worker(process, tmp_path / "mail", log)
-    yield running
-    running.stop()
+def broker(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """Publish from this process (the 'web request') to that Redis instead of running tasks in-process."""
+    with broker_at(redis_server.url):
+        yield redis_server
+
+
+@pytest.fixture
+def mail_edge(tmp_path: Path) -> MailEdge:
+    return MailEdge(tmp_path / "mail")
+
+
+StartWorker = Callable[..., CeleryWorker]
+
+
+@pytest.fixture
+def start_worker(
+    live_db: str, redis_server: RedisServer, mail_edge: MailEdge, tmp_path: Path
+) -> Iterator[StartWorker]:
+    """Start worker processes (`beat=True` adds the sweeper); every one is killed at teardown."""
+    started: list[CeleryWorker] = []
+
+    def start(*, beat: bool = False, concurrency: int = 1, **env: str) -> CeleryWorker:
+        worker = CeleryWorker(
+            workdir=tmp_path / f"worker{len(started)}",
+            database_url=live_db,
+            broker_url=redis_server.url,
+            mail_dir=mail_edge.root,
+            beat=beat,
+            concurrency=concurrency,
+            env=env,
+        )
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.shutdown()  # nothing to finish cleanly: the test is over
+
+
+@pytest.fixture
+def worker(start_worker: StartWorker, broker: RedisServer) -> CeleryWorker:
+    """One worker with the sweeper, the way `make worker` and `make beat` run in production."""
+    return start_worker(beat=True)

@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
 
 from referrals import services
-from referrals.models import OutboxMessage
+from referrals.models import Notification, OutboxMessage
 from tests.conftest import World
-from tests.integration.conftest import Worker
+from tests.integration.harness import CeleryWorker, wait_for
+from tests.mail_backends import MailEdge
 
-pytestmark = pytest.mark.integration
-
-
-def wait_for(predicate: Any, timeout: float) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not within {timeout}s")
-        time.sleep(0.05)
-    return time.monotonic() - started
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_sent_referral_is_emailed_once_by_a_real_worker(worker: Worker, world: World) -> None:
+def test_a_sent_referral_is_emailed_once_by_a_real_worker(
+    worker: CeleryWorker, mail_edge: MailEdge, world: World
+) -> None:
     handoff = services.plan_discharge(
         plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
     )
     row = OutboxMessage.objects.get(event__handoff=handoff)
-    try:
-        elapsed = wait_for(lambda: len(worker.mails()) == 1, timeout=30)
-    except AssertionError:
-        pytest.fail(f"no email from the worker:\n{worker.log.read_text(errors='replace')[-3000:]}")
+    elapsed = wait_for(lambda: len(mail_edge.sent()) == 1, 30, "the worker emails the trainer")
     row.refresh_from_db()
     assert row.status == OutboxMessage.Status.SENT and row.attempts == 1
-    mail = worker.mails()[0]
-    assert f"/handoffs/{handoff.public_id}/" in mail and world.trainer.email in mail
-    assert world.plan.patient.full_name not in mail
+    mail = mail_edge.sent()[0]
+    assert mail["to"] == world.trainer.email
+    assert f"/handoffs/{handoff.public_id}/" in mail["body"]
+    assert world.plan.patient.full_name not in mail["body"] + mail["subject"]
+    assert Notification.objects.filter(recipient=world.trainer).count() == 1
     assert elapsed < 10
-    # the sweeper finds nothing left to do, and nothing is sent twice
+    # the answer goes to the PT; the sweeper runs every second and sends nothing twice
     services.handoff_accept(handoff=handoff, actor=world.trainer)
-    wait_for(lambda: len(worker.mails()) == 2, timeout=30)
-    time.sleep(1)
-    assert len(worker.mails()) == 2
+    wait_for(lambda: len(mail_edge.sent()) == 2, 30, "the worker emails the PT")
+    sweeps = len(worker.task_events("sweep_outbox"))
+    wait_for(lambda: len(worker.task_events("sweep_outbox")) >= sweeps + 4, 30, "two more sweeps")
+    assert [m["to"] for m in mail_edge.sent()] == [world.trainer.email, world.physio.email]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxMessage.Status.SENT}
