@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import include, path, reverse
 
 from accounts import two_factor
-
 from referrals import health
 
 admin.site.site_header = "Handoff administration"

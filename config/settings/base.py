@@ -122,6 +122,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 # deployment says how many reverse proxies in front of the application append to X-Forwarded-For.
 # 0 (the default) trusts no forwarded header, so a client cannot choose the address it is recorded under.
 HANDOFF_TRUSTED_PROXY_COUNT = env.int("HANDOFF_TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...]
 if HANDOFF_TRUSTED_PROXY_COUNT > 0:
     AXES_IPWARE_PROXY_COUNT = HANDOFF_TRUSTED_PROXY_COUNT
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")

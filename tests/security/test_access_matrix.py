@@ -162,6 +162,8 @@ CASES: tuple[Case, ...] = (
     Case("password_reset_done", none, (200, 200, 200, 200, 200, 200, 200)),
     Case("password_reset_confirm", reset_link, (200, 200, 200, 200, 200, 200, 200)),
     Case("password_reset_complete", none, (200, 200, 200, 200, 200, 200, 200)),
+    # --- operations: the health check is public on purpose (no patient data, for the load balancer)
+    Case("healthz", none, (200, 200, 200, 200, 200, 200, 200)),
     # --- account
     Case("profile", none, OWN_LIST_PAGE),
     Case("two_factor_setup", none, OWN_LIST_PAGE),
