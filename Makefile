@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check format schema worker beat migrate seed clean
+.PHONY: run test lint check format schema worker beat migrate seed bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -60,6 +60,13 @@ worker: $(VENV)/.runtime-installed
 
 beat: $(VENV)/.runtime-installed
 	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+## bench: build a 100,000-handoff PostgreSQL database of its own and measure (docs/benchmarks.md)
+## (BENCH_ARGS="--scale 0.05 --duration 3" for a quick run; BENCH_DATABASE_URL, BENCH_REDIS_URL)
+BENCH_ARGS ?=
+bench: $(VENV)/.runtime-installed
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
