@@ -294,6 +294,9 @@ def markdown(results: dict[str, Any], delta: list[str]) -> str:
         "",
         "## Growth",
         "",
+        "The same trainer, the same page of rows; only the tables around it grow. The baseline's rows do",
+        "not change either, so its own drift between the two measurements is the machine's noise.",
+        "",
         "| endpoint | p50 at 1,000 handoffs | p50 at full volume | ratio |",
         "|---|---|---|---|",
     ]
@@ -302,6 +305,10 @@ def markdown(results: dict[str, Any], delta: list[str]) -> str:
             f"| {eps[name]['label']} | {g['small_p50_ms']} ms | {g['full_p50_ms']} ms"
             f" ({g['full_handoffs']:,} handoffs) | {g['ratio']}x |"
         )
+    if results["growth"]:
+        g = next(iter(results["growth"].values()))
+        small, large = g["baseline_small_p50_ms"], g["baseline_full_p50_ms"]
+        out.append(f"| {eps['baseline']['label']} | {small} ms | {large} ms | {round(large / small, 2)}x |")
     p = results["pipeline"]
     s, b = p["steady"], p["burst"]
     out += [

@@ -230,7 +230,8 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = parse(given)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench installs it)")
     started = time.monotonic()
@@ -270,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     creds = report.credentials(net)
     results: dict[str, Any] = {
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": "make bench"
-        + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
+        "command": f'make bench BENCH_ARGS="{" ".join(given)}"' if given else "make bench",
         "machine": info,
         "scale": args.scale,
         "duration_s": args.duration,
@@ -307,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
                 "full_p50_ms": results["endpoints"][name]["p50_ms"],
                 "ratio": round(results["endpoints"][name]["p50_ms"] / small[name]["p50_ms"], 2),
                 "small_baseline_ratio": round(small[name]["p50_ms"] / small["baseline"]["p50_ms"], 2),
+                # the baseline's rows do not change with the volume: its own drift is the machine's noise
+                "baseline_small_p50_ms": small["baseline"]["p50_ms"],
+                "baseline_full_p50_ms": results["endpoints"]["baseline"]["p50_ms"],
             }
             for name in ("inbox_api", "inbox_page")
         }
