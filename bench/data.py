@@ -134,7 +134,7 @@ class Loader:
         rows = self.pending.setdefault(model, [])
         rows.append(row)
         if len(rows) >= self.BATCH:
-            self.flush(model)
+            self.flush()  # every model, parents first (the order they were first seen), for the foreign keys
 
     def flush(self, model: type[Model] | None = None) -> None:
         for each in [model] if model else list(self.pending):

@@ -325,7 +325,7 @@ def markdown(results: dict[str, Any], delta: list[str]) -> str:
         f"- Burst: {b['messages']} deliveries queued with the worker stopped, then drained:"
         f" {b['deliveries_per_s']}/s"
         f" ({b['emails']} emails, first to last {b['first_to_last_s']} s;"
-        f" worker start to last {b['worker_ready_to_last_s']} s)",
+        f" worker seen ready to last {b['worker_ready_to_last_s']} s)",
         "",
         "## Against the previous run",
         "",
