@@ -15,7 +15,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DJANGO_ALLOWED_HOSTS=handoff.example.org HANDOFF_SITE_URL=https://handoff.example.org \
 	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test lint audit check format schema worker beat migrate seed clean
+.PHONY: run test lint audit check format schema worker beat migrate seed bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -80,6 +80,13 @@ beat: $(VENV)/.runtime-installed
 .PHONY: reliability
 reliability: $(VENV)/.dev-installed
 	$(PY) scripts/measure_reliability.py $(RELIABILITY_ARGS)
+
+## bench: build a 100,000-handoff PostgreSQL database of its own and measure (docs/benchmarks.md)
+## (BENCH_ARGS="--scale 0.05 --duration 3" for a quick run; BENCH_DATABASE_URL, BENCH_REDIS_URL)
+BENCH_ARGS ?=
+bench: $(VENV)/.runtime-installed
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

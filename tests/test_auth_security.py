@@ -522,6 +522,22 @@ def test_activity_keeps_the_session_alive(client: Client, physio: User, monkeypa
         assert client.get(HOME).status_code == 200
 
 
+def test_the_last_seen_time_is_written_at_most_once_a_minute(
+    client: Client, physio: User, monkeypatch: Any
+) -> None:
+    client.force_login(physio)
+    start = time.time()
+    monkeypatch.setattr(middleware, "now", lambda: start)
+    client.get(HOME)
+    assert client.session[middleware.SESSION_SEEN_KEY] == start
+    monkeypatch.setattr(middleware, "now", lambda: start + 59)
+    client.get(HOME)
+    assert client.session[middleware.SESSION_SEEN_KEY] == start  # no session write for this page
+    monkeypatch.setattr(middleware, "now", lambda: start + 61)
+    client.get(HOME)
+    assert client.session[middleware.SESSION_SEEN_KEY] == start + 61
+
+
 def test_twelve_hours_end_the_session_however_active(client: Client, physio: User) -> None:
     client.force_login(physio)
     client.get(HOME)

@@ -369,6 +369,10 @@ class GuidelinesSerializer(serializers.Serializer[Any]):
     red_flags = serializers.ListField(child=serializers.CharField())
 
 
+# Stateless once built: to_representation only reads the fields.
+_GUIDELINES = GuidelinesSerializer()
+
+
 class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
     """A handoff as the requesting user may see it. The clinic sees its plan and patient; a trainer sees
     only the frozen guidelines (`guidelines`), and only while consent stands and the referral is theirs."""
@@ -423,7 +427,9 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
             self.context["request"].user, handoff
         ):
             return None
-        return dict(GuidelinesSerializer(handoff.snapshot).data)
+        # One serializer for every row: building a nested serializer per row (deep-copying its fields)
+        # cost more than the rest of a list page together (make bench, docs/benchmarks.md).
+        return dict(_GUIDELINES.to_representation(handoff.snapshot))
 
 
 class HandoffInputSerializer(serializers.Serializer[Any]):

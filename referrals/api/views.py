@@ -457,7 +457,8 @@ class HandoffDetailApi(APIView):
     def get(self, request: Request, id: str) -> Response:
         handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, _user(request), id)
         audit.record_read(request, handoff, channel=audit.Channel.API)
-        return _handoff_out(request, handoff)
+        # Fetched through the selector just now: no second read (an action re-reads after its write).
+        return Response(s.HandoffSerializer(handoff, context={"request": request}).data)
 
 
 class HandoffActionApi(APIView):

@@ -1,0 +1,386 @@
+"""What the benchmark measures (endpoints, credentials), how one endpoint is measured, and the report:
+targets with PASS or FALLS SHORT, the change since the previous JSON, docs/benchmarks.md and .json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from accounts.models import User
+from accounts.services import api_token_create
+from bench.data import Network
+
+MAX_QUERIES = 4
+INBOX_RATIO_TARGET = 1.5
+GROWTH_TARGET = 1.2
+COMMIT_TO_EMAIL_P95_MS = 1000.0
+DELIVERIES_PER_S = 250.0
+
+
+@dataclass
+class Endpoint:
+    label: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    kind: str  # "list", "detail" (held to the query target), "page", "write", "baseline"
+    # the same request for a small and a large page (or a short and a long timeline): query counts compare
+    sizes: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+
+def credentials(net: Network) -> dict[str, dict[str, str]]:
+    """An API token (Authorization header) and a session (Cookie header) per measured user."""
+    creds: dict[str, dict[str, str]] = {}
+    for who, user_id in (
+        ("trainer", net.focus_trainer),
+        ("quiet_trainer", net.focus_quiet_trainer),
+        ("physio", net.focus_physio),
+    ):
+        user = User.objects.get(pk=user_id)
+        _, raw = api_token_create(user=user, name="make bench")
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        creds[who] = {
+            "api": f"Bearer {raw}",
+            "page": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        }
+    return creds
+
+
+def endpoints(base: str, net: Network, creds: dict[str, dict[str, str]]) -> dict[str, Endpoint]:
+    def api(who: str) -> dict[str, str]:
+        return {"Authorization": creds[who]["api"], "Accept": "application/json"}
+
+    def page(who: str) -> dict[str, str]:
+        return {"Cookie": creds[who]["page"]}
+
+    long, short = net.focus_handoff, net.focus_short_handoff
+    return {
+        "baseline": Endpoint(
+            "Baseline: the inbox rows from one .values() query",
+            "GET",
+            f"{base}/bench/baseline/inbox/?trainer={net.focus_trainer}",
+            {},
+            "baseline",
+        ),
+        "inbox_api": Endpoint(
+            "Trainer inbox, API (GET /api/v1/handoffs/)",
+            "GET",
+            f"{base}/api/v1/handoffs/",
+            api("trainer"),
+            "list",
+            {
+                "page_size=5": (f"{base}/api/v1/handoffs/?page_size=5", api("trainer")),
+                "page_size=100": (f"{base}/api/v1/handoffs/?page_size=100", api("trainer")),
+            },
+        ),
+        "inbox_page": Endpoint(
+            "Trainer inbox, page (GET / as the trainer)",
+            "GET",
+            f"{base}/",
+            page("trainer"),
+            "list",
+            {"2 rows": (f"{base}/", page("quiet_trainer")), "25 rows": (f"{base}/", page("trainer"))},
+        ),
+        "detail_api": Endpoint(
+            "Handoff detail, API (GET /api/v1/handoffs/<id>/)",
+            "GET",
+            f"{base}/api/v1/handoffs/{long}/",
+            api("trainer"),
+            "detail",
+            {
+                "2 events": (f"{base}/api/v1/handoffs/{short}/", api("trainer")),
+                "16 events": (f"{base}/api/v1/handoffs/{long}/", api("trainer")),
+            },
+        ),
+        "detail_page": Endpoint(
+            "Handoff detail, page (GET /handoffs/<id>/)",
+            "GET",
+            f"{base}/handoffs/{long}/",
+            page("trainer"),
+            "detail",
+            {
+                "2 events": (f"{base}/handoffs/{short}/", page("trainer")),
+                "16 events": (f"{base}/handoffs/{long}/", page("trainer")),
+            },
+        ),
+        "pt_home": Endpoint(
+            "PT home page (GET / as the physiotherapist)", "GET", f"{base}/", page("physio"), "page"
+        ),
+        "discharge": Endpoint(
+            "Discharge (POST /api/v1/handoffs/ with send: true)",
+            "POST",
+            f"{base}/api/v1/handoffs/",
+            {**api("physio"), "Content-Type": "application/json"},
+            "write",
+        ),
+    }
+
+
+Wrk = Callable[..., dict[str, Any]]
+Probe = Callable[..., tuple[int, int]]
+
+
+ROUND_SECONDS = 2.0
+
+
+def _rounds(run: Callable[[float], dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """wrk in short rounds; the p50 is the median round's (p95 and p99 too): on a shared machine a burst
+    of someone else's work spoils a round, not the result. Requests and errors are the rounds' sum."""
+    count = max(1, round(seconds / ROUND_SECONDS))
+    runs = [run(seconds / count) for _ in range(count)]
+    middle = sorted(runs, key=lambda r: float(r["p50_ms"]))[len(runs) // 2]
+    return middle | {
+        "requests": sum(r["requests"] for r in runs),
+        "rps": round(sum(r["rps"] for r in runs) / count, 1),
+        "errors": sum(r["errors"] for r in runs),
+        "p50_rounds_ms": [r["p50_ms"] for r in runs],
+    }
+
+
+def measure(endpoint: Endpoint, seconds: float, wrk: Wrk, probe: Probe, bodies: str = "") -> dict[str, Any]:
+    """Query counts from single requests, then wrk: a short warm-up (GET only), then the measured rounds."""
+    result: dict[str, Any] = {"label": endpoint.label, "method": endpoint.method, "kind": endpoint.kind}
+    if endpoint.method == "POST":
+        pool = Path(bodies)
+        # the first body of the pool is the probe's; the load generator takes the others, one each
+        lines = pool.read_text().splitlines()
+        status, queries = probe(endpoint.url, endpoint.headers, lines[0].encode())
+        pool.write_text("\n".join(lines[1:]) + "\n")
+        result |= {"probe_status": status, "queries": queries}
+
+        def post_round(length: float) -> dict[str, Any]:
+            measured = wrk(
+                endpoint.url, endpoint.headers, length, script="discharge.lua", BENCH_BODIES=bodies
+            )
+            left = pool.read_text().splitlines()[measured["requests"] + 2 :]  # + any still in flight
+            pool.write_text("\n".join(left) + "\n")
+            return measured
+
+        return result | _rounds(post_round, seconds)
+    probe(endpoint.url, endpoint.headers)  # the token's once-a-minute last_used_at write happens here
+    status, queries = probe(endpoint.url, endpoint.headers)
+    result |= {"probe_status": status, "queries": queries}
+    if endpoint.sizes:
+        result["queries_by_size"] = {
+            size: probe(url, headers)[1] for size, (url, headers) in endpoint.sizes.items()
+        }
+    wrk(endpoint.url, endpoint.headers, min(2.0, seconds))
+    return result | _rounds(lambda length: wrk(endpoint.url, endpoint.headers, length), seconds)
+
+
+# --- targets and the report --------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FALLS SHORT"
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    eps = results["endpoints"]
+    base = eps["baseline"]["p50_ms"]
+    for ep in eps.values():
+        ep["ratio_to_baseline"] = round(ep["p50_ms"] / base, 2) if base else None
+    ratio = eps["inbox_api"]["ratio_to_baseline"]
+    found.append(
+        {
+            "target": f"inbox API p50 within {INBOX_RATIO_TARGET}x of the baseline",
+            "measured": f"{ratio}x ({eps['inbox_api']['p50_ms']} ms vs {base} ms)",
+            "pass": ratio is not None and ratio <= INBOX_RATIO_TARGET,
+            "short_by": None if ratio is None else round(ratio / INBOX_RATIO_TARGET, 2),
+        }
+    )
+    for name, growth in results["growth"].items():
+        found.append(
+            {
+                "target": f"{eps[name]['label'].split(' (')[0]} p50 at {growth['full_handoffs']:,} handoffs "
+                f"within "
+                f"{GROWTH_TARGET}x of that at {growth['small_handoffs']:,}",
+                "measured": f"{growth['ratio']}x ({growth['full_p50_ms']} ms vs {growth['small_p50_ms']} ms)",
+                "pass": growth["ratio"] <= GROWTH_TARGET,
+                "short_by": round(growth["ratio"] / GROWTH_TARGET, 2),
+            }
+        )
+    for ep in eps.values():
+        if ep["kind"] not in ("list", "detail"):
+            continue
+        counts = [ep["queries"], *ep.get("queries_by_size", {}).values()]
+        constant = len(set(counts)) == 1
+        sizes = ", ".join(f"{k}: {v}" for k, v in ep.get("queries_by_size", {}).items())
+        found.append(
+            {
+                "target": f"{ep['label'].split(' (')[0]}: constant SQL queries, at most {MAX_QUERIES}",
+                "measured": f"{ep['queries']} queries ({sizes})" + ("" if constant else ", NOT constant"),
+                "pass": constant and ep["queries"] <= MAX_QUERIES,
+                "short_by": None if ep["queries"] <= MAX_QUERIES else f"{ep['queries'] - MAX_QUERIES} over",
+            }
+        )
+    steady = results["pipeline"]["steady"]
+    found.append(
+        {
+            "target": f"commit to email p95 under {COMMIT_TO_EMAIL_P95_MS:.0f} ms "
+            f"at {steady['target_rate_per_s']:g}/s",
+            "measured": f"p95 {steady['commit_to_email_p95_ms']} ms, "
+            f"p50 {steady['commit_to_email_p50_ms']} ms "
+            f"({steady['emails']}/{steady['discharges']} emails)",
+            "pass": steady["commit_to_email_p95_ms"] < COMMIT_TO_EMAIL_P95_MS
+            and steady["emails"] == steady["discharges"],
+            "short_by": round(steady["commit_to_email_p95_ms"] / COMMIT_TO_EMAIL_P95_MS, 2),
+        }
+    )
+    burst = results["pipeline"]["burst"]
+    found.append(
+        {
+            "target": f"at least {DELIVERIES_PER_S:.0f} deliveries/s per worker process in the burst",
+            "measured": f"{burst['deliveries_per_s']}/s "
+            f"({burst['emails']} emails in {burst['first_to_last_s']} s)",
+            "pass": burst["deliveries_per_s"] >= DELIVERIES_PER_S and burst["emails"] == burst["messages"],
+            "short_by": round(burst["deliveries_per_s"] / DELIVERIES_PER_S, 2),
+        }
+    )
+    for item in found:
+        item["verdict"] = _verdict(bool(item["pass"]))
+    return found
+
+
+def compare(previous: dict[str, Any] | None, results: dict[str, Any]) -> list[str]:
+    if not previous:
+        return ["No previous benchmarks.json to compare against."]
+    lines = [
+        f"Change since the previous run ({previous.get('generated_at', '?')}, scale {previous.get('scale')}):"
+    ]
+    for name, ep in results["endpoints"].items():
+        before = previous.get("endpoints", {}).get(name)
+        if not before:
+            continue
+        lines.append(
+            f"  {name:12} p50 {before['p50_ms']:>8} -> {ep['p50_ms']:>8} ms"
+            f" ({ep['p50_ms'] / before['p50_ms']:.2f}x);"
+            f" ratio to baseline {before.get('ratio_to_baseline')} -> {ep.get('ratio_to_baseline')};"
+            f" queries {before.get('queries')} -> {ep.get('queries')}"
+        )
+    old = {t["target"]: t["verdict"] for t in previous.get("targets", [])}
+    for target in results["targets"]:
+        if target["target"] in old and old[target["target"]] != target["verdict"]:
+            lines.append(f"  {target['target']}: {old[target['target']]} -> {target['verdict']}")
+    return lines
+
+
+def markdown(results: dict[str, Any], delta: list[str]) -> str:
+    m = results["machine"]
+    eps = results["endpoints"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (bench/run.py); do not edit by hand. A later run prints its change",
+        "against docs/benchmarks.json. Absolute times depend on the machine: the ratios are what is tracked.",
+        "",
+        f"- Run: {results['generated_at']}, command `{results['command']}`, scale {results['scale']},"
+        f" {results['duration_s']:g} s of wrk per endpoint (one connection, in {ROUND_SECONDS:g} s rounds:"
+        " p50, p95 and p99 are the median round's),"
+        f" wall time {results['wall_time_s']} s",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; {m['os']}",
+        f"- Software: Python {m['python']}, PostgreSQL {m['postgresql']}, Django {m['django']}, {m['wrk']};"
+        " gunicorn with one sync worker, production settings (bench.settings)",
+        f"- Load average when the run started: {m['load_average_at_start']} (the machine may be shared)",
+        "- Volume: " + ", ".join(f"{k.split('.')[-1]} {v:,}" for k, v in results.get("volume", {}).items()),
+        "",
+        "## Targets",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        *[f"| {t['target']} | {t['measured']} | {t['verdict']} |" for t in results["targets"]],
+        "",
+        "## Endpoints",
+        "",
+        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 / baseline | SQL queries | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for ep in eps.values():
+        sizes = ep.get("queries_by_size")
+        queries = f"{ep['queries']}" + (
+            " (" + ", ".join(f"{k}: {v}" for k, v in sizes.items()) + ")" if sizes else ""
+        )
+        out.append(
+            f"| {ep['label']} | {ep['p50_ms']} | {ep['p95_ms']} | {ep['p99_ms']} | {ep['rps']} |"
+            f" {ep['ratio_to_baseline']}x | {queries} | {ep['errors']} |"
+        )
+    out += [
+        "",
+        "## Growth",
+        "",
+        "The same trainer, the same page of rows; only the tables around it grow. The baseline's rows do",
+        "not change either, so its own drift between the two measurements is the machine's noise.",
+        "",
+        "| endpoint | p50 at 1,000 handoffs | p50 at full volume | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, g in results["growth"].items():
+        out.append(
+            f"| {eps[name]['label']} | {g['small_p50_ms']} ms | {g['full_p50_ms']} ms"
+            f" ({g['full_handoffs']:,} handoffs) | {g['ratio']}x |"
+        )
+    if results["growth"]:
+        g = next(iter(results["growth"].values()))
+        small, large = g["baseline_small_p50_ms"], g["baseline_full_p50_ms"]
+        out.append(f"| {eps['baseline']['label']} | {small} ms | {large} ms | {round(large / small, 2)}x |")
+    p = results["pipeline"]
+    s, b = p["steady"], p["burst"]
+    out += [
+        "",
+        "## Notification pipeline",
+        "",
+        f"Redis and one Celery worker process ({p['worker']});"
+        " the email backend records each email it is handed.",
+        "",
+        f"- Steady: {s['discharges']} discharges at {s['target_rate_per_s']:g}/s"
+        f" (achieved {s['achieved_rate_per_s']}/s):"
+        f" commit to email p50 {s['commit_to_email_p50_ms']} ms, p95 {s['commit_to_email_p95_ms']} ms,"
+        f" max {s['commit_to_email_max_ms']} ms; {s['emails']} emails",
+        f"- Burst: {b['messages']} deliveries queued with the worker stopped, then drained:"
+        f" {b['deliveries_per_s']}/s"
+        f" ({b['emails']} emails, first to last {b['first_to_last_s']} s;"
+        f" worker seen ready to last {b['worker_ready_to_last_s']} s)",
+        "",
+        "## Against the previous run",
+        "",
+        "```",
+        *delta,
+        "```",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def finish(results: dict[str, Any], out: Path, say: Callable[[str], None]) -> None:
+    results["targets"] = targets(results)
+    out.mkdir(parents=True, exist_ok=True)
+    previous_path = out / "benchmarks.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
+    delta = compare(previous, results)
+    print()
+    for name, ep in results["endpoints"].items():
+        print(
+            f"{name:12} p50 {ep['p50_ms']:>8} ms  p95 {ep['p95_ms']:>8}  p99 {ep['p99_ms']:>8}"
+            f"  {ep['rps']:>7} req/s"
+            f"  x{ep['ratio_to_baseline']} of baseline  {ep['queries']} queries  {ep['errors']} errors"
+        )
+    print()
+    for target in results["targets"]:
+        print(f"{target['verdict']:12} {target['target']}: {target['measured']}")
+    print()
+    print("\n".join(delta))
+    previous_path.write_text(json.dumps(results, indent=2) + "\n")
+    (out / "benchmarks.md").write_text(markdown(results, delta))
+    say(f"wrote {out / 'benchmarks.md'} and {previous_path}")

@@ -1,0 +1,105 @@
+"""The benchmark's own parts: the data it builds obeys the schema, the baseline returns the very rows the
+inbox API returns, the query counter counts, the recording mail backend records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory, override_settings
+from rest_framework.test import APIClient
+
+from accounts.models import Organization, User
+from accounts.services import api_token_create
+from bench import data
+from bench.mail import RecordingBackend
+from bench.middleware import HEADER, QueryCountMiddleware
+from bench.views import inbox_baseline
+from referrals import selectors, services
+from referrals.models import HandoffStatus, TrainerHandoff
+from tests.conftest import World
+from tests.test_query_counts import _discharge
+
+
+@pytest.fixture
+def built(db: Any) -> data.Network:
+    builder = data.Builder()
+    net = builder.network()
+    builder.focus()
+    builder.discharge_pool(3)
+    builder.history(net.handoffs + 40)
+    builder.finish()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the foreign keys are checked now, not at commit
+    return net
+
+
+def test_the_built_network_obeys_the_schema_and_the_selectors_see_the_focus_inbox(
+    built: data.Network,
+) -> None:
+    trainer = User.objects.get(pk=built.focus_trainer)
+    assert TrainerHandoff.objects.count() == built.handoffs
+    visible = selectors.handoff_list_for_user(user=trainer)
+    assert visible.count() == data.FOCUS_CASELOAD + data.FOCUS_HISTORY
+    assert selectors.trainer_inbox_for_user(user=trainer).count() == data.FOCUS_CASELOAD
+    long = visible.get(public_id=built.focus_handoff)
+    assert long.events.count() == 4 + 2 * data.FOCUS_HOLDS
+    # a pool plan can really be discharged, through the service, to the trainer it names
+    entry = built.discharge_pool[0]
+    physio = User.objects.get(pk=built.focus_physio)
+    handoff = services.plan_discharge(
+        plan=selectors.plan_get_for_user(user=physio, public_id=entry["plan"]),
+        trainer=User.objects.get(public_id=entry["trainer"]),
+        gym=Organization.objects.get(public_id=entry["gym"]),
+        actor=physio,
+    )
+    assert handoff.status == HandoffStatus.REQUESTED
+
+
+def test_the_baseline_returns_the_same_page_of_rows_as_the_inbox_api(world: World, gym: Organization) -> None:
+    world.trainer.trainer_profile.max_active_clients = 100
+    world.trainer.trainer_profile.save()
+    _discharge(world, gym, world.trainer, 30)
+    _, raw = api_token_create(user=world.trainer, name="bench test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api_ids = [row["id"] for row in client.get("/api/v1/handoffs/").json()["results"]]
+    request = RequestFactory().get("/", {"trainer": world.trainer.pk})
+    baseline = json.loads(inbox_baseline(request).content)["results"]
+    assert len(api_ids) == 25
+    assert [row["public_id"] for row in baseline] == api_ids
+
+
+def test_the_query_counter_reports_the_queries_a_request_ran(db: Any) -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        User.objects.count()
+        User.objects.exists()
+        return HttpResponse("ok")
+
+    response = QueryCountMiddleware(view)(RequestFactory().get("/"))
+    assert response[HEADER] == "2"
+
+
+def test_the_recording_backend_writes_one_line_per_email_naming_the_handoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "mail.jsonl"
+    monkeypatch.setenv("BENCH_MAIL_LOG", str(log))
+    handoff_id = "0b6f4a52-3f5e-4b8e-9d0e-1a2b3c4d5e6f"
+    messages = [
+        mail.EmailMessage("New referral", f"Open http://x/handoffs/{handoff_id}/ now", to=["t@gym.test"]),
+        mail.EmailMessage("Other", "no link", to=["p@clinic.test"]),
+    ]
+    with override_settings(EMAIL_BACKEND="bench.mail.RecordingBackend"):
+        assert RecordingBackend().send_messages(messages) == 2
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(x["handoff"], x["to"]) for x in lines] == [
+        (handoff_id, ["t@gym.test"]),
+        (None, ["p@clinic.test"]),
+    ]
+    assert all(x["t"] > 0 and x["bytes"] > 0 for x in lines)
