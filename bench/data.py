@@ -233,6 +233,7 @@ HANDOFF_COLS = [
     "id",
     "public_id",
     "plan_id",
+    "clinic_id",
     "trainer_id",
     "gym_id",
     "created_by_id",
@@ -515,6 +516,7 @@ class Builder:
         self,
         *,
         plan: int,
+        clinic: int,
         trainer: int,
         gym: int,
         physio: int,
@@ -541,6 +543,7 @@ class Builder:
                 hid,
                 public_id,
                 plan,
+                clinic,
                 trainer,
                 gym,
                 physio,
@@ -628,6 +631,7 @@ class Builder:
             holds = FOCUS_HOLDS if k == 2 else 0  # an in-progress one with a long timeline
             public_id = self._handoff(
                 plan=plan,
+                clinic=clinic,
                 trainer=trainer,
                 gym=gym,
                 physio=physio,
@@ -647,6 +651,7 @@ class Builder:
             consent = self._consent(patient, gym, physio, at)
             self._handoff(
                 plan=plan,
+                clinic=clinic,
                 trainer=net.focus_quiet_trainer,
                 gym=gym,
                 physio=physio,
@@ -702,6 +707,7 @@ class Builder:
                 consent = self._consent(patient, gym, physio, stamp)
                 self._handoff(
                     plan=plan,
+                    clinic=clinic,
                     trainer=trainer,
                     gym=gym,
                     physio=physio,
