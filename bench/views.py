@@ -14,6 +14,7 @@ from referrals.models import HandoffStatus, TrainerHandoff
 PAGE_SIZE = 25
 # The columns GET /api/v1/handoffs/ reads for a trainer's rows (selectors.HANDOFF_SUMMARY_FIELDS and the
 # three names of the snapshot), so the two views fetch the same data and differ only in the framework.
+# (The trainer's own name and id the API takes from the authenticated user, as every row is theirs.)
 FIELDS = (
     "id",
     "public_id",
@@ -24,8 +25,6 @@ FIELDS = (
     "gym_id",
     "consent_id",
     "consent__withdrawn_at",
-    "trainer__public_id",
-    "trainer__full_name",
     "gym__public_id",
     "gym__name",
     "sent_at",

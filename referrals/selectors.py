@@ -532,16 +532,17 @@ HANDOFF_SUMMARY_FIELDS = (
     "gym_id",
     "consent_id",
     "consent__withdrawn_at",
-    "trainer__public_id",
-    "trainer__full_name",
     "gym__public_id",
     "gym__name",
     "sent_at",
     "created_at",
     "updated_at",
 )
-# What the clinic's own rows show besides: only read for a user who is a physiotherapist somewhere.
+# What the clinic's own rows show besides: only read for a user who is a physiotherapist somewhere. (Every
+# row of anyone else is their own as the trainer: their name and id are the user's, not a join.)
 HANDOFF_SUMMARY_CLINIC_FIELDS = (
+    "trainer__public_id",
+    "trainer__full_name",
     "clinic__name",
     "plan__public_id",
     "plan__patient__public_id",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -454,12 +456,13 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
         return dict(_GUIDELINES.to_representation(handoff.snapshot))
 
 
-# Stateless: one instance formats every date of a list (the settings' time zone, ISO 8601, "Z" for UTC).
-_DATETIME = serializers.DateTimeField()
-
-
-def _when(value: Any) -> str | None:
-    return None if value is None else str(_DATETIME.to_representation(value))
+def _when(value: datetime.datetime | None, tz: datetime.tzinfo) -> str | None:
+    """serializers.DateTimeField's output (ISO 8601 in the current time zone, "Z" for UTC), minus its
+    per-call lookups: a list formats three dates a row."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class HandoffSummarySerializer(serializers.Serializer[Any]):
@@ -501,6 +504,8 @@ class HandoffSummarySerializer(serializers.Serializer[Any]):
         """The list's rows from `selectors.handoff_summaries_for_user`. `detail_url` is a handoff's URL with
         `{id}` for its id, formatted once per row instead of a reverse() per row."""
         out = []
+        tz = timezone.get_current_timezone()
+        own = {"id": str(getattr(user, "public_id", "")), "full_name": getattr(user, "full_name", "")}
         for row in values:
             clinic_side = policies.is_clinic_physio(user, row["clinic_id"])
             public_id = str(row["public_id"])
@@ -512,14 +517,19 @@ class HandoffSummarySerializer(serializers.Serializer[Any]):
                 "role": "clinic" if clinic_side else "trainer",
                 "clinic": "",
                 "physiotherapist": "",
-                "trainer": {"id": str(row["trainer__public_id"]), "full_name": row["trainer__full_name"]},
+                # without the trainer columns, every row is the user's own as the trainer (the selector)
+                "trainer": (
+                    {"id": str(row["trainer__public_id"]), "full_name": row["trainer__full_name"]}
+                    if "trainer__public_id" in row
+                    else own
+                ),
                 "gym": {"id": str(row["gym__public_id"]), "name": row["gym__name"]},
                 "plan": None,
                 "patient": None,
                 "patient_name": "",
-                "sent_at": _when(row["sent_at"]),
-                "created_at": _when(row["created_at"]),
-                "updated_at": _when(row["updated_at"]),
+                "sent_at": _when(row["sent_at"], tz),
+                "created_at": _when(row["created_at"], tz),
+                "updated_at": _when(row["updated_at"], tz),
             }
             if clinic_side:
                 item["clinic"] = row["clinic__name"]
