@@ -49,6 +49,7 @@ GYMS_PER_CLINIC = 20  # each clinic partners with 20 gyms; each gym with 5 clini
 HANDOFFS_PER_PATIENT = 5
 FOCUS_CASELOAD = 30  # the measured trainer's open referrals: more than a page of 25
 FOCUS_HISTORY = 30  # and as many closed ones
+FOCUS_PT_LIST = 20  # the PT home's "declined or failed" and "waiting" lists show 20 rows each
 FOCUS_HOLDS = 6  # hold/resume cycles on the measured handoff: a long timeline
 PASSWORD = "!bench-unusable"  # noqa: S105 - an unusable password: nobody logs in with it
 
@@ -233,6 +234,7 @@ HANDOFF_COLS = [
     "id",
     "public_id",
     "plan_id",
+    "clinic_id",
     "trainer_id",
     "gym_id",
     "created_by_id",
@@ -515,6 +517,7 @@ class Builder:
         self,
         *,
         plan: int,
+        clinic: int,
         trainer: int,
         gym: int,
         physio: int,
@@ -541,6 +544,7 @@ class Builder:
                 hid,
                 public_id,
                 plan,
+                clinic,
                 trainer,
                 gym,
                 physio,
@@ -628,6 +632,7 @@ class Builder:
             holds = FOCUS_HOLDS if k == 2 else 0  # an in-progress one with a long timeline
             public_id = self._handoff(
                 plan=plan,
+                clinic=clinic,
                 trainer=trainer,
                 gym=gym,
                 physio=physio,
@@ -640,6 +645,24 @@ class Builder:
                 net.focus_handoff = public_id
             if k == 0:
                 net.focus_short_handoff = public_id
+        # The PT home's lists full at every volume: 20 declined referrals (attention) and 20 waiting ones, to
+        # the gym's other trainers, so the page shows the same rows at 1,000 handoffs as at 100,000.
+        others = net.trainers[gym][2:]
+        for k in range(2 * FOCUS_PT_LIST):
+            at = start + datetime.timedelta(days=k, hours=12)
+            patient = self._patient(clinic, physio, at)
+            plan = self._plan(patient, physio, TreatmentPlan.Status.DISCHARGED, at)
+            consent = self._consent(patient, gym, physio, at)
+            self._handoff(
+                plan=plan,
+                clinic=clinic,
+                trainer=others[k % len(others)],
+                gym=gym,
+                physio=physio,
+                consent=consent,
+                path=PATHS[S.REJECTED if k < FOCUS_PT_LIST else S.REQUESTED],
+                start=at,
+            )
         for k in range(2):  # the other trainer of the gym: a short inbox, for the query counts
             at = start + datetime.timedelta(days=k)
             patient = self._patient(clinic, physio, at)
@@ -647,6 +670,7 @@ class Builder:
             consent = self._consent(patient, gym, physio, at)
             self._handoff(
                 plan=plan,
+                clinic=clinic,
                 trainer=net.focus_quiet_trainer,
                 gym=gym,
                 physio=physio,
@@ -702,6 +726,7 @@ class Builder:
                 consent = self._consent(patient, gym, physio, stamp)
                 self._handoff(
                     plan=plan,
+                    clinic=clinic,
                     trainer=trainer,
                     gym=gym,
                     physio=physio,

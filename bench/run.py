@@ -3,7 +3,8 @@
 1. (Re)creates the benchmark's own PostgreSQL database (never the one the tests or the app use),
    migrates it and loads the network with COPY: 1,000 handoffs first.
 2. Starts gunicorn (one sync worker, bench.settings: production's settings, DEBUG off) and measures with
-   wrk, a separate process, one connection at a time: the baseline and the inbox (API and page).
+   wrk, a separate process, one connection at a time: the baseline, the inbox (API and page) and the
+   PT home page.
 3. Grows the history to the full volume (100,000 handoffs at --scale 1) and measures every endpoint:
    p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware).
 4. The notification pipeline with Redis and a Celery worker process (bench.pipeline).
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 SMALL = 1_000  # the inbox is measured at this many handoffs, and again at the full volume
 FULL = 100_000
+# measured at SMALL and again at the full volume (the baseline: the machine's own drift between the two)
+GROWTH_MEASURED = ("baseline", "inbox_api", "inbox_page", "pt_home")
 
 
 def say(message: str) -> None:
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         endpoints = report.endpoints(server.base, net, creds)
         say(f"measuring the inbox at {net.handoffs:,} handoffs")
         small: dict[str, Any] = {}
-        for name in ("baseline", "inbox_api", "inbox_page"):
+        for name in GROWTH_MEASURED:
             small[name] = report.measure(endpoints[name], args.duration, wrk, probe)
         loading = time.monotonic()
         builder.history(full)
@@ -311,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                 "baseline_small_p50_ms": small["baseline"]["p50_ms"],
                 "baseline_full_p50_ms": results["endpoints"]["baseline"]["p50_ms"],
             }
-            for name in ("inbox_api", "inbox_page")
+            for name in GROWTH_MEASURED
+            if name != "baseline"
         }
     finally:
         server.stop()

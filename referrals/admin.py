@@ -305,7 +305,7 @@ class TrainerHandoffAdmin(AuditReadsMixin, ReadOnlyModelAdmin[TrainerHandoff]):
         "plan__patient__full_name",
         "plan__patient__clinic__name",
     )
-    list_select_related = ("plan__patient__clinic", "trainer", "gym")
+    list_select_related = ("clinic", "trainer", "gym")
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("public_id", "status", "status_reason")}),
@@ -334,10 +334,6 @@ class TrainerHandoffAdmin(AuditReadsMixin, ReadOnlyModelAdmin[TrainerHandoff]):
     @admin.display(description="handoff", ordering="public_id")
     def short_id(self, obj: TrainerHandoff) -> str:
         return str(obj.public_id)[:8]
-
-    @admin.display(description="clinic", ordering="plan__patient__clinic__name")
-    def clinic(self, obj: TrainerHandoff) -> str:
-        return obj.plan.patient.clinic.name
 
     @admin.display(description="snapshot")
     def snapshot_pretty(self, obj: TrainerHandoff) -> str:

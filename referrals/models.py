@@ -498,6 +498,15 @@ class TrainerHandoff(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="handoffs")
+    # The plan's patient's clinic, copied at creation (a patient never changes clinic): the clinic's
+    # lists filter and sort on one indexed column instead of joining through plan and patient.
+    clinic = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="clinic_handoffs",
+        limit_choices_to={"kind": Organization.Kind.CLINIC},
+        editable=False,
+    )
     trainer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handoffs")
     gym = models.ForeignKey(
         Organization,
@@ -519,6 +528,20 @@ class TrainerHandoff(models.Model):
         indexes = [
             models.Index(fields=["trainer", "status", "-updated_at"]),
             models.Index(fields=["updated_at"]),
+            # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
+            models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),
+            # ... "waiting for an answer", oldest sent first
+            models.Index(
+                fields=["clinic", "sent_at"],
+                condition=Q(status=HandoffStatus.REQUESTED),
+                name="handoff_clinic_waiting_idx",
+            ),
+            # ... "declined or failed", most recent first
+            models.Index(
+                fields=["clinic", "-updated_at"],
+                condition=Q(status__in=[HandoffStatus.REJECTED, HandoffStatus.FAILED]),
+                name="handoff_clinic_ended_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -572,6 +595,14 @@ class HandoffEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # the PT home's concerns: a few rows among every transition ever recorded
+            models.Index(
+                fields=["handoff", "-created_at"],
+                condition=Q(kind="concern"),
+                name="event_concern_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.kind == self.Kind.CONCERN:
@@ -594,7 +625,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "-created_at"]),
+            # the latest few on every page, newest first, whether read or not
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_latest_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient"], name="notification_unique_per_event"),
         ]

@@ -6,6 +6,7 @@ asks many questions asks the database once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from accounts.models import Membership
@@ -160,3 +161,21 @@ def admin_organization_ids(user: Any) -> frozenset[int] | None:
 
 def can_view_access_log(user: Any) -> bool:
     return is_superuser(user)
+
+
+# --- the API's handoffs list: rows read as values, not model instances --------------------------------
+
+
+def can_view_guidelines_of_summary(user: Any, row: Mapping[str, Any]) -> bool:
+    """`can_view_guidelines` for a row of `selectors.handoff_summaries_for_user` (ids and plain values,
+    no related objects): the same rule, the same answer (tests/api/test_summary.py compares them)."""
+    if is_clinic_physio(user, row["clinic_id"]):
+        return True
+    is_trainer = (
+        bool(getattr(user, "is_authenticated", False))
+        and row["trainer_id"] == user.pk
+        and has_role(user, row["gym_id"], Role.TRAINER)
+    )
+    if not is_trainer or row["status"] == HandoffStatus.DRAFT or row["status"] in GUIDELINES_WITHDRAWN:
+        return False
+    return row["consent_id"] is not None and row["consent__withdrawn_at"] is None

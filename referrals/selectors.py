@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
@@ -73,14 +74,20 @@ def active_consent(*, patient: Patient, gym_id: int) -> Consent | None:
 def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     """Handoffs of the clinics where the user is a physiotherapist, and those offered to the user as a
     trainer at a gym where the user is still a trainer (drafts are the clinic's own business)."""
-    clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
-    gym_ids = _org_ids(user, Role.TRAINER)
-    scope = Q(plan__patient__clinic_id__in=clinic_ids)
-    if gym_ids:
-        scope |= Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
-    return TrainerHandoff.objects.filter(scope).select_related(
+    return _handoff_scope(user).select_related(
         "plan__patient__clinic", "plan__physiotherapist", "trainer", "gym", "consent"
     )
+
+
+def _handoff_scope(user: Any) -> QuerySet[TrainerHandoff]:
+    """`handoff_list_for_user`'s rows, nothing joined: the clinic's on the handoff's own (indexed) clinic
+    column, the trainer's on trainer and gym."""
+    clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
+    gym_ids = _org_ids(user, Role.TRAINER)
+    scope = Q(clinic_id__in=clinic_ids)
+    if gym_ids:
+        scope |= Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
+    return TrainerHandoff.objects.filter(scope)
 
 
 def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
@@ -88,13 +95,20 @@ def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     been offered again since: the PT still has to find the patient a trainer."""
     newer = TrainerHandoff.objects.filter(plan=OuterRef("plan"), created_at__gt=OuterRef("created_at"))
     return (
-        handoff_list_for_user(user=user)
-        .filter(
-            plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
-            status__in=[HandoffStatus.REJECTED, HandoffStatus.FAILED],
-        )
+        _clinic_rows(user)
+        .filter(status__in=[HandoffStatus.REJECTED, HandoffStatus.FAILED])
         .exclude(Exists(newer))
-        .order_by("-updated_at")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def _clinic_rows(user: Any) -> QuerySet[TrainerHandoff]:
+    """The handoffs of the user's clinics as the PT home lists them (patient, trainer, gym, status): the
+    clinic's own indexed column, and only the joins a row renders."""
+    return (
+        TrainerHandoff.objects.filter(clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST))
+        .select_related("plan__patient", "trainer", "gym")
+        .defer("snapshot")  # the guidelines, kilobytes a row: a list row never shows them
     )
 
 
@@ -397,11 +411,12 @@ def trainer_inbox_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
 
 def open_handoffs_for_clinic_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     """The open handoffs of the user's clinics, by status then most recently changed."""
-    return (
-        handoff_list_for_user(user=user)
-        .filter(plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST), status__in=OPEN_STATUSES)
-        .order_by("status", "-updated_at", "-id")
-    )
+    return _clinic_rows(user).filter(status__in=OPEN_STATUSES).order_by("status", "-updated_at", "-id")
+
+
+def waiting_handoffs_for_clinic_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+    """The referrals of the user's clinics still waiting for the trainer's answer, oldest sent first."""
+    return _clinic_rows(user).filter(status=HandoffStatus.REQUESTED).order_by("sent_at", "id")
 
 
 def exercise_list_by_ids(*, ids: list[int]) -> QuerySet[Exercise]:
@@ -417,7 +432,7 @@ def concerns_for_clinic_user(*, user: Any) -> QuerySet[HandoffEvent]:
     return (
         HandoffEvent.objects.filter(
             kind=HandoffEvent.Kind.CONCERN,
-            handoff__plan__patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
+            handoff__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
             handoff__status__in=OPEN_STATUSES,
         )
         .select_related("handoff__plan__patient", "actor")
@@ -501,3 +516,52 @@ def patient_data_trail(*, patient: Patient) -> list[TrailEntry]:
         )
     ]
     return sorted(reads + changes, key=lambda entry: entry.at)
+
+
+# --- the API's handoffs list: one row per handoff, read as plain values ----------------------------------
+
+# What every row of GET /api/v1/handoffs/ needs, whoever asks: no snapshot beyond the three names it
+# shows, no plan or patient (a trainer's rows never show them).
+HANDOFF_SUMMARY_FIELDS = (
+    "id",
+    "public_id",
+    "status",
+    "status_reason",
+    "clinic_id",
+    "trainer_id",
+    "gym_id",
+    "consent_id",
+    "consent__withdrawn_at",
+    "gym__public_id",
+    "gym__name",
+    "sent_at",
+    "created_at",
+    "updated_at",
+)
+# What the clinic's own rows show besides: only read for a user who is a physiotherapist somewhere. (Every
+# row of anyone else is their own as the trainer: their name and id are the user's, not a join.)
+HANDOFF_SUMMARY_CLINIC_FIELDS = (
+    "trainer__public_id",
+    "trainer__full_name",
+    "clinic__name",
+    "plan__public_id",
+    "plan__patient__public_id",
+    "plan__patient__full_name",
+    "plan__physiotherapist__full_name",
+)
+
+
+def handoff_summaries_for_user(*, user: Any) -> QuerySet[Any]:
+    """`handoff_list_for_user`'s rows as dicts (`.values()`): the summary fields, the three names of the
+    snapshot the trainer may see (`snapshot_clinic`, `snapshot_physiotherapist`, `snapshot_patient`),
+    and the clinic-side fields only for a user who works for a clinic. Unordered: the caller orders."""
+    fields: tuple[str, ...] = HANDOFF_SUMMARY_FIELDS
+    if _org_ids(user, Role.PHYSIOTHERAPIST):
+        fields += HANDOFF_SUMMARY_CLINIC_FIELDS
+    rows: QuerySet[Any] = _handoff_scope(user).values(
+        *fields,
+        snapshot_clinic=KT("snapshot__clinic"),
+        snapshot_physiotherapist=KT("snapshot__physiotherapist"),
+        snapshot_patient=KT("snapshot__patient__name"),
+    )
+    return rows

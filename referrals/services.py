@@ -489,7 +489,9 @@ def handoff_create(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
             )
         try:
             with transaction.atomic():
-                handoff = TrainerHandoff.objects.create(plan=plan, trainer=trainer, gym=gym, created_by=actor)
+                handoff = TrainerHandoff.objects.create(
+                    plan=plan, clinic_id=plan.patient.clinic_id, trainer=trainer, gym=gym, created_by=actor
+                )
         except IntegrityError as exc:  # a concurrent create won the one-open-handoff constraint
             raise InvalidTransition(
                 "This plan already has an open referral.",

@@ -76,7 +76,6 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"is_physio": is_physio, "is_trainer": is_trainer}
     if is_physio:
         open_page = _page(request, selectors.open_handoffs_for_clinic_user(user=user), "open_page")
-        waiting = selectors.open_handoffs_for_clinic_user(user=user).filter(status=S.REQUESTED)
         context |= {
             "patients": selectors.patient_list_for_user(user=user).order_by("full_name")[:10],
             "open_page": open_page,
@@ -85,7 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
             ],
             "attention": selectors.handoff_attention_list_for_user(user=user)[:20],
-            "waiting": waiting.order_by("sent_at")[:20],
+            "waiting": selectors.waiting_handoffs_for_clinic_user(user=user)[:20],
             "concerns": selectors.concerns_for_clinic_user(user=user)[:20],
         }
     if is_trainer:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
@@ -44,6 +45,8 @@ def test_the_built_network_obeys_the_schema_and_the_selectors_see_the_focus_inbo
 ) -> None:
     trainer = User.objects.get(pk=built.focus_trainer)
     assert TrainerHandoff.objects.count() == built.handoffs
+    # every handoff carries its plan's clinic, as handoff_create sets it
+    assert not TrainerHandoff.objects.exclude(clinic_id=F("plan__patient__clinic_id")).exists()
     visible = selectors.handoff_list_for_user(user=trainer)
     assert visible.count() == data.FOCUS_CASELOAD + data.FOCUS_HISTORY
     assert selectors.trainer_inbox_for_user(user=trainer).count() == data.FOCUS_CASELOAD

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Organization, Specialization, User
-from referrals import selectors
+from referrals import selectors, services
 from referrals.models import Exercise
 from tests import factories as f
 from tests.conftest import make_trainer
@@ -58,3 +58,47 @@ def test_a_trainer_sees_colleagues_of_their_own_gym(trainer: User, other_trainer
 
 def test_anonymous_sees_no_trainer(anonymous: Any, trainer: User) -> None:
     assert list(selectors.trainer_directory_for_user(user=anonymous)) == []
+
+
+# --- the PT home's lists: the handoff's own clinic column ------------------------------------------------
+
+
+def _sent(physio: User, trainer: User, gym: Organization, clinic: Organization) -> Any:
+    patient = f.PatientFactory(clinic=clinic)
+    plan = f.PlanFactory(patient=patient, physiotherapist=physio)
+    f.PlanExerciseFactory(plan=plan)
+    f.ConsentFactory(patient=patient, gym=gym, recorded_by=physio)
+    return services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=physio)
+
+
+def test_the_pt_home_lists_hold_the_clinic_s_handoffs_only(
+    physio: User,
+    trainer: User,
+    other_trainer: User,
+    gym: Organization,
+    clinic: Organization,
+    other_clinic: Organization,
+    other_clinic_physio: User,
+) -> None:
+    f.PartnershipFactory(clinic=other_clinic, gym=gym)
+    waiting_old = _sent(physio, trainer, gym, clinic)
+    waiting_new = _sent(physio, other_trainer, gym, clinic)
+    declined = _sent(physio, trainer, gym, clinic)
+    services.handoff_reject(handoff=declined, actor=trainer, reason="Full.")
+    elsewhere = _sent(other_clinic_physio, trainer, gym, other_clinic)
+    services.handoff_reject(
+        handoff=_sent(other_clinic_physio, trainer, gym, other_clinic), actor=trainer, reason="No."
+    )
+    assert {h.clinic_id for h in (waiting_old, declined)} == {
+        clinic.pk
+    } and elsewhere.clinic_id == other_clinic.pk
+    assert list(selectors.waiting_handoffs_for_clinic_user(user=physio)) == [waiting_old, waiting_new]
+    assert set(selectors.open_handoffs_for_clinic_user(user=physio)) == {waiting_old, waiting_new}
+    assert list(selectors.handoff_attention_list_for_user(user=physio)) == [declined]
+    # offered again since: no longer needs the PT's attention
+    services.plan_discharge(plan=declined.plan, trainer=other_trainer, gym=gym, actor=physio)
+    assert list(selectors.handoff_attention_list_for_user(user=physio)) == []
+    # a trainer is no physiotherapist: none of the clinic's lists
+    assert list(selectors.waiting_handoffs_for_clinic_user(user=trainer)) == []
+    assert list(selectors.open_handoffs_for_clinic_user(user=trainer)) == []
+    assert list(selectors.handoff_attention_list_for_user(user=trainer)) == []

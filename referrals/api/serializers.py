@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -380,8 +383,12 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
     id = serializers.UUIDField(source="public_id")
     status = serializers.ChoiceField(choices=HandoffStatus.choices)
     status_reason = serializers.CharField(allow_blank=True)
+    url = serializers.SerializerMethodField(help_text="This handoff.")
     role = serializers.SerializerMethodField(help_text="clinic or trainer: the side you act for.")
     clinic = serializers.SerializerMethodField()
+    physiotherapist = serializers.SerializerMethodField(
+        help_text="The referring physiotherapist's name; empty for a trainer without consent."
+    )
     trainer = PersonRefSerializer()
     gym = OrganizationRefSerializer()
     plan = serializers.SerializerMethodField(help_text="The plan's id; null for the trainer.")
@@ -405,6 +412,23 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
         if self._is_clinic(handoff):
             return handoff.plan.patient.clinic.name
         return str((handoff.snapshot or {}).get("clinic", ""))
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, handoff: TrainerHandoff) -> str:
+        return str(
+            self.context["request"].build_absolute_uri(
+                reverse("api:handoff_detail", args=[str(handoff.public_id)])
+            )
+        )
+
+    def get_physiotherapist(self, handoff: TrainerHandoff) -> str:
+        if self._is_clinic(handoff):
+            return handoff.plan.physiotherapist.full_name
+        if handoff.snapshot is None or not policies.can_view_guidelines(
+            self.context["request"].user, handoff
+        ):
+            return ""
+        return str(handoff.snapshot.get("physiotherapist", ""))
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_plan(self, handoff: TrainerHandoff) -> str | None:
@@ -430,6 +454,96 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
         # One serializer for every row: building a nested serializer per row (deep-copying its fields)
         # cost more than the rest of a list page together (make bench, docs/benchmarks.md).
         return dict(_GUIDELINES.to_representation(handoff.snapshot))
+
+
+def _when(value: datetime.datetime | None, tz: datetime.tzinfo) -> str | None:
+    """serializers.DateTimeField's output (ISO 8601 in the current time zone, "Z" for UTC), minus its
+    per-call lookups: a list formats three dates a row."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class HandoffSummarySerializer(serializers.Serializer[Any]):
+    """A row of the handoffs list: who, where, what status and when, and the patient's name as you may
+    see it. The guidelines are in the handoff's detail (`url`)."""
+
+    # Built from plain values by rows(), not from model instances: the fields document the shape.
+
+    id = serializers.UUIDField(read_only=True)
+    url = serializers.URLField(read_only=True, help_text="The handoff: its detail, with the guidelines.")
+    status = serializers.ChoiceField(choices=HandoffStatus.choices, read_only=True)
+    status_reason = serializers.CharField(read_only=True, allow_blank=True)
+    role = serializers.ChoiceField(
+        choices=["clinic", "trainer"], read_only=True, help_text="clinic or trainer: the side you act for."
+    )
+    clinic = serializers.CharField(read_only=True, help_text="The referring clinic's name.")
+    physiotherapist = serializers.CharField(
+        read_only=True,
+        allow_blank=True,
+        help_text="The referring physiotherapist's name; empty for a trainer without consent.",
+    )
+    trainer = PersonRefSerializer(read_only=True)
+    gym = OrganizationRefSerializer(read_only=True)
+    plan = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The plan's id; null for the trainer."
+    )
+    patient = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The patient's id; null for the trainer."
+    )
+    patient_name = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="Empty for a trainer without consent."
+    )
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    @staticmethod
+    def rows(values: list[dict[str, Any]], *, user: Any, detail_url: str) -> list[dict[str, Any]]:
+        """The list's rows from `selectors.handoff_summaries_for_user`. `detail_url` is a handoff's URL with
+        `{id}` for its id, formatted once per row instead of a reverse() per row."""
+        out = []
+        tz = timezone.get_current_timezone()
+        own = {"id": str(getattr(user, "public_id", "")), "full_name": getattr(user, "full_name", "")}
+        for row in values:
+            clinic_side = policies.is_clinic_physio(user, row["clinic_id"])
+            public_id = str(row["public_id"])
+            item: dict[str, Any] = {
+                "id": public_id,
+                "url": detail_url.format(id=public_id),
+                "status": row["status"],
+                "status_reason": row["status_reason"],
+                "role": "clinic" if clinic_side else "trainer",
+                "clinic": "",
+                "physiotherapist": "",
+                # without the trainer columns, every row is the user's own as the trainer (the selector)
+                "trainer": (
+                    {"id": str(row["trainer__public_id"]), "full_name": row["trainer__full_name"]}
+                    if "trainer__public_id" in row
+                    else own
+                ),
+                "gym": {"id": str(row["gym__public_id"]), "name": row["gym__name"]},
+                "plan": None,
+                "patient": None,
+                "patient_name": "",
+                "sent_at": _when(row["sent_at"], tz),
+                "created_at": _when(row["created_at"], tz),
+                "updated_at": _when(row["updated_at"], tz),
+            }
+            if clinic_side:
+                item["clinic"] = row["clinic__name"]
+                item["physiotherapist"] = row["plan__physiotherapist__full_name"]
+                item["plan"] = str(row["plan__public_id"])
+                item["patient"] = str(row["plan__patient__public_id"])
+                item["patient_name"] = row["plan__patient__full_name"]
+            else:
+                item["clinic"] = row["snapshot_clinic"] or ""
+                if policies.can_view_guidelines_of_summary(user, row):
+                    item["physiotherapist"] = row["snapshot_physiotherapist"] or ""
+                    item["patient_name"] = row["snapshot_patient"] or ""
+            out.append(item)
+        return out
 
 
 class HandoffInputSerializer(serializers.Serializer[Any]):

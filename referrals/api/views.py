@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
@@ -403,7 +404,7 @@ def _handoff_out(request: Request, handoff: TrainerHandoff) -> Response:
         summary="Handoffs of your clinics, and those offered to you as a trainer",
         description="Poll cheaply with `updated_since` (the `updated_at` of the newest handoff you hold).",
         parameters=[s.HandoffQuerySerializer],
-        responses={200: s.HandoffSerializer(many=True), **errors(400)},
+        responses={200: s.HandoffSummarySerializer(many=True), **errors(400)},
     ),
     post=extend_schema(
         operation_id="handoffs_create",
@@ -413,17 +414,29 @@ def _handoff_out(request: Request, handoff: TrainerHandoff) -> Response:
     ),
 )
 class HandoffListCreateApi(ApiListView):
-    serializer_class = s.HandoffSerializer
+    # The list is a summary per handoff, read as plain values in one query (no model instances, no
+    # per-row serializer); the guidelines are the detail's.
+    serializer_class = s.HandoffSummarySerializer
 
-    def scoped_queryset(self, user: User) -> QuerySet[TrainerHandoff]:
+    def scoped_queryset(self, user: User) -> QuerySet[Any]:
         query = _query(s.HandoffQuerySerializer, self.request)
-        qs = selectors.handoff_list_for_user(user=user)
+        qs = selectors.handoff_summaries_for_user(user=user)
         if query.get("status"):
             qs = qs.filter(status__in=sorted(query["status"]))
         if query.get("updated_since"):
             qs = qs.filter(updated_at__gte=query["updated_since"])
         self.api_ordering = (query["ordering"],)
         return qs
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = _user(request)
+        page = self.paginate_queryset(self.get_queryset()) or []
+        placeholder = "00000000-0000-0000-0000-000000000000"
+        detail_url = request.build_absolute_uri(reverse("api:handoff_detail", args=[placeholder]))
+        detail_url = detail_url.replace("{", "{{").replace("}", "}}").replace(placeholder, "{id}")
+        return self.get_paginated_response(
+            s.HandoffSummarySerializer.rows(page, user=user, detail_url=detail_url)
+        )
 
     def post(self, request: Request) -> Response:
         user = _user(request)
