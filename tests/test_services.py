@@ -395,9 +395,19 @@ def test_a_plan_cannot_have_two_open_handoffs(
 
 
 def test_database_constraint_refuses_a_second_open_handoff(world: World, requested: TrainerHandoff) -> None:
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with (
+        pytest.raises(
+            IntegrityError,
+            match="handoff_one_open_per_plan|UNIQUE constraint failed: referrals_trainerhandoff.plan_id",
+        ),
+        transaction.atomic(),
+    ):
         TrainerHandoff.objects.create(
-            plan=world.plan, trainer=world.trainer, gym=world.gym, created_by=world.physio
+            plan=world.plan,
+            clinic=world.plan.patient.clinic,
+            trainer=world.trainer,
+            gym=world.gym,
+            created_by=world.physio,
         )
 
 
