@@ -170,7 +170,7 @@ def release_lost_claims(token: uuid.UUID) -> int:
 def claim_due(
     *, limit: int, exclude: Iterable[int] = (), token: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, list[int]]:
-    """Claim up to `limit` other pending rows that are due now, oldest first, under one new token.
+    """Claim up to `limit` other pending rows that are due now, oldest first, under `token` (the run's).
 
     Every row goes through the same conditional UPDATE as `claim`, so a row another worker (or this row's
     own task message) holds or has sent is not taken; the rows returned are exactly those this call won.
@@ -195,7 +195,9 @@ def claim_due(
     if won == 0:
         return token, []
     return token, sorted(
-        OutboxMessage.objects.filter(pk__in=candidates, claim_token=token).values_list("pk", flat=True)
+        OutboxMessage.objects.filter(
+            pk__in=candidates, claim_token=token, status=Status.IN_FLIGHT
+        ).values_list("pk", flat=True)
     )
 
 
@@ -211,7 +213,7 @@ _TITLE = Subquery(
 
 def _fetch(token: uuid.UUID, ids: list[int]) -> list[dict[str, Any]]:
     rows = list(
-        OutboxMessage.objects.filter(pk__in=ids, claim_token=token)
+        OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=Status.IN_FLIGHT)
         .annotate(title=_TITLE)
         .values(
             "pk",

@@ -223,8 +223,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 300,
 }
 # Acknowledge after the task ran (acks_late), and put the message back when the pool child running it
-# dies (reject_on_worker_lost): a SIGKILLed child or an OOM loses nothing. The resulting second run is a
-# no-op because delivery claims the outbox row with a conditional UPDATE first.
+# dies (reject_on_worker_lost): a SIGKILLed child or an OOM loses nothing. Delivery claims outbox rows with
+# a conditional UPDATE under a token derived from the task id, so the message that comes back (marked
+# redelivered, no ETA) takes over the rows its dead run held and sends them at once rather than after their
+# lease; any other copy finds them claimed and skips. That relies on a message without an ETA starting
+# within one task time limit of being taken (prefetch 1 below), far inside visibility_timeout: Redis then
+# never hands out a second copy while the first one runs.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message reserved per process at a time: a worker that dies holds at most one unacknowledged
