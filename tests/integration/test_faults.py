@@ -90,7 +90,10 @@ def assert_delivered_once(sent: Sent, mail_edge: MailEdge, recipient: User, *, a
     emails = mail_edge.sent(to=recipient.email)
     assert len(emails) == 1, emails
     assert f"/handoffs/{sent.handoff.public_id}/" in emails[0]["body"]
-    assert HandoffEvent.objects.get(pk=event.pk).delivered_at is not None
+    # the event is marked delivered by the statement right after the row's; the email may be seen first
+    wait_for(
+        lambda: HandoffEvent.objects.get(pk=event.pk).delivered_at is not None, 10, "the event delivered"
+    )
     return float(emails[0]["t"])
 
 
