@@ -10,14 +10,19 @@ Delivery of an outbox row:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -70,18 +75,31 @@ def handoff_url(event: HandoffEvent) -> str:
 
 def render_email(message: OutboxMessage) -> EmailMultiAlternatives:
     event = message.event
+    return _compose(
+        title=notification_title(event),
+        public_id=event.handoff.public_id,
+        recipient_name=message.recipient.full_name,
+        email=message.recipient.email,
+        urgent=event.urgent,
+    )
+
+
+def _compose(
+    *, title: str, public_id: uuid.UUID, recipient_name: str, email: str, urgent: bool
+) -> EmailMultiAlternatives:
+    base: str = settings.SITE_URL
     context = {
-        "title": notification_title(event),
-        "url": handoff_url(event),
-        "recipient_name": message.recipient.full_name,
-        "urgent": event.urgent,
+        "title": title,
+        "url": base + reverse("handoff_detail", kwargs={"public_id": public_id}),
+        "recipient_name": recipient_name,
+        "urgent": urgent,
     }
-    subject = f"[Handoff] {context['title']}"
+    subject = f"[Handoff] {title}"
     body = render_to_string("emails/handoff_event.txt", context)
     html = render_to_string("emails/handoff_event.html", context)
-    email = EmailMultiAlternatives(subject=subject, body=body, to=[message.recipient.email])
-    email.attach_alternative(html, "text/html")
-    return email
+    message = EmailMultiAlternatives(subject=subject, body=body, to=[email])
+    message.attach_alternative(html, "text/html")
+    return message
 
 
 # --- delivery ------------------------------------------------------------------------------------------
@@ -93,21 +111,37 @@ class DeliveryResult:
     retry_in: float | None = None
 
 
+@dataclass
+class BatchReport:
+    """What one run did: the outcome of the row it was asked for, and of every other row it claimed."""
+
+    results: dict[int, DeliveryResult] = field(default_factory=dict)
+    released: list[int] = field(default_factory=list)  # claimed, not attempted (out of time): owed again
+
+    def outcome(self, message_id: int) -> str:
+        result = self.results.get(message_id)
+        return result.outcome if result is not None else "skipped"
+
+
 def backoff_seconds(attempts: int) -> float:
     base: int = settings.HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS
     cap: int = settings.HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def claim(message_id: int) -> uuid.UUID | None:
-    now = timezone.now()
-    token = uuid.uuid4()
-    claimed = (
-        OutboxMessage.objects.filter(pk=message_id, attempts__lt=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS)
-        .filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Status.IN_FLIGHT, lease_until__lt=now)
-        )
+def _claimable(now: datetime) -> Q:
+    """Pending and due, or in flight with an expired lease; never a row out of attempts."""
+    return Q(attempts__lt=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS) & (
+        Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.IN_FLIGHT, lease_until__lt=now)
+    )
+
+
+def _claim_where(where: Q, token: uuid.UUID, now: datetime) -> int:
+    """The claim: one conditional UPDATE per statement. On PostgreSQL a row another worker claimed while
+    this statement waited for its lock is re-checked against the condition and no longer matches."""
+    return (
+        OutboxMessage.objects.filter(where)
+        .filter(_claimable(now))
         .update(
             status=Status.IN_FLIGHT,
             claim_token=token,
@@ -115,41 +149,198 @@ def claim(message_id: int) -> uuid.UUID | None:
             attempts=F("attempts") + 1,
         )
     )
-    return token if claimed else None
 
 
-def deliver(message_id: int) -> DeliveryResult:
-    token = claim(message_id)
-    if token is None:
-        return DeliveryResult("skipped")
-    message = OutboxMessage.objects.select_related(
-        "recipient", "event__handoff__plan__patient__clinic", "event__handoff__trainer", "event__handoff__gym"
-    ).get(pk=message_id)
+def claim(message_id: int, *, token: uuid.UUID | None = None) -> uuid.UUID | None:
+    token = token or uuid.uuid4()
+    return token if _claim_where(Q(pk=message_id), token, timezone.now()) else None
+
+
+def release_lost_claims(token: uuid.UUID) -> int:
+    """Rows still in flight under `token`, whose run is known to be dead (its pool child was killed and its
+    task message came back): owed again now instead of when their lease runs out. The dead run's attempt
+    stays counted; a row that was on its last attempt is failed, as the sweeper would fail it."""
+    lost = OutboxMessage.objects.filter(claim_token=token, status=Status.IN_FLIGHT)
+    lost.filter(attempts__gte=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS).update(
+        status=Status.FAILED, lease_until=None, last_error="Worker lost during the last attempt."
+    )
+    return lost.update(status=Status.PENDING, lease_until=None, next_attempt_at=timezone.now())
+
+
+def claim_due(
+    *, limit: int, exclude: Iterable[int] = (), token: uuid.UUID | None = None
+) -> tuple[uuid.UUID, list[int]]:
+    """Claim up to `limit` other pending rows that are due now, oldest first, under `token` (the run's).
+
+    Every row goes through the same conditional UPDATE as `claim`, so a row another worker (or this row's
+    own task message) holds or has sent is not taken; the rows returned are exactly those this call won.
+    """
+    now = timezone.now()
+    token = token or uuid.uuid4()
+    candidates = list(
+        OutboxMessage.objects.filter(
+            status=Status.PENDING,
+            next_attempt_at__lte=now,
+            attempts__lt=settings.HANDOFF_OUTBOX_MAX_ATTEMPTS,
+        )
+        .exclude(pk__in=list(exclude))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not candidates:
+        return token, []
+    won = _claim_where(Q(pk__in=candidates), token, now)
+    if won == len(candidates):
+        return token, candidates
+    if won == 0:
+        return token, []
+    return token, sorted(
+        OutboxMessage.objects.filter(
+            pk__in=candidates, claim_token=token, status=Status.IN_FLIGHT
+        ).values_list("pk", flat=True)
+    )
+
+
+# What an email needs, in one narrow query: no model instances. The title is the one the in-app
+# notification of the same event and recipient was written with (services write both together); a row
+# without one (none exists today) falls back to building it from the event.
+_TITLE = Subquery(
+    Notification.objects.filter(event_id=OuterRef("event_id"), recipient_id=OuterRef("recipient_id")).values(
+        "title"
+    )[:1]
+)
+
+
+def _fetch(token: uuid.UUID, ids: list[int]) -> list[dict[str, Any]]:
+    rows = list(
+        OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=Status.IN_FLIGHT)
+        .annotate(title=_TITLE)
+        .values(
+            "pk",
+            "attempts",
+            "event_id",
+            "title",
+            "recipient__email",
+            "recipient__full_name",
+            "event__urgent",
+            "event__handoff__public_id",
+        )
+    )
+    order = {pk: i for i, pk in enumerate(ids)}
+    rows.sort(key=lambda row: order[row["pk"]])
+    for row in rows:
+        if row["title"] is None:
+            row["title"] = notification_title(
+                HandoffEvent.objects.select_related(
+                    "handoff__plan__patient__clinic", "handoff__trainer", "handoff__gym"
+                ).get(pk=row["event_id"])
+            )
+    return rows
+
+
+def _send_one(row: dict[str, Any], token: uuid.UUID, connection: BaseEmailBackend) -> DeliveryResult:
+    message_id, attempts = row["pk"], row["attempts"]
     mine = OutboxMessage.objects.filter(pk=message_id, claim_token=token)
     try:
-        render_email(message).send(fail_silently=False)
+        email = _compose(
+            title=row["title"],
+            public_id=row["event__handoff__public_id"],
+            recipient_name=row["recipient__full_name"],
+            email=row["recipient__email"],
+            urgent=row["event__urgent"],
+        )
+        email.connection = connection
+        connection.open()  # a no-op while open; after a failure, a fresh connection for this row
+        email.send(fail_silently=False)
     except Exception as exc:  # any failure of the mail side is retried, then recorded
+        with contextlib.suppress(Exception):
+            connection.close()  # it may be broken: the next row opens its own
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= settings.HANDOFF_OUTBOX_MAX_ATTEMPTS:
+        if attempts >= settings.HANDOFF_OUTBOX_MAX_ATTEMPTS:
             mine.update(status=Status.FAILED, lease_until=None, last_error=error)
-            logger.error("outbox %s failed after %s attempts: %s", message_id, message.attempts, error)
+            logger.error("outbox %s failed after %s attempts: %s", message_id, attempts, error)
             return DeliveryResult("failed")
-        delay = backoff_seconds(message.attempts)
+        delay = backoff_seconds(attempts)
         mine.update(
             status=Status.PENDING,
             lease_until=None,
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             last_error=error,
         )
-        logger.warning(
-            "outbox %s attempt %s failed, retry in %ss: %s", message_id, message.attempts, delay, error
-        )
+        logger.warning("outbox %s attempt %s failed, retry in %ss: %s", message_id, attempts, delay, error)
         return DeliveryResult("retry", retry_in=delay)
     now = timezone.now()
     mine.update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
-    if not OutboxMessage.objects.filter(event_id=message.event_id).exclude(status=Status.SENT).exists():
-        HandoffEvent.objects.filter(pk=message.event_id, delivered_at__isnull=True).update(delivered_at=now)
+    # The event is delivered when none of its rows is still owed (one statement: the last row sent wins).
+    HandoffEvent.objects.filter(pk=row["event_id"], delivered_at__isnull=True).exclude(
+        Exists(OutboxMessage.objects.filter(event_id=OuterRef("pk")).exclude(status=Status.SENT))
+    ).update(delivered_at=now)
     return DeliveryResult("sent")
+
+
+def _release(token: uuid.UUID, ids: list[int]) -> list[int]:
+    """Give back rows claimed but not attempted: pending and due again, the claim's attempt not counted."""
+    if not ids:
+        return []
+    OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=Status.IN_FLIGHT).update(
+        status=Status.PENDING,
+        lease_until=None,
+        claim_token=None,
+        attempts=F("attempts") - 1,
+        next_attempt_at=timezone.now(),
+    )
+    return ids
+
+
+def _deliver_claimed(
+    token: uuid.UUID,
+    ids: list[int],
+    connection: BaseEmailBackend,
+    deadline: float | None,
+    report: BatchReport,
+) -> bool:
+    """Send the claimed rows in order; False when the deadline passed (the rest were released)."""
+    rows = _fetch(token, ids)
+    for i, row in enumerate(rows):
+        if deadline is not None and i > 0 and time.monotonic() > deadline:
+            report.released += _release(token, [r["pk"] for r in rows[i:]])
+            return False
+        report.results[row["pk"]] = _send_one(row, token, connection)
+    return True
+
+
+def deliver(
+    message_id: int,
+    *,
+    batch_size: int = 0,
+    budget_seconds: float = 0.0,
+    token: uuid.UUID | None = None,
+    take_over: bool = False,
+) -> BatchReport:
+    """Deliver one row; then, with `batch_size`, other due rows too, `batch_size` claimed at a time, until
+    none is due or `budget_seconds` have passed. One mail connection serves the whole run.
+
+    `token` names the run (the task derives it from its message id, so a redelivered message knows its
+    own claims); `take_over` says that an earlier run under the same token is dead: its claims are
+    released first, so the row is sent now rather than after its lease."""
+    started = time.monotonic()
+    deadline = started + budget_seconds if batch_size else None
+    report = BatchReport()
+    token = token or uuid.uuid4()
+    if take_over:
+        release_lost_claims(token)
+    connection = get_connection(fail_silently=False)
+    try:
+        if claim(message_id, token=token) is not None:
+            _deliver_claimed(token, [message_id], connection, None, report)
+        while deadline is not None and time.monotonic() < deadline:
+            token, ids = claim_due(limit=batch_size, exclude=[message_id], token=token)
+            if not ids or not _deliver_claimed(token, ids, connection, deadline, report):
+                break
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+    return report
 
 
 def due_message_ids(limit: int = 500) -> list[int]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
 from referrals import notifications
 
@@ -31,12 +34,34 @@ def publish_deliveries(message_ids: Iterable[int]) -> None:
             break  # the broker is down: do not wait on it once per row
 
 
-@shared_task(ignore_result=True)
-def deliver_outbox_message(message_id: int) -> str:
-    result = notifications.deliver(message_id)
-    if result.outcome == "retry" and result.retry_in is not None:
-        publish_delivery(message_id, countdown=result.retry_in)
-    return result.outcome
+@shared_task(bind=True, ignore_result=True)
+def deliver_outbox_message(self: Task[Any, Any], message_id: int) -> str:
+    """Deliver the row, then whatever else is due (a batch; see HANDOFF_OUTBOX_BATCH_SIZE). Returns the
+    outcome for `message_id` itself: a row a batch already sent is "skipped" here, in one UPDATE."""
+    request = self.request
+    # The claim token is this message's: a copy of it that comes back after its pool child died
+    # (reject_on_worker_lost; the broker marks it redelivered) finds the rows it held and takes them over.
+    # Not a message with an ETA (a retry): Redis hands such a message out again while the worker that
+    # holds it is alive and waiting (visibility_timeout), so two live copies could share the token.
+    # Without an ETA a message starts within one task's time limit of being taken, far inside the
+    # visibility timeout, so a redelivered copy means the run that had it is gone.
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"celery-task:{request.id}") if request.id else None
+    redelivered = bool((request.delivery_info or {}).get("redelivered")) and request.eta is None
+    report = notifications.deliver(
+        message_id,
+        batch_size=0 if request.is_eager else settings.HANDOFF_OUTBOX_BATCH_SIZE,
+        budget_seconds=settings.HANDOFF_OUTBOX_BATCH_SECONDS,
+        token=token,
+        take_over=token is not None and redelivered,
+    )
+    for row_id, result in report.results.items():
+        if result.outcome == "retry" and result.retry_in is not None:
+            publish_delivery(row_id, countdown=result.retry_in)
+    publish_deliveries(report.released)
+    others = len(report.results) - (message_id in report.results)
+    if others:
+        logger.info("outbox %s: %s more row(s) delivered in the same run", message_id, others)
+    return report.outcome(message_id)
 
 
 @shared_task(ignore_result=True)

@@ -116,3 +116,14 @@ class MailEdge:
             control.seek(0)
             control.truncate()
             control.write(json.dumps(state))
+
+
+class TickingBackend(EmailBackend):
+    """Delivers into mail.outbox; each email moves `TickingBackend.clock` one second on (a slow mail server
+    on a clock a test reads instead of the real one)."""
+
+    clock: ClassVar[float] = 0.0
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        TickingBackend.clock += len(messages)
+        return super().send_messages(messages)

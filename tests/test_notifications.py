@@ -298,3 +298,190 @@ def test_sweep_outbox_command_delivers_what_is_overdue_in_the_embedded_default(
     call_command("sweep_outbox", stdout=out)
     assert "Re-enqueued 1 message(s); now 0 pending, 0 failed." in out.getvalue()
     assert len(mail.outbox) == 1
+
+
+# --- batches: a task that has sent its own row goes on with other due rows -------------------------------
+
+BATCH = {"HANDOFF_OUTBOX_BATCH_SIZE": 3, "HANDOFF_OUTBOX_BATCH_SECONDS": 30.0}
+
+
+def owe_to_many(world: World, draft: TrainerHandoff, n: int) -> list[OutboxMessage]:
+    """The sent referral's row, plus `n - 1` more rows of the same event for other recipients (pending,
+    nothing published: as if the broker had their messages queued behind this one)."""
+    from tests.factories import UserFactory
+
+    services.handoff_send(handoff=draft, actor=world.physio)  # on_commit not run: nothing sent yet
+    first = OutboxMessage.objects.get()
+    others = [UserFactory() for _ in range(n - 1)]
+    OutboxMessage.objects.bulk_create([OutboxMessage(event=first.event, recipient=u) for u in others])
+    Notification.objects.bulk_create(
+        [Notification(event=first.event, recipient=u, title="Batch title") for u in others[1:]]
+    )  # others[0] has no in-app notification: its title is built from the event
+    return list(OutboxMessage.objects.order_by("pk"))
+
+
+@override_settings(**BATCH)
+def test_one_task_delivers_its_row_then_the_other_due_rows_each_once(
+    world: World, draft: TrainerHandoff
+) -> None:
+    rows = owe_to_many(world, draft, 8)
+    assert tasks.deliver_outbox_message(rows[0].pk) == "sent"
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.recipient.email for r in rows)
+    # the other rows' own messages arrive later and find nothing to do
+    assert [tasks.deliver_outbox_message(r.pk) for r in rows[1:]] == ["skipped"] * 7
+    assert len(mail.outbox) == 8
+    for row in OutboxMessage.objects.all():
+        assert row.status == Status.SENT and row.attempts == 1 and row.sent_at is not None
+    assert HandoffEvent.objects.get(to_status="requested").delivered_at is not None
+    titles = {m.to[0]: m.subject for m in mail.outbox}
+    assert titles[rows[1].recipient.email] == "[Handoff] New referral from Lakeside Physio"  # from the event
+    assert titles[rows[2].recipient.email] == "[Handoff] Batch title"  # the in-app notification's
+
+
+@override_settings(**BATCH)
+def test_a_batch_leaves_alone_rows_another_worker_holds_or_that_are_not_due(
+    world: World, draft: TrainerHandoff
+) -> None:
+    rows = owe_to_many(world, draft, 5)
+    held = notifications.claim(rows[1].pk)  # another worker is sending it
+    assert held is not None
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    OutboxMessage.objects.filter(pk=rows[2].pk).update(next_attempt_at=later)  # backing off
+    assert tasks.deliver_outbox_message(rows[0].pk) == "sent"
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.recipient.email for r in (rows[0], *rows[3:]))
+    rows[1].refresh_from_db()
+    rows[2].refresh_from_db()
+    assert rows[1].status == Status.IN_FLIGHT and rows[1].claim_token == held and rows[1].attempts == 1
+    assert rows[2].status == Status.PENDING and rows[2].attempts == 0
+    assert HandoffEvent.objects.get(to_status="requested").delivered_at is None  # two still owed
+
+
+@override_settings(**BATCH)
+def test_two_batches_racing_over_the_same_rows_send_each_row_once(
+    world: World, draft: TrainerHandoff
+) -> None:
+    rows = owe_to_many(world, draft, 6)
+    first_token, first = notifications.claim_due(limit=4)
+    second_token, second = notifications.claim_due(limit=4)  # sees the same candidates first
+    assert first == [r.pk for r in rows[:4]]
+    assert second == [r.pk for r in rows[4:]] and first_token != second_token
+    assert notifications.claim_due(limit=4)[1] == []
+    assert all(tasks.deliver_outbox_message(r.pk) == "skipped" for r in rows)
+    assert mail.outbox == []
+
+
+@override_settings(EMAIL_BACKEND=FLAKY, **BATCH)
+def test_a_failure_in_one_row_of_a_batch_does_not_lose_the_others(
+    world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = owe_to_many(world, draft, 6)
+    assert notifications.claim(rows[0].pk) is not None  # its own row is another worker's: a batch only
+    published: list[tuple[int, float | None]] = []
+    monkeypatch.setattr(
+        tasks, "publish_delivery", lambda pk, countdown=None: published.append((pk, countdown)) or True
+    )
+    set_failures(1)  # the mail server refuses the first email of the run: the batch's first row
+    assert tasks.deliver_outbox_message(rows[0].pk) == "skipped"
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.recipient.email for r in rows[2:])
+    failed = OutboxMessage.objects.get(pk=rows[1].pk)
+    assert (
+        failed.status == Status.PENDING and failed.attempts == 1 and "ConnectionRefused" in failed.last_error
+    )
+    assert failed.next_attempt_at > timezone.now()
+    assert published == [(rows[1].pk, 5.0)], "the failed row's retry is published with its backoff"
+    assert OutboxMessage.objects.filter(status=Status.SENT).count() == 4
+    set_failures(0)
+
+
+@override_settings(EMAIL_BACKEND="tests.mail_backends.TickingBackend")
+def test_rows_claimed_but_not_reached_in_time_are_given_back_uncounted(
+    world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from tests.mail_backends import TickingBackend
+
+    rows = owe_to_many(world, draft, 5)
+    TickingBackend.clock = 0.0
+    monkeypatch.setattr(notifications, "time", SimpleNamespace(monotonic=lambda: TickingBackend.clock))
+    # 1 s per email, 1.5 s of budget: the own row (1 s), a batch of 4 claimed, its first row sent (2 s)
+    report = notifications.deliver(rows[0].pk, batch_size=4, budget_seconds=1.5)
+    # its own row, then the first row of the batch (a batch always makes progress); the rest given back
+    assert [pk for pk, r in report.results.items() if r.outcome == "sent"] == [rows[0].pk, rows[1].pk]
+    assert report.released == [r.pk for r in rows[2:]]
+    for row in OutboxMessage.objects.filter(pk__in=report.released):
+        assert row.status == Status.PENDING and row.attempts == 0 and row.claim_token is None
+        assert row.next_attempt_at <= timezone.now()
+    assert len(mail.outbox) == 2
+
+
+@override_settings(**BATCH)
+def test_the_task_republishes_what_its_batch_gave_back(
+    world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = owe_to_many(world, draft, 3)
+    published: list[int] = []
+    monkeypatch.setattr(tasks, "publish_delivery", lambda pk, countdown=None: published.append(pk) or True)
+    monkeypatch.setattr(
+        notifications,
+        "deliver",
+        lambda pk, **kw: notifications.BatchReport(
+            results={pk: notifications.DeliveryResult("sent")}, released=[rows[1].pk, rows[2].pk]
+        ),
+    )
+    assert tasks.deliver_outbox_message(rows[0].pk) == "sent"
+    assert published == [rows[1].pk, rows[2].pk]
+
+
+# --- a run whose pool child died: its redelivered message takes over at once ---------------------------
+
+
+def test_a_redelivered_run_takes_over_the_rows_its_dead_run_held(world: World, draft: TrainerHandoff) -> None:
+    services.handoff_send(handoff=draft, actor=world.physio)
+    row = OutboxMessage.objects.get()
+    token = notifications.claim(row.pk)  # the run claims, then its pool child is SIGKILLed mid-send
+    assert token is not None
+    # an unrelated duplicate (another token) still finds the row leased
+    assert notifications.deliver(row.pk).outcome(row.pk) == "skipped"
+    # without the redelivery mark, the same token does not take over either
+    assert notifications.deliver(row.pk, token=token).outcome(row.pk) == "skipped"
+    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "sent"
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.attempts == 2 and len(mail.outbox) == 1
+    # once sent, another redelivery of the same message finds nothing of its own in flight
+    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
+    assert len(mail.outbox) == 1
+
+
+def test_a_row_lost_on_its_last_attempt_is_failed_not_retried(world: World, draft: TrainerHandoff) -> None:
+    services.handoff_send(handoff=draft, actor=world.physio)
+    row = OutboxMessage.objects.get()
+    OutboxMessage.objects.filter(pk=row.pk).update(attempts=7)
+    token = notifications.claim(row.pk)
+    assert token is not None
+    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
+    row.refresh_from_db()
+    assert row.status == Status.FAILED and row.attempts == 8 and "Worker lost" in row.last_error
+    assert mail.outbox == []
+
+
+def test_the_task_takes_over_only_for_a_redelivered_message_without_an_eta(
+    world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        notifications, "deliver", lambda pk, **kw: calls.append(kw) or notifications.BatchReport()
+    )
+    task = tasks.deliver_outbox_message
+    for delivery_info, eta in [
+        ({"redelivered": True}, None),
+        ({"redelivered": False}, None),
+        ({"redelivered": True}, "2026-01-01T00:00:00+00:00"),  # a retry: Redis may hand it out twice
+    ]:
+        task.push_request(id="4b4c6a36-8d0b-4a51-9f5e-1f1f9c4e1a10", delivery_info=delivery_info, eta=eta)
+        try:
+            task.run(1)
+        finally:
+            task.pop_request()
+    assert [c["take_over"] for c in calls] == [True, False, False]
+    assert len({c["token"] for c in calls}) == 1, "every copy of one message claims under the same token"

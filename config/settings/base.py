@@ -223,13 +223,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 300,
 }
 # Acknowledge after the task ran (acks_late), and put the message back when the pool child running it
-# dies (reject_on_worker_lost): a SIGKILLed child or an OOM loses nothing. The resulting second run is a
-# no-op because delivery claims the outbox row with a conditional UPDATE first.
+# dies (reject_on_worker_lost): a SIGKILLed child or an OOM loses nothing. Delivery claims outbox rows with
+# a conditional UPDATE under a token derived from the task id, so the message that comes back (marked
+# redelivered, no ETA) takes over the rows its dead run held and sends them at once rather than after their
+# lease; any other copy finds them claimed and skips. That relies on a message without an ETA starting
+# within one task time limit of being taken (prefetch 1 below), far inside visibility_timeout: Redis then
+# never hands out a second copy while the first one runs.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message reserved per process at a time: a worker that dies holds at most one unacknowledged
 # message, and a slow email does not hold a queue of others behind it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Database connections in the worker: kept across tasks and closed by Django's own rule (CONN_MAX_AGE, or
+# after an error; config/celery_app.close_old_connections), not reopened for every task. Celery's Django
+# fixup still closes them once per this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 # Time limits: the SMTP timeout (EMAIL_TIMEOUT, 10 s) fits well inside; a hung task is killed and its
 # outbox row comes back when its lease runs out. Keep the lease (below) longer than the hard limit.
 CELERY_TASK_SOFT_TIME_LIMIT = 30
@@ -257,6 +265,15 @@ HANDOFF_OUTBOX_LEASE = timedelta(seconds=env.float("HANDOFF_OUTBOX_LEASE_SECONDS
 HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS = env.int("HANDOFF_OUTBOX_BACKOFF_BASE_SECONDS", default=5)
 HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS = env.int("HANDOFF_OUTBOX_BACKOFF_MAX_SECONDS", default=15 * 60)
 HANDOFF_HEALTH_MAX_PENDING_AGE = env.int("HANDOFF_HEALTH_MAX_PENDING_AGE", default=5 * 60)
+# A delivery task that has sent its own row goes on with other due rows, this many claimed at a time (each
+# through the same conditional claim), over one mail connection, for at most this long; rows claimed but not
+# reached in time are given back and re-published. Far inside the soft time limit, even with one slow send
+# (EMAIL_TIMEOUT) past the budget. 0 turns batching off; it is off where tasks run in-process (eager), so a
+# request never delivers other people's email on its way out.
+HANDOFF_OUTBOX_BATCH_SIZE = env.int(
+    "HANDOFF_OUTBOX_BATCH_SIZE", default=0 if CELERY_TASK_ALWAYS_EAGER else 50
+)
+HANDOFF_OUTBOX_BATCH_SECONDS = env.float("HANDOFF_OUTBOX_BATCH_SECONDS", default=5.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
