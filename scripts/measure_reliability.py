@@ -459,8 +459,8 @@ def write(
         "- After the whole worker is killed mid-delivery it is the rest of the row's lease plus at most one",
         "  sweep: the broker alone would hand the unacknowledged message back only after its 300 s",
         "  visibility timeout. A pool child killed alone has its message put back at once (reject on",
-        "  worker lost), but that rerun finds the row leased and skips it; the sweeper sends it when the",
-        "  lease ends.",
+        "  worker lost); the rerun claims under the same token (derived from the task id), sees the",
+        "  message marked redelivered, takes over the rows its dead run held and sends them at once.",
         "",
     ]
     out.write_text("\n".join(lines))
