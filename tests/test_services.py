@@ -398,7 +398,7 @@ def test_database_constraint_refuses_a_second_open_handoff(world: World, request
     with (
         pytest.raises(
             IntegrityError,
-            match="handoff_one_open_per_plan|UNIQUE constraint failed: referrals_trainerhandoff.plan_id",
+            match=r"handoff_one_open_per_plan|UNIQUE constraint failed: referrals_trainerhandoff\.plan_id",
         ),
         transaction.atomic(),
     ):
