@@ -183,6 +183,8 @@ def measure(endpoint: Endpoint, seconds: float, wrk: Wrk, probe: Probe, bodies: 
         raise RuntimeError(f"{endpoint.label}: HTTP {status}, not 200; nothing measured")
     result |= {"probe_status": status, "queries": queries}
     if endpoint.sizes:
+        for url, headers in endpoint.sizes.values():
+            probe(url, headers)  # a session's first request stamps it once: count the steady state
         result["queries_by_size"] = {
             size: probe(url, headers)[1] for size, (url, headers) in endpoint.sizes.items()
         }
