@@ -29,6 +29,7 @@ from accounts.models import (
     TrainerProfile,
     User,
 )
+from referrals import services
 from referrals.models import (
     Consent,
     Exercise,
@@ -201,23 +202,8 @@ PLAN_COLS = [
     "created_at",
     "updated_at",
 ]
-PLAN_EXERCISE_COLS = [
-    "id",
-    "plan_id",
-    "exercise_id",
-    "position",
-    "sets",
-    "reps",
-    "hold_seconds",
-    "duration_minutes",
-    "load_unit",
-    "load_value",
-    "frequency_per_week",
-    "tempo",
-    "rest_seconds",
-    "notes",
-    "progression_note",
-]
+# The dose columns are the service's own field list ("exercise" is the foreign key's column).
+PLAN_EXERCISE_COLS = ["id", "plan_id", "exercise_id", "position", *services.EXERCISE_FIELDS[1:]]
 CONSENT_COLS = [
     "id",
     "public_id",

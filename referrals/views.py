@@ -332,26 +332,17 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         if valid:
             rows = {prefix: forms.filled_rows(rs) for prefix, rs in rowsets.items()}
             fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
+            fields |= {
+                "exercises": [r for _, r in rows["exercises"]],
+                "precautions": [r for _, r in rows["precautions"]],
+                "red_flags": [r["description"] for _, r in rows["red_flags"]],
+            }
             try:
                 if plan is None:
-                    plan = services.plan_create(
-                        patient=patient,
-                        actor=user,
-                        exercises=[r for _, r in rows["exercises"]],
-                        precautions=[r for _, r in rows["precautions"]],
-                        red_flags=[r["description"] for _, r in rows["red_flags"]],
-                        **fields,
-                    )
+                    plan = services.plan_create(patient=patient, actor=user, **fields)
                     messages.success(request, "The treatment plan was created.")
                 else:
-                    plan = services.plan_update(
-                        plan=plan,
-                        actor=user,
-                        exercises=[r for _, r in rows["exercises"]],
-                        precautions=[r for _, r in rows["precautions"]],
-                        red_flags=[r["description"] for _, r in rows["red_flags"]],
-                        **fields,
-                    )
+                    plan = services.plan_update(plan=plan, actor=user, **fields)
                     messages.success(request, "The treatment plan was saved.")
             except ValidationError as exc:
                 index_maps = {p: (rowsets[p], [i for i, _ in rows[p]]) for p in ROW_SETS}
