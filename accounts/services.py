@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import selectors
 from accounts.models import ApiToken, User
 from referrals.errors import NotPermitted
 
@@ -54,11 +55,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     (at most once a minute, so a busy client does not write on every request)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=api_token_hash(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
+    token = selectors.api_token_get(key_hash=api_token_hash(raw))  # with its user and the user's roles
     if token is None:
         return None
     now = timezone.now()

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import selectors
 from accounts.models import Membership
 
 DEVICE_NAME = "Authenticator app"
@@ -32,7 +33,8 @@ def confirmed_device(user: Any) -> TOTPDevice | None:
 
 
 def has_device(user: Any) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    """A confirmed authenticator app (read with the request's user, see accounts.selectors)."""
+    return selectors.has_totp_device(user)
 
 
 def is_required(user: Any) -> bool:
@@ -40,7 +42,7 @@ def is_required(user: Any) -> bool:
     for the admin only; the middleware checks that on admin paths.)"""
     if not settings.HANDOFF_REQUIRE_2FA_FOR_PHYSIOS or not getattr(user, "is_authenticated", False):
         return False
-    return Membership.objects.filter(user=user, role=Membership.Role.PHYSIOTHERAPIST).exists()
+    return any(role == Membership.Role.PHYSIOTHERAPIST for _, role in selectors.roles_of(user))
 
 
 def may_turn_off(user: Any) -> bool:
@@ -77,6 +79,7 @@ def remove_other_devices(user: Any, *, keep: TOTPDevice | None) -> None:
     devices.delete()
     if keep is None:
         StaticDevice.objects.filter(user=user).delete()
+    selectors.forget_request_context(user)
 
 
 def backup_codes_create(user: Any) -> list[str]:
@@ -86,6 +89,7 @@ def backup_codes_create(user: Any) -> list[str]:
         StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
         StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    selectors.forget_request_context(user)
     return codes
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -47,9 +47,9 @@ def credentials(net: Network) -> dict[str, dict[str, str]]:
     ):
         user = User.objects.get(pk=user_id)
         _, raw = api_token_create(user=user, name="make bench")
-        session = SessionStore()
+        session = import_module(settings.SESSION_ENGINE).SessionStore()  # as a login makes it
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         if who == "physio":
             # Production requires two factors of a physiotherapist: without a verified device in the session

@@ -2,6 +2,7 @@
 
 - NoStoreMiddleware: nothing a logged-in person sees is kept by a browser or a proxy cache.
 - SessionTimeoutMiddleware: a session ends after 15 idle minutes and, whatever happens, after 12 hours.
+- OTPMiddleware: django-otp's, without a query per request to load the device that verified the session.
 - TwoFactorMiddleware: a user with an authenticator app verifies a code before any page; staff in the admin,
   and physiotherapists where HANDOFF_REQUIRE_2FA_FOR_PHYSIOS is on, are sent to set one up first.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,7 +19,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
+from django_otp.models import Device
 
+from accounts import selectors as account_selectors
 from accounts import two_factor
 
 Handler = Callable[[HttpRequest], HttpResponseBase]
@@ -90,6 +97,31 @@ class SessionTimeoutMiddleware:
             return
         logout(request)  # flushes the session and makes request.user anonymous
         messages.info(request, reason)
+
+
+class OTPMiddleware(DjangoOTPMiddleware):  # type: ignore[misc]  # django-otp has no type hints
+    """django-otp's middleware (`request.user.otp_device`, `request.user.is_verified()`), answering from the
+    confirmed devices read with the user (accounts.selectors) instead of loading the device on every
+    request.
+
+    The session names the device that verified it. It still counts only while that device is one of the
+    user's confirmed devices in the same read as the user row: a device deleted or reset a moment ago
+    un-verifies the session on its next request, as with django-otp's own check. The device object itself
+    is loaded only if something reads it."""
+
+    def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
+        self._init_user_fields(user)
+        if not user.is_authenticated:
+            return user
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        if persistent_id:
+            persistent_id = self._normalize_persistent_id(persistent_id)
+            if persistent_id in account_selectors.confirmed_device_ids(user):
+                user.otp_device = SimpleLazyObject(lambda: Device.from_persistent_id(persistent_id))
+                return user
+        if DEVICE_ID_SESSION_KEY in request.session:
+            del request.session[DEVICE_ID_SESSION_KEY]
+        return user
 
 
 def _exempt(path: str) -> bool:

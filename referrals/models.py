@@ -527,6 +527,13 @@ class TrainerHandoff(models.Model):
         ordering = ["-updated_at", "-id"]
         indexes = [
             models.Index(fields=["trainer", "status", "-updated_at"]),
+            # the trainer's inbox (page and API): their sent handoffs at their gym, newest first, read in
+            # order and stopped at the page's end (without it, every row of the trainer is read and sorted)
+            models.Index(
+                fields=["trainer", "gym", "-updated_at", "-id"],
+                condition=~Q(status=HandoffStatus.DRAFT),
+                name="handoff_trainer_inbox_idx",
+            ),
             models.Index(fields=["updated_at"]),
             # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
             models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),

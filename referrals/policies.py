@@ -1,7 +1,8 @@
 """Who may see and do what: pure predicates shared by services, views, templates, the API and the admin.
 
 `roles_of(user)` reads the user's memberships once per user object and caches them on it, so a page that
-asks many questions asks the database once.
+asks many questions asks the database once (or not at all: the request's user arrives with them, see
+accounts.selectors).
 """
 
 from __future__ import annotations
@@ -9,27 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from accounts import selectors as account_selectors
 from accounts.models import Membership
 from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
 
 Role = Membership.Role
-_CACHE_ATTR = "_handoff_roles"
 
 
 def roles_of(user: Any) -> frozenset[tuple[int, str]]:
-    """The (organization id, role) pairs of an authenticated user; empty for anyone else."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is None:
-        cached = frozenset(Membership.objects.filter(user=user).values_list("organization_id", "role"))
-        setattr(user, _CACHE_ATTR, cached)
-    return cached
+    """The (organization id, role) pairs of an authenticated user; empty for anyone else. Read once per
+    user object: with the user itself on a request (accounts.selectors), with one query otherwise."""
+    return account_selectors.roles_of(user)
 
 
 def forget_roles(user: Any) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    account_selectors.forget_request_context(user)
 
 
 def has_role(user: Any, organization_id: int, role: str) -> bool:

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
@@ -133,10 +134,28 @@ def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("event__handoff")
 
 
+UNREAD_COLUMN = "request_unread_notifications"
+
+
+def _unread(user: Any) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
+def notification_unread_columns(owner: str = "pk") -> dict[str, Any]:
+    """The bell's unread count as an annotation of a user query (config.auth loads the session's user with
+    it): `owner` names the user's id in that query."""
+    count = _unread(OuterRef(owner)).order_by().values("recipient_id").annotate(n=Count("*")).values("n")
+    return {UNREAD_COLUMN: Coalesce(Subquery(count[:1]), 0)}
+
+
 def notification_unread_count(*, user: Any) -> int:
+    """The bell's number: read with the request's user when it was loaded so, one query otherwise."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    loaded = getattr(user, UNREAD_COLUMN, None)
+    if loaded is not None:
+        return int(loaded)
+    return _unread(user).count()
 
 
 def notification_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Notification:

@@ -20,7 +20,8 @@ PROBE = (
     "'mail_dir': str(s.EMAIL_FILE_PATH), 'acks_late': app.conf.task_acks_late, "
     "'reject_lost': app.conf.task_reject_on_worker_lost, 'prefetch': app.conf.worker_prefetch_multiplier, "
     "'beat': sorted(app.conf.beat_schedule), 'serializer': app.conf.task_serializer, "
-    "'cache': s.CACHES['default'], 'client_ip_from': list(s.AXES_IPWARE_META_PRECEDENCE_ORDER)}))"
+    "'cache': s.CACHES['default'], 'sessions': s.CACHES['sessions'], 'session_engine': s.SESSION_ENGINE, "
+    "'client_ip_from': list(s.AXES_IPWARE_META_PRECEDENCE_ORDER)}))"
 )
 SCRUB = ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
 
@@ -86,9 +87,13 @@ def test_production_reads_everything_from_the_environment(tmp_path: Path) -> Non
     assert conf["engine"] == "django.db.backends.postgresql" and conf["name"] == "handoff"
     assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
     assert conf["eager"] is False and conf["broker"] == "redis://cache.internal:6379/0"
-    # API throttles count across web processes: one shared cache
-    assert conf["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    # API throttles count across web processes, and sessions have their copy, in one shared Redis
+    assert conf["cache"]["BACKEND"] == "config.cache.ResilientRedisCache"
     assert conf["cache"]["LOCATION"] == "redis://cache.internal:6379/0"
+    assert conf["cache"]["OPTIONS"]["socket_timeout"] == 0.5
+    assert conf["sessions"]["BACKEND"] == "config.cache.ResilientRedisCache"
+    assert conf["sessions"]["MAX_TIMEOUT"] == 300
+    assert conf["session_engine"] == "django.contrib.sessions.backends.cached_db"
     assert conf["client_ip_from"] == ["REMOTE_ADDR"]  # no forwarded header trusted unless configured
 
 

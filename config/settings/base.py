@@ -6,6 +6,7 @@ Handoff runs embedded: SQLite under var/, Celery tasks in-process, emails writte
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -57,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "config.middleware.OTPMiddleware",  # django-otp's, reading the devices loaded with the user
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionTimeoutMiddleware",
     "config.middleware.TwoFactorMiddleware",
@@ -107,7 +108,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out username+address pair before a password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the session's user with its roles, devices and unread count in one query
+    "config.auth.RequestUserBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 # Per account AND address: a stranger cannot lock a physiotherapist out from elsewhere, and one address
@@ -136,6 +138,14 @@ OTP_TOTP_ISSUER = "Handoff"
 OTP_TOTP_THROTTLE_FACTOR = 1  # a wrong code doubles the wait before the next try: 1 s, 2 s, 4 s ...
 
 # Sessions: 15 minutes idle, 12 hours at most (config.middleware.SessionTimeoutMiddleware).
+# Sessions are rows in the database with a copy in the "sessions" cache: a page reads the copy, a change
+# writes both. In production that cache is Redis (production.py); here it is this process's memory.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "handoff"},
+    "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "handoff-sessions"},
+}
 HANDOFF_SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
 HANDOFF_SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 SESSION_COOKIE_AGE = int(HANDOFF_SESSION_ABSOLUTE_TIMEOUT.total_seconds())
@@ -287,9 +297,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "referrals.api.pagination.ApiCursorPagination",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    # DRF's, counted in a sliding window: one cache round trip a request (config/throttling.py)
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),

@@ -15,14 +15,30 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-# One cache for every web process: the API throttles count per user across gunicorn workers, not per process.
+# One cache for every web process: the API throttle counters are per user across gunicorn workers, and
+# each session has a copy here (cached_db, see base.py), so a page reads no session row. Redis trouble is a
+# cache miss, never an error page (config/cache.py): short socket timeouts, and a session copy lives at
+# most 5 minutes, so a logout that could not reach Redis cannot be undone by a stale copy for longer.
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+_CACHE_OPTIONS = {
+    "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+    "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
         "KEY_PREFIX": "handoff",
         "TIMEOUT": 300,
-    }
+        "OPTIONS": _CACHE_OPTIONS,
+    },
+    "sessions": {
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "handoff-session",
+        "MAX_TIMEOUT": 300,
+        "OPTIONS": _CACHE_OPTIONS,
+    },
 }
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 

@@ -1,0 +1,201 @@
+"""What every request asks of its own user, read with the user in one query.
+
+A page or an API call needs the user's roles (their memberships) and, for two-factor authentication,
+which of their devices are confirmed. Asked one by one, that is a query each on every request. Here they
+are correlated subqueries on the query that loads the user (the session's `get_user`, the token's lookup),
+so the answers arrive with the user row and are always as fresh as the user row itself: a membership or
+a device removed a moment ago is gone on the next request, as before.
+
+`roles_of(user)` and `confirmed_device_ids(user)` answer from those columns when the user was loaded with
+them, and ask the database otherwise (a user loaded any other way, e.g. in a service or a test).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Aggregate, Model, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.sql.compiler import SQLCompiler
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import ApiToken, Membership, User
+
+ROLES_COLUMN = "request_roles_json"
+TOTP_COLUMN = "request_totp_ids_json"
+STATIC_COLUMN = "request_static_ids_json"
+_ROLES_CACHE = "_handoff_roles"
+_DEVICES_CACHE = "_handoff_confirmed_devices"
+
+Roles = frozenset[tuple[int, str]]
+M = TypeVar("M", bound=Model)
+
+
+class JSONRowsAgg(Aggregate):
+    """The aggregated rows as one JSON array (as text) of arrays: `[[a, b], ...]`. PostgreSQL and SQLite,
+    the two databases Handoff runs on."""
+
+    output_field = TextField()
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, Any]:
+        template = "CAST(JSON_AGG(JSON_BUILD_ARRAY(%(expressions)s)) AS TEXT)"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, Any]:
+        template = "JSON_GROUP_ARRAY(JSON_ARRAY(%(expressions)s))"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def _rows_of(queryset: QuerySet[Any], owner: str, *columns: str) -> Subquery:
+    """`columns` of `queryset`'s rows owned by the outer row's `owner`, as one JSON text (NULL: none)."""
+    return Subquery(
+        queryset.filter(user_id=OuterRef(owner))
+        .order_by()
+        .values("user_id")
+        .annotate(rows=JSONRowsAgg(*columns))
+        .values("rows")[:1]
+    )
+
+
+def request_context_columns(owner: str = "pk", *, devices: bool = True) -> dict[str, Any]:
+    """Annotations for a query whose rows are (or join) users: `owner` names the user's id in it ("pk" on
+    User, "user_id" on ApiToken). Pass to `.annotate(**...)`; `remember_request_context` reads them.
+    `devices=False`: the roles only (a token request has no second factor to check)."""
+    columns: dict[str, Any] = {
+        ROLES_COLUMN: _rows_of(Membership.objects.all(), owner, "organization_id", "role")
+    }
+    if devices:
+        columns[TOTP_COLUMN] = _rows_of(TOTPDevice.objects.filter(confirmed=True), owner, "id")
+        columns[STATIC_COLUMN] = _rows_of(StaticDevice.objects.filter(confirmed=True), owner, "id")
+    return columns
+
+
+def _parse(text: str | None) -> list[list[Any]]:
+    return [] if not text else list(json.loads(text))
+
+
+def remember_request_context(user: Any, columns: Any) -> None:
+    """Keep the answers of `request_context_columns` (read off `columns`, the annotated row) on `user`."""
+    roles = frozenset((int(org), str(role)) for org, role in _parse(getattr(columns, ROLES_COLUMN)))
+    setattr(user, _ROLES_CACHE, roles)
+    if hasattr(columns, TOTP_COLUMN):
+        devices = {f"{TOTPDevice.model_label()}/{row[0]}" for row in _parse(getattr(columns, TOTP_COLUMN))}
+        devices |= {
+            f"{StaticDevice.model_label()}/{row[0]}" for row in _parse(getattr(columns, STATIC_COLUMN))
+        }
+        setattr(user, _DEVICES_CACHE, frozenset(devices))
+
+
+def forget_request_context(user: Any) -> None:
+    """After a change to the user's memberships or devices within the same request."""
+    for name in (_ROLES_CACHE, _DEVICES_CACHE):
+        if name in getattr(user, "__dict__", {}):
+            delattr(user, name)
+
+
+def roles_of(user: Any) -> Roles:
+    """The (organization id, role) pairs of an authenticated, active user; empty for anyone else."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached: Roles | None = getattr(user, _ROLES_CACHE, None)
+    if cached is None:
+        cached = frozenset(
+            Membership.objects.filter(user=user).order_by().values_list("organization_id", "role")
+        )
+        setattr(user, _ROLES_CACHE, cached)
+    return cached
+
+
+def confirmed_device_ids(user: Any) -> frozenset[str]:
+    """The persistent ids (django-otp's "app.model/id") of the user's confirmed TOTP and backup-code
+    devices."""
+    cached: frozenset[str] | None = getattr(user, _DEVICES_CACHE, None)
+    if cached is None:
+        totp = TOTPDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
+        static = StaticDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
+        cached = frozenset(
+            [f"{TOTPDevice.model_label()}/{pk}" for pk in totp]
+            + [f"{StaticDevice.model_label()}/{pk}" for pk in static]
+        )
+        setattr(user, _DEVICES_CACHE, cached)
+    return cached
+
+
+def has_totp_device(user: Any) -> bool:
+    prefix = TOTPDevice.model_label() + "/"
+    return any(device.startswith(prefix) for device in confirmed_device_ids(user))
+
+
+# --- queries compiled once ----------------------------------------------------------------------------
+
+
+class CompiledQuery(Generic[M]):
+    """An ORM query of one model, turned into SQL once per process and database vendor, and then run with
+    one varying value (`Model.objects.raw`): for the queries every request makes, whose compiling by the
+    ORM costs more than running them (about 0.7 ms against 0.25 ms for the token's).
+
+    `build(value)` returns the queryset for `value`; it is called once, with a placeholder that is then
+    swapped for the real value in the parameters. Annotations come back as attributes, as with the ORM."""
+
+    _PLACEHOLDERS: tuple[Any, ...] = (-7_919_191_919, "compiled-query-placeholder")
+
+    def __init__(self, model: type[M], build: Callable[[Any], QuerySet[M]], *, placeholder: Any) -> None:
+        if placeholder not in self._PLACEHOLDERS:
+            raise ValueError("use one of CompiledQuery._PLACEHOLDERS")
+        self.model = model
+        self.build = build
+        self.placeholder = placeholder
+        self._compiled: dict[str, tuple[str, tuple[Any, ...], int]] = {}
+
+    def _sql(self, using: str) -> tuple[str, tuple[Any, ...], int]:
+        vendor = connections[using].vendor
+        if vendor not in self._compiled:
+            sql, params = self.build(self.placeholder).query.sql_with_params()
+            where = [i for i, param in enumerate(params) if param == self.placeholder]
+            if len(where) != 1:
+                raise ValueError(f"the placeholder must appear once in the query's parameters: {params!r}")
+            self._compiled[vendor] = (sql, tuple(params), where[0])
+        return self._compiled[vendor]
+
+    def first(self, value: Any, *, using: str = "default") -> M | None:
+        sql, params, index = self._sql(using)
+        bound = list(params)
+        bound[index] = value
+        rows = list(self.model._default_manager.db_manager(using).raw(sql, bound))
+        return rows[0] if rows else None
+
+
+_TOKEN = CompiledQuery(
+    ApiToken,
+    lambda key_hash: ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True).order_by(),
+    placeholder="compiled-query-placeholder",
+)
+_TOKEN_USER = CompiledQuery(
+    User,
+    lambda pk: User.objects.annotate(**request_context_columns("pk", devices=False)).filter(
+        pk=pk, is_active=True
+    ),
+    placeholder=-7_919_191_919,
+)
+
+
+def api_token_get(*, key_hash: str) -> ApiToken | None:
+    """The unrevoked token with this hash, and its active user with the user's roles (two queries, each
+    compiled once); None if there is no such token or its user is inactive."""
+    token = _TOKEN.first(key_hash)
+    if token is None:
+        return None
+    user = _TOKEN_USER.first(token.user_id)
+    if user is None:
+        return None
+    remember_request_context(user, user)
+    token.user = user
+    return token

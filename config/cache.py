@@ -1,0 +1,185 @@
+"""Django's Redis cache, made safe to lean on: short timeouts, and Redis trouble is a miss, not a 500.
+
+Production keeps two things in Redis besides the Celery queue: the API throttle counters and a copy of
+each session (`cached_db`: the session is written to PostgreSQL and to Redis, and read from Redis, so a
+page costs no session query). Neither may take the site down with Redis:
+
+- every call has a short socket timeout (a paused Redis costs a request at most that long);
+- a call that cannot reach Redis logs a warning and answers as a miss (`get` gives the default, a write is
+  dropped), so sessions fall back to PostgreSQL and throttles let the request through;
+- after a failure the cache stays out of the way for `RETRY_AFTER` seconds (no timeout per request while
+  Redis is away), then tries again;
+- a session deleted while Redis was unreachable (a logout) could come back from its stale copy when Redis
+  returns: so `MAX_TIMEOUT` caps how long any entry lives (a few minutes for sessions), and the keys whose
+  delete failed are deleted again as soon as Redis answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger("handoff.cache")
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class ResilientRedisCache(RedisCache):
+    """RedisCache whose failures are misses. Extra settings beside OPTIONS (the redis-py pool options,
+    e.g. socket_timeout): MAX_TIMEOUT (seconds, caps every entry's lifetime), RETRY_AFTER (seconds)."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self.max_timeout: int | None = params.get("MAX_TIMEOUT")
+        self.retry_after = float(params.get("RETRY_AFTER", 5.0))
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+        self._undeleted: set[str] = set()  # keys whose delete failed: deleted again once Redis answers
+
+    @property
+    def _client(self) -> Any:
+        """Django's RedisCacheClient behind this cache (keys given to it are already made)."""
+        return self._cache  # type: ignore[attr-defined]
+
+    # --- the guard -------------------------------------------------------------------------------------
+
+    def _available(self) -> bool:
+        if time.monotonic() < self._down_until:
+            return False
+        if self._undeleted:
+            self._retry_deletes()
+        return True
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + self.retry_after
+        logger.warning(
+            "cache: Redis unreachable during %s (%s); treating it as a miss for %.0f s",
+            operation,
+            type(exc).__name__,
+            self.retry_after,
+        )
+
+    def _retry_deletes(self) -> None:
+        with self._lock:
+            keys, self._undeleted = list(self._undeleted), set()
+        try:
+            self._client.delete_many(keys)
+        except UNREACHABLE as exc:
+            with self._lock:
+                self._undeleted.update(keys)
+            self._failed("delete retry", exc)
+
+    def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
+        value = super().get_backend_timeout(timeout)
+        if self.max_timeout is not None and (value is None or value > self.max_timeout):
+            return int(self.max_timeout)
+        return None if value is None else int(value)
+
+    # --- the operations, each a miss when Redis is away --------------------------------------------------
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        if not self._available():
+            return default
+        try:
+            return super().get(key, default, version)
+        except UNREACHABLE as exc:
+            self._failed("get", exc)
+            return default
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
+        if not self._available():
+            return {}
+        try:
+            return super().get_many(keys, version)
+        except UNREACHABLE as exc:
+            self._failed("get_many", exc)
+            return {}
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
+        if not self._available():
+            return
+        try:
+            super().set(key, value, timeout, version)
+        except UNREACHABLE as exc:
+            self._failed("set", exc)
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        if not self._available():
+            return False
+        try:
+            return bool(super().add(key, value, timeout, version))
+        except UNREACHABLE as exc:
+            self._failed("add", exc)
+            return False
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        if not self._available():
+            return False
+        try:
+            return bool(super().has_key(key, version))
+        except UNREACHABLE as exc:
+            self._failed("has_key", exc)
+            return False
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        if not self._available():
+            return False
+        try:
+            return bool(super().touch(key, timeout, version))
+        except UNREACHABLE as exc:
+            self._failed("touch", exc)
+            return False
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        full_key = self.make_and_validate_key(key, version=version)
+        if not self._available():
+            self._remember_undeleted(full_key)
+            return False
+        try:
+            return bool(self._client.delete(full_key))
+        except UNREACHABLE as exc:
+            self._remember_undeleted(full_key)
+            self._failed("delete", exc)
+            return False
+
+    def _remember_undeleted(self, full_key: str) -> None:
+        with self._lock:
+            self._undeleted.add(full_key)
+        logger.error(
+            "cache: could not delete %s from Redis; it is deleted again when Redis answers", full_key
+        )
+
+    def window_hit(self, key: str, previous_key: str, timeout: int) -> tuple[int, int] | None:
+        """One round trip for a rate limiter: increment `key` (expiring after `timeout`) and read
+        `previous_key`. Returns (the new count, the previous window's count), or None if Redis is away."""
+        if not self._available():
+            return None
+        current = self.make_and_validate_key(key)
+        previous = self.make_and_validate_key(previous_key)
+        try:
+            pipe = self._client.get_client(current, write=True).pipeline(transaction=False)
+            pipe.incr(current)
+            pipe.expire(current, timeout)
+            pipe.get(previous)
+            count, _, before = pipe.execute()
+        except UNREACHABLE as exc:
+            self._failed("rate limit", exc)
+            return None
+        return int(count), int(before or 0)
+
+    def window_undo(self, key: str) -> None:
+        """Take back one hit of `window_hit` (a request the limiter refused does not count)."""
+        if not self._available():
+            return
+        try:
+            full_key = self.make_and_validate_key(key)
+            self._client.get_client(full_key, write=True).decr(full_key)
+        except UNREACHABLE as exc:
+            self._failed("rate limit", exc)

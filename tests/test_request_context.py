@@ -1,0 +1,122 @@
+"""The request's user arrives with their roles, confirmed devices and unread count in one query
+(config.auth, accounts.selectors): pages pay one query before their content, and every answer is as fresh
+as the user row, so a membership, a device or a notification changed a moment ago counts on the next
+request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from accounts import selectors as account_selectors
+from accounts.models import Membership, User
+from accounts.services import api_token_create
+from referrals import policies, services
+from referrals.models import TrainerHandoff
+from tests.conftest import World, login_with_second_factor
+
+
+@pytest.fixture
+def sent(world: World) -> TrainerHandoff:
+    return services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+
+
+def _queries(client: Any, url: str) -> tuple[Any, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_page_reads_no_session_row_and_no_membership_device_or_badge_query_of_its_own(
+    client: Client, world: World, sent: TrainerHandoff
+) -> None:
+    client.force_login(world.trainer)
+    client.get("/account/profile/")  # the session's first request stamps it
+    response, sql = _queries(client, f"/handoffs/{sent.public_id}/")
+    assert response.status_code == 200
+    assert not any('FROM "django_session"' in q for q in sql), sql
+    first, rest = sql[0], sql[1:]
+    assert first.startswith('SELECT "accounts_user"."id"')
+    for table in ("accounts_membership", "otp_totp_totpdevice", "otp_static_staticdevice"):
+        assert table in first
+        assert not any(table in q for q in rest), (table, rest)
+    assert "referrals_notification" in first  # the bell's count
+
+
+def test_a_verified_physio_page_does_not_load_the_device(client: Client, world: World, settings: Any) -> None:
+    settings.HANDOFF_REQUIRE_2FA_FOR_PHYSIOS = True
+    login_with_second_factor(client, world.physio)
+    client.get("/account/profile/")
+    response, sql = _queries(client, "/patients/")
+    assert response.status_code == 200
+    assert not any("otp_totp_totpdevice" in q for q in sql[1:]), sql
+
+
+def test_a_membership_removed_a_moment_ago_closes_the_next_page(
+    client: Client, world: World, sent: TrainerHandoff
+) -> None:
+    client.force_login(world.trainer)
+    url = f"/handoffs/{sent.public_id}/"
+    assert client.get(url).status_code == 200
+    Membership.objects.filter(user=world.trainer).delete()
+    assert client.get(url).status_code == 404
+
+
+def test_a_membership_removed_a_moment_ago_closes_the_next_api_call(
+    world: World, sent: TrainerHandoff
+) -> None:
+    _, raw = api_token_create(user=world.trainer, name="context")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = f"/api/v1/handoffs/{sent.public_id}/"
+    assert api.get(url).status_code == 200
+    Membership.objects.filter(user=world.trainer).delete()
+    assert api.get(url).status_code == 404
+    User.objects.filter(pk=world.trainer.pk).update(is_active=False)
+    assert api.get(url).status_code == 401
+
+
+def test_the_bell_counts_a_notification_created_since_the_last_page(client: Client, world: World) -> None:
+    client.force_login(world.trainer)
+    before = client.get("/").context["unread_notifications"]
+    services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    after = client.get("/").context["unread_notifications"]
+    assert after == before + 1
+
+
+def test_a_device_replaced_since_the_code_was_entered_unverifies_the_session(
+    client: Client, world: World
+) -> None:
+    login_with_second_factor(client, world.physio)
+    assert client.get("/patients/").status_code == 200
+    TOTPDevice.objects.filter(user=world.physio).delete()  # an admin resets it; the user sets up another
+    TOTPDevice.objects.create(user=world.physio, name="New phone", confirmed=True)
+    response = client.get("/patients/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/two-factor/verify/")
+
+
+def test_roles_read_with_the_user_match_the_memberships(world: World) -> None:
+    from config.auth import RequestUserBackend
+
+    loaded = RequestUserBackend().get_user(world.physio.pk)
+    assert loaded is not None
+    expected = set(Membership.objects.filter(user=world.physio).values_list("organization_id", "role"))
+    assert set(policies.roles_of(loaded)) == expected and expected
+    assert RequestUserBackend().get_user("not a number") is None
+    assert RequestUserBackend().get_user(10**9) is None
+
+
+def test_a_compiled_query_refuses_a_placeholder_it_cannot_find() -> None:
+    with pytest.raises(ValueError):
+        account_selectors.CompiledQuery(User, lambda pk: User.objects.filter(pk=pk), placeholder=0)
+    query = account_selectors.CompiledQuery(
+        User, lambda email: User.objects.filter(email="fixed"), placeholder="compiled-query-placeholder"
+    )
+    with pytest.raises(ValueError):
+        query.first("anyone@example.org")
