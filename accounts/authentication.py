@@ -9,13 +9,14 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import User
+from accounts.selectors import TokenUse
 from accounts.services import api_token_authenticate
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keywords = ("bearer", "token")
 
-    def authenticate(self, request: Request) -> tuple[User, Any] | None:
+    def authenticate(self, request: Request) -> tuple[User, TokenUse] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower().decode("latin-1") not in self.keywords:
             return None

@@ -12,18 +12,20 @@ them, and ask the database otherwise (a user loaded any other way, e.g. in a ser
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Aggregate, Model, OuterRef, QuerySet, Subquery, TextField
+from django.db.models import Aggregate, F, Model, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.sql.compiler import SQLCompiler
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Membership, User
+from accounts.models import Membership, User
 
 ROLES_COLUMN = "request_roles_json"
 TOTP_COLUMN = "request_totp_ids_json"
@@ -173,29 +175,38 @@ class CompiledQuery(Generic[M]):
         return rows[0] if rows else None
 
 
-_TOKEN = CompiledQuery(
-    ApiToken,
-    lambda key_hash: ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True).order_by(),
-    placeholder="compiled-query-placeholder",
-)
 _TOKEN_USER = CompiledQuery(
     User,
-    lambda pk: User.objects.annotate(**request_context_columns("pk", devices=False)).filter(
-        pk=pk, is_active=True
+    # filter first: the annotations then read the same token row the filter joined
+    lambda key_hash: User.objects.filter(
+        api_tokens__key_hash=key_hash, api_tokens__revoked_at__isnull=True, is_active=True
+    ).annotate(
+        **request_context_columns("pk", devices=False),
+        request_token_id=F("api_tokens__id"),
+        request_token_last_used_at=F("api_tokens__last_used_at"),
     ),
-    placeholder=-7_919_191_919,
+    placeholder="compiled-query-placeholder",
 )
 
 
-def api_token_get(*, key_hash: str) -> ApiToken | None:
-    """The unrevoked token with this hash, and its active user with the user's roles (two queries, each
-    compiled once); None if there is no such token or its user is inactive."""
-    token = _TOKEN.first(key_hash)
-    if token is None:
-        return None
-    user = _TOKEN_USER.first(token.user_id)
+@dataclass(frozen=True)
+class TokenUse:
+    """An API token as a request used it (`request.auth`): which token, whose, when it was last used."""
+
+    token_id: int
+    user: User
+    last_used_at: datetime.datetime | None
+
+
+def api_token_get(*, key_hash: str) -> TokenUse | None:
+    """The unrevoked token with this hash with its active user and the user's roles, in one query
+    (compiled once); None if there is no such token or its user is inactive."""
+    user = _TOKEN_USER.first(key_hash)
     if user is None:
         return None
     remember_request_context(user, user)
-    token.user = user
-    return token
+    return TokenUse(
+        token_id=int(user.request_token_id),  # type: ignore[attr-defined]
+        user=user,
+        last_used_at=user.request_token_last_used_at,  # type: ignore[attr-defined]
+    )

@@ -50,16 +50,15 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     return locked
 
 
-def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The active token of an active user matching `raw`, with its user; records when it was last used
-    (at most once a minute, so a busy client does not write on every request)."""
+def api_token_authenticate(raw: str) -> selectors.TokenUse | None:
+    """The active token of an active user matching `raw`, with its user and the user's roles; records
+    when it was last used (at most once a minute, so a busy client does not write on every request)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = selectors.api_token_get(key_hash=api_token_hash(raw))  # with its user and the user's roles
+    token = selectors.api_token_get(key_hash=api_token_hash(raw))
     if token is None:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        ApiToken.objects.filter(pk=token.token_id).update(last_used_at=now)
     return token

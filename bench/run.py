@@ -6,7 +6,8 @@
    wrk, a separate process, one connection at a time: the baseline, the inbox (API and page) and the
    PT home page.
 3. Grows the history to the full volume (100,000 handoffs at --scale 1) and measures every endpoint:
-   p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware).
+   p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware);
+   then the inbox API and the baseline once more, round for round in turn, for the tracked ratio.
 4. The notification pipeline with Redis and a Celery worker process (bench.pipeline).
 5. Prints each target with PASS or FALLS SHORT, the change since the previous docs/benchmarks.json, and
    writes docs/benchmarks.md and docs/benchmarks.json.
@@ -302,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             results["endpoints"][name] = report.measure(
                 endpoint, args.duration, wrk, probe, bodies=str(body_file)
             )
+        say("measuring the inbox API and the baseline in turn (the tracked ratio)")
+        results["paired"] = {
+            "inbox_api": report.paired(endpoints["inbox_api"], endpoints["baseline"], args.duration, wrk)
+        }
         results["growth"] = {
             name: {
                 "small_handoffs": SMALL,

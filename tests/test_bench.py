@@ -106,3 +106,22 @@ def test_the_recording_backend_writes_one_line_per_email_naming_the_handoff(
         (None, ["p@clinic.test"]),
     ]
     assert all(x["t"] > 0 and x["bytes"] > 0 for x in lines)
+
+
+def test_the_tracked_ratio_is_the_median_pair_of_rounds_measured_in_turn() -> None:
+    from bench import report
+
+    base = report.Endpoint("baseline", "GET", "http://x/base", {}, "baseline")
+    api = report.Endpoint("inbox", "GET", "http://x/api", {}, "list")
+    # the machine slows down during the run: measured apart, the ratio would carry the drift
+    timings = iter([2.0, 3.0, 4.0, 6.4, 8.0, 11.0, 2.0, 2.8, 4.0, 5.6])
+    order: list[str] = []
+
+    def fake_wrk(url: str, headers: dict[str, str], seconds: float) -> dict[str, float]:
+        order.append(url)
+        return {"p50_ms": next(timings)}
+
+    pair = report.paired(api, base, 10.0, fake_wrk)
+    assert order == ["http://x/base", "http://x/api"] * 5
+    assert [r["ratio"] for r in pair["rounds"]] == [1.5, 1.6, 1.38, 1.4, 1.4]
+    assert pair["ratio"] == 1.4 and pair["baseline_p50_ms"] in (4.0, 2.0)

@@ -2,8 +2,8 @@
 or the length of the timeline: at most 4 (issue 7's target), for the API and for the pages alike.
 
 A page pays one query before its content: the session is read from its cached copy (cached_db), and the
-user arrives with their roles, confirmed devices and unread count (config.auth). An API call pays two:
-the token, then its user with the user's roles (accounts.selectors.api_token_get).
+user arrives with their roles, confirmed devices and unread count (config.auth). An API call pays one:
+the token with its user and the user's roles (accounts.selectors.api_token_get).
 Timings are not asserted here (the machine is shared); docs/benchmarks.md has them."""
 
 from __future__ import annotations
