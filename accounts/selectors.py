@@ -12,6 +12,7 @@ them, and ask the database otherwise (a user loaded any other way, e.g. in a ser
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections.abc import Callable
@@ -97,9 +98,10 @@ def remember_request_context(user: Any, columns: Any) -> None:
 
 
 def forget_request_context(user: Any) -> None:
-    """After a change to the user's memberships or devices within the same request."""
+    """After a change to the user's memberships or devices within the same request. (`delattr`, not a
+    look into `__dict__`: request.user is a lazy wrapper, and only attribute access reaches the user.)"""
     for name in (_ROLES_CACHE, _DEVICES_CACHE):
-        if name in getattr(user, "__dict__", {}):
+        with contextlib.suppress(AttributeError):
             delattr(user, name)
 
 

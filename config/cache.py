@@ -9,9 +9,10 @@ page costs no session query). Neither may take the site down with Redis:
   dropped), so sessions fall back to PostgreSQL and throttles let the request through;
 - after a failure the cache stays out of the way for `RETRY_AFTER` seconds (no timeout per request while
   Redis is away), then tries again;
-- a session deleted while Redis was unreachable (a logout) could come back from its stale copy when Redis
-  returns: so `MAX_TIMEOUT` caps how long any entry lives (a few minutes for sessions), and the keys whose
-  delete failed are deleted again as soon as Redis answers.
+- a session deleted or changed while Redis was unreachable (a logout) could come back from its stale copy
+  when Redis returns: so `MAX_TIMEOUT` caps how long any entry lives (a minute for sessions), and the
+  keys whose delete or write failed are deleted as soon as Redis answers (by the process that failed;
+  the others reread the database within the minute).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -104,10 +106,13 @@ class ResilientRedisCache(RedisCache):
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
         if not self._available():
+            self._remember_undeleted(self.make_and_validate_key(key, version=version))
             return
         try:
             super().set(key, value, timeout, version)
         except UNREACHABLE as exc:
+            # the old copy (if Redis still has it) is now stale: it goes as soon as Redis answers
+            self._remember_undeleted(self.make_and_validate_key(key, version=version))
             self._failed("set", exc)
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
@@ -156,30 +161,56 @@ class ResilientRedisCache(RedisCache):
             "cache: could not delete %s from Redis; it is deleted again when Redis answers", full_key
         )
 
-    def window_hit(self, key: str, previous_key: str, timeout: int) -> tuple[int, int] | None:
-        """One round trip for a rate limiter: increment `key` (expiring after `timeout`) and read
-        `previous_key`. Returns (the new count, the previous window's count), or None if Redis is away."""
+    def window_add(
+        self, key: str, previous_key: str, *, add: int, add_previous: int, timeout: int
+    ) -> tuple[int, int] | None:
+        """One round trip for a rate limiter: add `add` to `key` (expiring after `timeout`) and
+        `add_previous` to `previous_key`, and read both. Returns (the current count, the previous window's
+        count), or None if Redis is away."""
         if not self._available():
             return None
         current = self.make_and_validate_key(key)
         previous = self.make_and_validate_key(previous_key)
         try:
             pipe = self._client.get_client(current, write=True).pipeline(transaction=False)
-            pipe.incr(current)
+            if add_previous:
+                pipe.incrby(previous, add_previous)
+                pipe.expire(previous, timeout)
+            pipe.incrby(current, add)
             pipe.expire(current, timeout)
             pipe.get(previous)
-            count, _, before = pipe.execute()
+            *_, count, _, before = pipe.execute()
         except UNREACHABLE as exc:
             self._failed("rate limit", exc)
             return None
         return int(count), int(before or 0)
 
-    def window_undo(self, key: str) -> None:
-        """Take back one hit of `window_hit` (a request the limiter refused does not count)."""
+    def window_undo(self, key: str, timeout: int) -> None:
+        """Take back one call added by `window_add` (a call the limiter refused does not count)."""
         if not self._available():
             return
         try:
             full_key = self.make_and_validate_key(key)
-            self._client.get_client(full_key, write=True).decr(full_key)
+            pipe = self._client.get_client(full_key, write=True).pipeline(transaction=False)
+            pipe.decr(full_key)
+            pipe.expire(full_key, timeout)  # never a key without expiry, even if it expired meanwhile
+            pipe.execute()
         except UNREACHABLE as exc:
             self._failed("rate limit", exc)
+
+
+class CappedLocMemCache(LocMemCache):
+    """This process's memory, with entries capped at MAX_TIMEOUT seconds like the Redis one: the embedded
+    default's session copies, so that a second process (e.g. gunicorn -w 2 without Redis) sees a logout
+    within that time."""
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        self.max_timeout: int | None = params.get("MAX_TIMEOUT")
+
+    def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> float | None:
+        value = super().get_backend_timeout(timeout)
+        if self.max_timeout is None:
+            return value
+        cap = time.time() + self.max_timeout  # LocMemCache keeps an expiry time, not a duration
+        return cap if value is None or value > cap else value

@@ -107,7 +107,8 @@ class OTPMiddleware(DjangoOTPMiddleware):  # type: ignore[misc]  # django-otp ha
     The session names the device that verified it. It still counts only while that device is one of the
     user's confirmed devices in the same read as the user row: a device deleted or reset a moment ago
     un-verifies the session on its next request, as with django-otp's own check. The device object itself
-    is loaded only if something reads it."""
+    is loaded only if something reads it (if the device was deleted between the two reads, that read
+    finds None: the request had already been let through, as it would have been a moment earlier)."""
 
     def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
         self._init_user_fields(user)

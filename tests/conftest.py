@@ -11,11 +11,19 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
 from accounts.models import Membership, Organization, User
+from config.throttling import reset_local_counts
 from referrals import services
 from referrals.models import Consent, TrainerHandoff, TreatmentPlan
 from tests import factories as f
 
 Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counts() -> None:
+    """The API rate limit keeps unsynced counts per process (config/throttling.py): none carry over
+    from one test to the next (the tests that clear the cache clear these too)."""
+    reset_local_counts()
 
 
 @pytest.fixture

@@ -120,3 +120,16 @@ def test_a_compiled_query_refuses_a_placeholder_it_cannot_find() -> None:
     )
     with pytest.raises(ValueError):
         query.first("anyone@example.org")
+
+
+def test_forgetting_the_context_reaches_the_user_through_the_request_s_lazy_wrapper(world: World) -> None:
+    from django.utils.functional import SimpleLazyObject
+
+    from config.auth import RequestUserBackend
+
+    loaded = RequestUserBackend().get_user(world.trainer.pk)
+    wrapped = SimpleLazyObject(lambda: loaded)
+    assert policies.roles_of(wrapped)
+    Membership.objects.filter(user=world.trainer).delete()
+    account_selectors.forget_request_context(wrapped)
+    assert policies.roles_of(wrapped) == frozenset()

@@ -92,7 +92,7 @@ def test_production_reads_everything_from_the_environment(tmp_path: Path) -> Non
     assert conf["cache"]["LOCATION"] == "redis://cache.internal:6379/0"
     assert conf["cache"]["OPTIONS"]["socket_timeout"] == 0.5
     assert conf["sessions"]["BACKEND"] == "config.cache.ResilientRedisCache"
-    assert conf["sessions"]["MAX_TIMEOUT"] == 300
+    assert conf["sessions"]["MAX_TIMEOUT"] == 60
     assert conf["session_engine"] == "django.contrib.sessions.backends.cached_db"
     assert conf["client_ip_from"] == ["REMOTE_ADDR"]  # no forwarded header trusted unless configured
 

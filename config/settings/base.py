@@ -144,7 +144,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "sessions"
 CACHES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "handoff"},
-    "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "handoff-sessions"},
+    "sessions": {
+        "BACKEND": "config.cache.CappedLocMemCache",
+        "LOCATION": "handoff-sessions",
+        "MAX_TIMEOUT": 60,  # a copy lives a minute at most, as in production
+    },
 }
 HANDOFF_SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
 HANDOFF_SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)

@@ -18,7 +18,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # One cache for every web process: the API throttle counters are per user across gunicorn workers, and
 # each session has a copy here (cached_db, see base.py), so a page reads no session row. Redis trouble is a
 # cache miss, never an error page (config/cache.py): short socket timeouts, and a session copy lives at
-# most 5 minutes, so a logout that could not reach Redis cannot be undone by a stale copy for longer.
+# most a minute, so a logout that could not reach Redis cannot be undone by a stale copy for longer.
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 _CACHE_OPTIONS = {
     "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
@@ -36,7 +36,7 @@ CACHES = {
         "BACKEND": "config.cache.ResilientRedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "handoff-session",
-        "MAX_TIMEOUT": 300,
+        "MAX_TIMEOUT": 60,
         "OPTIONS": _CACHE_OPTIONS,
     },
 }
