@@ -318,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
                 # the baseline's rows do not change with the volume: its own drift is the machine's noise
                 "baseline_small_p50_ms": small["baseline"]["p50_ms"],
                 "baseline_full_p50_ms": results["endpoints"]["baseline"]["p50_ms"],
+                # the growth net of the machine's drift: each p50 against the baseline measured with it
+                "adjusted_ratio": round(
+                    (results["endpoints"][name]["p50_ms"] / results["endpoints"]["baseline"]["p50_ms"])
+                    / (small[name]["p50_ms"] / small["baseline"]["p50_ms"]),
+                    2,
+                ),
             }
             for name in GROWTH_MEASURED
             if name != "baseline"

@@ -119,9 +119,18 @@ def test_the_tracked_ratio_is_the_median_pair_of_rounds_measured_in_turn() -> No
 
     def fake_wrk(url: str, headers: dict[str, str], seconds: float) -> dict[str, float]:
         order.append(url)
+        assert seconds == report.PAIRED_ROUND_SECONDS
         return {"p50_ms": next(timings)}
 
-    pair = report.paired(api, base, 10.0, fake_wrk)
+    pair = report.paired(api, base, 2.5, fake_wrk)  # 5 pairs
     assert order == ["http://x/base", "http://x/api"] * 5
     assert [r["ratio"] for r in pair["rounds"]] == [1.5, 1.6, 1.38, 1.4, 1.4]
     assert pair["ratio"] == 1.4 and pair["baseline_p50_ms"] in (4.0, 2.0)
+
+
+def test_growth_is_judged_net_of_the_baselines_own_drift() -> None:
+    from bench import report
+
+    growth = {"ratio": 1.34, "adjusted_ratio": 1.05, "full_handoffs": 100_000, "small_handoffs": 1_000}
+    assert report._growth(growth) == 1.05
+    assert report._growth({"ratio": 1.1}) == 1.1  # a run from before the adjustment
