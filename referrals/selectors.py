@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,14 +82,21 @@ def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
 
 
 def _handoff_scope(user: Any) -> QuerySet[TrainerHandoff]:
-    """`handoff_list_for_user`'s rows, nothing joined: the clinic's on the handoff's own (indexed) clinic
-    column, the trainer's on trainer and gym."""
+    """`handoff_list_for_user`'s rows, nothing joined."""
+    return TrainerHandoff.objects.filter(_handoff_scope_q(user))
+
+
+def _handoff_scope_q(user: Any) -> Q:
+    """The clinic's rows on the handoff's own (indexed) clinic column, the trainer's on trainer and gym
+    (the trainer inbox index); only the part the user has a role for."""
     clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
     gym_ids = _org_ids(user, Role.TRAINER)
-    scope = Q(clinic_id__in=clinic_ids)
+    trainer_side = Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
+    if clinic_ids and gym_ids:
+        return Q(clinic_id__in=clinic_ids) | trainer_side
     if gym_ids:
-        scope |= Q(trainer_id=user.pk, gym_id__in=gym_ids) & ~Q(status=HandoffStatus.DRAFT)
-    return TrainerHandoff.objects.filter(scope)
+        return trainer_side
+    return Q(clinic_id__in=clinic_ids)  # an empty list: no rows
 
 
 def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
@@ -574,13 +582,22 @@ def handoff_summaries_for_user(*, user: Any) -> QuerySet[Any]:
     """`handoff_list_for_user`'s rows as dicts (`.values()`): the summary fields, the three names of the
     snapshot the trainer may see (`snapshot_clinic`, `snapshot_physiotherapist`, `snapshot_patient`),
     and the clinic-side fields only for a user who works for a clinic. Unordered: the caller orders."""
+    clinic_side = bool(_org_ids(user, Role.PHYSIOTHERAPIST))
+    return _summary_columns(clinic_side).filter(_handoff_scope_q(user))
+
+
+@functools.cache
+def _summary_columns(clinic_side: bool) -> QuerySet[Any]:
+    """The summary's `.values()`, set up once per process and filtered per request: setting up its joins
+    and expressions cost more than the query itself (0.5 ms against 0.4 ms for a trainer's page). A
+    queryset is never evaluated here, and filtering returns a copy."""
     fields: tuple[str, ...] = HANDOFF_SUMMARY_FIELDS
-    if _org_ids(user, Role.PHYSIOTHERAPIST):
+    if clinic_side:
         fields += HANDOFF_SUMMARY_CLINIC_FIELDS
-    rows: QuerySet[Any] = _handoff_scope(user).values(
+    columns: QuerySet[Any] = TrainerHandoff.objects.values(
         *fields,
         snapshot_clinic=KT("snapshot__clinic"),
         snapshot_physiotherapist=KT("snapshot__physiotherapist"),
         snapshot_patient=KT("snapshot__patient__name"),
     )
-    return rows
+    return columns
