@@ -90,11 +90,17 @@ def remember_request_context(user: Any, columns: Any) -> None:
     roles = frozenset((int(org), str(role)) for org, role in _parse(getattr(columns, ROLES_COLUMN)))
     setattr(user, _ROLES_CACHE, roles)
     if hasattr(columns, TOTP_COLUMN):
-        devices = {f"{TOTPDevice.model_label()}/{row[0]}" for row in _parse(getattr(columns, TOTP_COLUMN))}
-        devices |= {
-            f"{StaticDevice.model_label()}/{row[0]}" for row in _parse(getattr(columns, STATIC_COLUMN))
-        }
-        setattr(user, _DEVICES_CACHE, frozenset(devices))
+        totp = [row[0] for row in _parse(getattr(columns, TOTP_COLUMN))]
+        static = [row[0] for row in _parse(getattr(columns, STATIC_COLUMN))]
+        setattr(user, _DEVICES_CACHE, _persistent_ids(totp, static))
+
+
+def _persistent_ids(totp: Any, static: Any) -> frozenset[str]:
+    """django-otp's persistent ids ("app.model/id") of these TOTP and backup-code device ids."""
+    return frozenset(
+        [f"{TOTPDevice.model_label()}/{pk}" for pk in totp]
+        + [f"{StaticDevice.model_label()}/{pk}" for pk in static]
+    )
 
 
 def forget_request_context(user: Any) -> None:
@@ -125,10 +131,7 @@ def confirmed_device_ids(user: Any) -> frozenset[str]:
     if cached is None:
         totp = TOTPDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
         static = StaticDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
-        cached = frozenset(
-            [f"{TOTPDevice.model_label()}/{pk}" for pk in totp]
-            + [f"{StaticDevice.model_label()}/{pk}" for pk in static]
-        )
+        cached = _persistent_ids(totp, static)
         setattr(user, _DEVICES_CACHE, cached)
     return cached
 
