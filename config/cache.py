@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
@@ -30,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger("handoff.cache")
 
+T = TypeVar("T")
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -86,80 +89,46 @@ class ResilientRedisCache(RedisCache):
 
     # --- the operations, each a miss when Redis is away --------------------------------------------------
 
+    def _guard(self, operation: str, call: Callable[[], T], miss: T, stale_key: str | None = None) -> T:
+        """`call()` against Redis; `miss` when Redis is away (skipped during the back-off, or failing now).
+        `stale_key`: a write or delete of that key that did not happen leaves Redis's copy stale, so it is
+        deleted as soon as Redis answers."""
+        if self._available():
+            try:
+                return call()
+            except UNREACHABLE as exc:
+                self._failed(operation, exc)
+        if stale_key is not None:
+            self._remember_undeleted(stale_key)
+        return miss
+
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
-        if not self._available():
-            return default
-        try:
-            return super().get(key, default, version)
-        except UNREACHABLE as exc:
-            self._failed("get", exc)
-            return default
+        return self._guard("get", partial(super().get, key, default, version), default)
 
     def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
-        if not self._available():
-            return {}
-        try:
-            return super().get_many(keys, version)
-        except UNREACHABLE as exc:
-            self._failed("get_many", exc)
-            return {}
+        return self._guard("get_many", partial(super().get_many, keys, version), {})
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
-        if not self._available():
-            self._remember_undeleted(self.make_and_validate_key(key, version=version))
-            return
-        try:
-            super().set(key, value, timeout, version)
-        except UNREACHABLE as exc:
-            # the old copy (if Redis still has it) is now stale: it goes as soon as Redis answers
-            self._remember_undeleted(self.make_and_validate_key(key, version=version))
-            self._failed("set", exc)
+        stale = self.make_and_validate_key(key, version=version)
+        self._guard("set", partial(super().set, key, value, timeout, version), None, stale_key=stale)
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        if not self._available():
-            return False
-        try:
-            return bool(super().add(key, value, timeout, version))
-        except UNREACHABLE as exc:
-            self._failed("add", exc)
-            return False
+        return bool(self._guard("add", partial(super().add, key, value, timeout, version), False))
 
     def has_key(self, key: Any, version: Any = None) -> bool:
-        if not self._available():
-            return False
-        try:
-            return bool(super().has_key(key, version))
-        except UNREACHABLE as exc:
-            self._failed("has_key", exc)
-            return False
+        return bool(self._guard("has_key", partial(super().has_key, key, version), False))
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        if not self._available():
-            return False
-        try:
-            return bool(super().touch(key, timeout, version))
-        except UNREACHABLE as exc:
-            self._failed("touch", exc)
-            return False
+        return bool(self._guard("touch", partial(super().touch, key, timeout, version), False))
 
     def delete(self, key: Any, version: Any = None) -> bool:
         full_key = self.make_and_validate_key(key, version=version)
-        if not self._available():
-            self._remember_undeleted(full_key)
-            return False
-        try:
-            return bool(self._client.delete(full_key))
-        except UNREACHABLE as exc:
-            self._remember_undeleted(full_key)
-            self._failed("delete", exc)
-            return False
+        return bool(self._guard("delete", partial(self._client.delete, full_key), False, stale_key=full_key))
 
     def _remember_undeleted(self, full_key: str) -> None:
         with self._lock:
             self._undeleted.add(full_key)
-        logger.error(
-            "cache: could not delete %s from Redis; it is deleted again when Redis answers", full_key
-        )
+        logger.warning("cache: %s may be stale in Redis; deleting it as soon as Redis answers", full_key)
 
     def window_add(
         self, key: str, previous_key: str, *, add: int, add_previous: int, timeout: int
