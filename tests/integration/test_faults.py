@@ -80,6 +80,10 @@ def discharge(world: World) -> Sent:
 
 def assert_delivered_once(sent: Sent, mail_edge: MailEdge, recipient: User, *, attempts: int) -> float:
     """One in-app notification, one email, the row sent after `attempts` attempts; the email time."""
+    # the row's outcome is written by the statement right after the send: the email may be seen first
+    wait_for(
+        lambda: OutboxMessage.objects.get(pk=sent.row.pk).status != Status.IN_FLIGHT, 10, "the row's outcome"
+    )
     sent.row.refresh_from_db()
     assert sent.row.status == Status.SENT, sent.row.last_error
     assert sent.row.attempts == attempts
