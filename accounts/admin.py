@@ -18,6 +18,7 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.db.models import Count, ForeignKey, ManyToManyField, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -154,8 +155,22 @@ class ModelAdmin(ScopedRelations, admin.ModelAdmin[_AM]):
         return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
 
 
+class ScopedInlineFormSet(BaseInlineFormSet[Any, Any, Any]):
+    """A posted row id names one of this parent's rows: another id (another organization's row) is a
+    form error. Django's own formset checks it against the whole table and silently drops the row."""
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        pk_field = form.fields.get(self.model._meta.pk.name)
+        if isinstance(pk_field, forms.ModelChoiceField):
+            pk_field.queryset = self.get_queryset()
+
+
 class TabularInline(ScopedRelations, admin.TabularInline[_AM, _PM]):
-    """Every inline of the project: its rows' foreign keys are scoped like the model admins' forms."""
+    """Every inline of the project: its rows' foreign keys are scoped like the model admins' forms, and
+    its row ids are those of the parent's rows."""
+
+    formset = ScopedInlineFormSet
 
 
 class SuperuserOnly(_ScopedRelationsBase):
