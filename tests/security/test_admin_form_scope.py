@@ -84,9 +84,8 @@ def scene(world: World, other_clinic: Organization, django_capture_on_commit_cal
     f.PartnershipFactory(clinic=other_clinic, gym=other_gym)
     with django_capture_on_commit_callbacks(execute=True):
         mine = build_side(world.plan.patient.clinic, world.gym, world.physio, world.trainer)
-        theirs = build_side(
-            other_clinic, other_gym, make_physio(other_clinic, full_name="Theo Their"), make_trainer(other_gym)
-        )
+        their_physio = make_physio(other_clinic, full_name="Theo Their")
+        theirs = build_side(other_clinic, other_gym, their_physio, make_trainer(other_gym))
     org_admin = with_all_permissions(f.UserFactory(is_staff=True, full_name="Ada Admin"))
     second_gym = f.GymFactory(name="Second Wind Gym")
     for organization in (mine.clinic, mine.gym, second_gym):
@@ -273,7 +272,12 @@ CASES: dict[str, Case] = {
         change=lambda s: Exercise.objects.order_by("name")[0],
     ),
     "referrals.PlanExercise": Case(
-        add=lambda s: {"plan": s.my_plan, "exercise": Exercise.objects.order_by("name")[0], "position": 7, "reps": 10},
+        add=lambda s: {
+            "plan": s.my_plan,
+            "exercise": Exercise.objects.order_by("name")[0],
+            "position": 7,
+            "reps": 10,
+        },
         change=lambda s: s.my_plan.exercises.order_by("pk")[0],
         relations={"plan": their_plan, "exercise": None},
     ),
@@ -541,8 +545,8 @@ def test_an_org_admin_cannot_post_another_organizations_rows_into_an_admin_form(
     found: set[str] = set()
     found |= check_page(client, case, scene, label, open_page(client, add_url, case.add(scene)))
     obj = case.change(scene)
-    change_page = open_page(client, reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
-    found |= check_page(client, case, scene, label, change_page)
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    found |= check_page(client, case, scene, label, open_page(client, change_url))
     stale = sorted(set(case.relations) - found)
     assert not stale, f"{label}: the case names relations its forms do not accept: {stale}"
 
