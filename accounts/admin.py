@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from axes.models import AccessAttempt, AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -18,8 +19,8 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.db.models import Count, ForeignKey, ManyToManyField, Model, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -142,6 +143,24 @@ class ScopedRelations(_ScopedRelationsBase):
         return scope_to_organizations(queryset, request.user, lookups)
 
 
+def autocomplete_choices(
+    site: admin.AdminSite, request: HttpRequest, queryset: QuerySet[Any]
+) -> QuerySet[Any]:
+    """On the admin's autocomplete view, the rows the asking field accepts: the related admin's scope
+    (its queryset) and, when the field has its own rule (`relation_scopes`), that rule too, so the widget
+    offers exactly what the form will accept."""
+    match = request.resolver_match
+    if match is None or match.url_name != "autocomplete":
+        return queryset
+    try:
+        source_model = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+    except (KeyError, LookupError, ValueError):
+        return queryset
+    source_admin = site._registry.get(source_model)
+    scope = getattr(source_admin, "relation_scopes", {}).get(request.GET.get("field_name", ""))
+    return queryset if scope is None else scope(request, queryset)
+
+
 class ModelAdmin(ScopedRelations, admin.ModelAdmin[_AM]):
     """Every model admin of the project: its changelist, change, history and delete views, its actions and
     the autocompletes that point at it see only the rows of the user's organizations (superusers: all),
@@ -153,6 +172,12 @@ class ModelAdmin(ScopedRelations, admin.ModelAdmin[_AM]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[_AM]:
         return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[_AM], search_term: str
+    ) -> tuple[QuerySet[_AM], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
 
 
 class ScopedInlineFormSet(BaseInlineFormSet[Any, Any, Any]):
@@ -378,6 +403,12 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))

@@ -197,3 +197,15 @@ def test_an_org_admin_creates_an_api_token_for_a_user_of_their_organization(
     )
     assert response.status_code == 302
     assert ApiToken.objects.filter(user=physio, name="Clinic EHR sync").exists()
+
+
+def test_the_api_token_user_autocomplete_offers_only_users_under_the_org_admins_authority(
+    admin_client: Client, physio: User, superuser_member: User, shared_physio: User, staff_colleague: User
+) -> None:
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "accounts", "model_name": "apitoken", "field_name": "user", "term": ""},
+    )
+    assert response.status_code == 200
+    offered = {row["id"] for row in response.json()["results"]}
+    assert offered == {str(physio.pk)}
