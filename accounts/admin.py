@@ -6,17 +6,25 @@ Credentials are verified through `services.certification_verify`, never by ticki
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessLog as AxesAccessLog
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, ForeignKey, ManyToManyField, Model, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
 from accounts.models import (
@@ -38,10 +46,19 @@ if TYPE_CHECKING:
 
 # django_stubs_ext.monkeypatch() (config/settings/base.py) makes the admin classes subscriptable at run
 # time, so `ModelAdmin[Model]` is both what mypy checks and what Django runs.
-TabularInline = admin.TabularInline
 _UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
 _UserChangeFormBase = DjangoUserChangeForm[User]
 _AM = TypeVar("_AM", bound=Model)
+_PM = TypeVar("_PM", bound=Model)
+
+
+# --- the org admin's scope: what they see, what they may choose, whom they may change ------------------
+#
+# One decision, policies.admin_organization_ids: None for a superuser (everything), otherwise the
+# organizations where the user is an org admin. Every admin below reads it through these functions:
+# `scope_to_organizations` for the rows an admin lists and opens, `ScopedRelations` for the rows a form
+# offers and accepts in a foreign key or many-to-many (the related model's admin scope, so "what you may
+# choose" is "what you may open"), `users_under_authority` for the people an org admin may change.
 
 
 def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...] | None) -> QuerySet[_AM]:
@@ -60,9 +77,94 @@ def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...
     return qs.filter(pk__in=qs.model._default_manager.filter(match).values("pk"))
 
 
-class ModelAdmin(admin.ModelAdmin[_AM]):
+def organization_members(request: HttpRequest, qs: QuerySet[User]) -> QuerySet[User]:
+    """The users with a membership in one of the admin's organizations (superuser: everyone)."""
+    return scope_to_organizations(qs, request.user, ("memberships__organization",))
+
+
+def users_under_authority(request: HttpRequest, qs: QuerySet[User]) -> QuerySet[User]:
+    """The users an org admin may change: members of their organizations who are neither superusers nor
+    staff and who belong to no organization the admin does not administer. A superuser: everyone."""
+    org_ids = policies.admin_organization_ids(request.user)
+    if org_ids is None:
+        return qs
+    elsewhere = Membership.objects.exclude(organization_id__in=sorted(org_ids)).values("user_id")
+    return (
+        organization_members(request, qs).filter(is_superuser=False, is_staff=False).exclude(pk__in=elsewhere)
+    )
+
+
+def is_under_authority(request: HttpRequest, user: User) -> bool:
+    return users_under_authority(request, User.objects.filter(pk=user.pk)).exists()
+
+
+RelationScope = Callable[[HttpRequest, QuerySet[Any]], QuerySet[Any]]
+
+if TYPE_CHECKING:
+    _ScopedRelationsBase = BaseModelAdmin[Any]
+else:
+    _ScopedRelationsBase = object
+
+
+class ScopedRelations(_ScopedRelationsBase):
+    """Every foreign key and many-to-many a form of this admin accepts offers, and on post accepts, only
+    the rows the user may open in the related model's own admin (its `organization_scope`): the form
+    field's queryset is both the choices and what a posted id is checked against, so a crafted id
+    outside it is a form error ("Select a valid choice") and nothing is saved. A related model without a
+    scoped admin offers nothing to an org admin (fail closed). `relation_scopes` names a field whose
+    choices follow another rule (e.g. only the users under the admin's authority)."""
+
+    relation_scopes: ClassVar[dict[str, RelationScope]] = {}
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
+        kwargs["queryset"] = self.relation_choices(db_field, request, kwargs.get("queryset"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField[Any] | None:
+        kwargs["queryset"] = self.relation_choices(db_field, request, kwargs.get("queryset"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def relation_choices(
+        self, db_field: Any, request: HttpRequest, queryset: QuerySet[Any] | None
+    ) -> QuerySet[Any]:
+        if queryset is None:
+            queryset = self.get_field_queryset(None, db_field, request)
+        if queryset is None:
+            queryset = db_field.remote_field.model._default_manager.all()
+        scope = self.relation_scopes.get(db_field.name)
+        if scope is not None:
+            return scope(request, queryset)
+        related_admin = self.admin_site._registry.get(queryset.model)
+        lookups = getattr(related_admin, "organization_scope", ())
+        return scope_to_organizations(queryset, request.user, lookups)
+
+
+def autocomplete_choices(
+    site: admin.AdminSite, request: HttpRequest, queryset: QuerySet[Any]
+) -> QuerySet[Any]:
+    """On the admin's autocomplete view, the rows the asking field accepts: the related admin's scope
+    (its queryset) and, when the field has its own rule (`relation_scopes`), that rule too, so the widget
+    offers exactly what the form will accept."""
+    match = request.resolver_match
+    if match is None or match.url_name != "autocomplete":
+        return queryset
+    try:
+        source_model = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+    except (KeyError, LookupError, ValueError):
+        return queryset
+    source_admin = site._registry.get(source_model)
+    scope = getattr(source_admin, "relation_scopes", {}).get(request.GET.get("field_name", ""))
+    return queryset if scope is None else scope(request, queryset)
+
+
+class ModelAdmin(ScopedRelations, admin.ModelAdmin[_AM]):
     """Every model admin of the project: its changelist, change, history and delete views, its actions and
-    the autocompletes that point at it see only the rows of the user's organizations (superusers: all).
+    the autocompletes that point at it see only the rows of the user's organizations (superusers: all),
+    and its forms accept only related rows in that scope (ScopedRelations).
     Subclasses name the paths from their model to an Organization in `organization_scope`; the default,
     empty, shows nothing to a non-superuser (fail closed)."""
 
@@ -70,6 +172,64 @@ class ModelAdmin(admin.ModelAdmin[_AM]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[_AM]:
         return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[_AM], search_term: str
+    ) -> tuple[QuerySet[_AM], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
+
+
+class ScopedInlineFormSet(BaseInlineFormSet[Any, Any, Any]):
+    """A posted row id names one of this parent's rows: another id (another organization's row) is a
+    form error. Django's own formset checks it against the whole table and silently drops the row."""
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        pk_field = form.fields.get(self.model._meta.pk.name)
+        if isinstance(pk_field, forms.ModelChoiceField):
+            pk_field.queryset = self.get_queryset()
+
+
+class TabularInline(ScopedRelations, admin.TabularInline[_AM, _PM]):
+    """Every inline of the project: its rows' foreign keys are scoped like the model admins' forms, and
+    its row ids are those of the parent's rows."""
+
+    formset = ScopedInlineFormSet
+
+
+class SuperuserOnly(_ScopedRelationsBase):
+    """The machinery the project gets from its libraries (groups and permissions, second-factor devices,
+    login lockouts) belongs to the superusers: an org admin, whatever permissions they were given, cannot
+    see or change it, so they cannot grant themselves permissions or touch someone else's devices."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return policies.is_superuser(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policies.is_superuser(request.user)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return policies.is_superuser(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policies.is_superuser(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policies.is_superuser(request.user)
+
+
+def _superusers_only(*models: type[Model]) -> None:
+    """Re-register a library's admin (registered before this app's, INSTALLED_APPS order) as superuser
+    only, keeping everything else of it."""
+    for model in models:
+        library_admin = type(admin.site._registry[model])
+        admin.site.unregister(model)
+        restricted = type(f"SuperuserOnly{library_admin.__name__}", (SuperuserOnly, library_admin), {})
+        admin.site.register(model, restricted)
+
+
+_superusers_only(Group, TOTPDevice, StaticDevice, AccessAttempt, AxesAccessLog, AccessFailureLog)
 
 
 def admin_actor(request: HttpRequest) -> User:
@@ -163,7 +323,8 @@ class UserChangeForm(_UserChangeFormBase):
 
 
 class MembershipInline(TabularInline[Membership, Any]):
-    """Shared by the user and the organization pages: each hides the column of its own side."""
+    """Shared by the user and the organization pages: each hides the column of its own side. The user
+    offered is a member of the admin's organizations, the organization one of theirs (ScopedRelations)."""
 
     model = Membership
     extra = 0
@@ -175,7 +336,21 @@ class MembershipInline(TabularInline[Membership, Any]):
 
 
 class UserMembershipInline(MembershipInline):
+    """A user's memberships, changed only while the user is under the admin's authority (UserAdmin)."""
+
     fields = ("organization", "role", "created_at")
+
+    def _may_change_user(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or is_under_authority(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and self._may_change_user(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_change_user(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_change_user(request, obj)
 
 
 class OrganizationMembershipInline(MembershipInline):
@@ -183,7 +358,11 @@ class OrganizationMembershipInline(MembershipInline):
 
 
 @admin.register(User)
-class UserAdmin(_UserAdminBase):
+class UserAdmin(ScopedRelations, _UserAdminBase):
+    """An org admin lists the members of their organizations and changes only those under their
+    authority (users_under_authority): a superuser, a staff user or someone who also belongs to another
+    organization is read-only to them: no save, no password change, no deletion."""
+
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (
@@ -225,6 +404,12 @@ class UserAdmin(_UserAdminBase):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
+
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
         if policies.is_superuser(request.user):
@@ -235,6 +420,15 @@ class UserAdmin(_UserAdminBase):
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin[Any, Any]]]:
         # The add page is email and password only, like Django's own; memberships come after.
         return [] if obj is None else list(super().get_inlines(request, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Django's password change view asks this too: refused (403) for a user outside the authority.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or is_under_authority(request, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or is_under_authority(request, obj))
 
 
 # --- organizations -------------------------------------------------------------------------------------
@@ -285,6 +479,12 @@ class PartnershipAdmin(ModelAdmin[Partnership]):
     autocomplete_fields = ("clinic", "gym")
     date_hierarchy = "started_on"
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Partnership | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        # A partnership is its pair: another pair is another partnership. Both ends are chosen (within the
+        # admin's organizations) when it is added; afterwards the admin of either end may end it.
+        return (*fields, "clinic", "gym") if obj is not None else fields
+
 
 # --- professional profiles and credentials -------------------------------------------------------------
 
@@ -303,6 +503,12 @@ class PhysiotherapistProfileAdmin(ModelAdmin[PhysiotherapistProfile]):
     @admin.display(description="licence current", boolean=True)
     def licence_current(self, obj: PhysiotherapistProfile) -> bool:
         return obj.licence_current
+
+
+def certification_changes(form: forms.ModelForm[Certification]) -> dict[str, Any]:
+    """What a certification form changed, for `certification_update` (which unverifies on a change)."""
+    fields = account_services.CERTIFICATION_IDENTITY_FIELDS
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
 
 
 class CertificationInline(TabularInline[Certification, TrainerProfile]):
@@ -341,6 +547,25 @@ class TrainerProfileAdmin(ModelAdmin[TrainerProfile]):
     @admin.display(description="CPR/AED current", boolean=True)
     def cpr_aed_current(self, obj: TrainerProfile) -> bool:
         return obj.cpr_aed_current()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Certification:
+            super().save_formset(request, form, formset, change)
+            return
+        # New rows start unverified and deleted rows go as usual; an edited row goes through the service,
+        # which unverifies it when what was verified changed.
+        actor = admin_actor(request)
+        formset.save(commit=False)
+        for certification in formset.deleted_objects:
+            certification.delete()
+        for row in formset.initial_forms:
+            if row.instance in formset.deleted_objects or not row.has_changed():
+                continue
+            account_services.certification_update(
+                certification=row.instance, actor=actor, **certification_changes(row)
+            )
+        for certification in formset.new_objects:
+            certification.save()
 
 
 @admin.register(TrainerSpecialization)
@@ -404,6 +629,16 @@ class CertificationAdmin(ModelAdmin[Certification]):
     def trainer(self, obj: Certification) -> User:
         return obj.profile.user
 
+    def save_model(self, request: HttpRequest, obj: Certification, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)  # a new certification starts unverified
+            return
+        updated = account_services.certification_update(
+            certification=obj, actor=admin_actor(request), **certification_changes(form)
+        )
+        obj.verified, obj.verified_by = updated.verified, updated.verified_by
+        obj.verified_at = updated.verified_at
+
     @admin.display(description="current", boolean=True)
     def current(self, obj: Certification) -> bool:
         return obj.is_current()
@@ -433,6 +668,8 @@ class ApiTokenAdmin(ModelAdmin[ApiToken]):
     revoke tokens. Only the hash is stored; a token is never edited or deleted, so its history stays."""
 
     organization_scope = ("user__memberships__organization",)
+    # A token acts as its user: only for someone the admin may change, never a superuser or staff.
+    relation_scopes: ClassVar[dict[str, RelationScope]] = {"user": users_under_authority}
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("name", "prefix", "user__email", "user__full_name")

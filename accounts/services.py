@@ -1,16 +1,17 @@
-"""Writes of the accounts app: API tokens."""
+"""Writes of the accounts app: API tokens, certifications."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Certification, User
 from referrals.errors import NotPermitted
 
 TOKEN_PREFIX = "hnd_"  # noqa: S105 - not a secret: the visible start of every token
@@ -62,3 +63,34 @@ def api_token_authenticate(raw: str) -> selectors.TokenUse | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.token_id).update(last_used_at=now)
     return token
+
+
+# --- certifications ------------------------------------------------------------------------------------
+
+# What a verification vouched for: change any of it and the certification must be verified again.
+CERTIFICATION_IDENTITY_FIELDS = ("profile", "issuing_body", "other_body", "number", "expiry")
+
+
+def certification_update(*, certification: Certification, actor: User, **fields: Any) -> Certification:
+    """Change a certification's trainer, issuing body, number or expiry. If it was verified and any of
+    them really changes, it is unverified again (verified_by and verified_at cleared): an admin checked
+    the old credential, not the new one. Staff only (the admin's scope decides which certifications)."""
+    unknown = sorted(set(fields) - set(CERTIFICATION_IDENTITY_FIELDS))
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in unknown})
+    if not (actor.is_active and actor.is_staff):
+        raise NotPermitted("Only staff can change a certification.")
+    with transaction.atomic():
+        locked = Certification.objects.select_for_update().get(pk=certification.pk)
+        changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+        for name in changed:
+            setattr(locked, name, fields[name])
+        if not changed:
+            return locked
+        locked.full_clean()
+        update_fields = list(changed)
+        if locked.verified:
+            locked.verified, locked.verified_by, locked.verified_at = False, None, None
+            update_fields += ["verified", "verified_by", "verified_at"]
+        locked.save(update_fields=update_fields)
+    return locked

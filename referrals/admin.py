@@ -81,8 +81,28 @@ def _short(text: str, length: int = 80) -> str:
 # --- patients, plans, exercises ------------------------------------------------------------------------
 
 
+class PatientAdminForm(forms.ModelForm[Patient]):
+    """The clinic is one of the admin's (ScopedRelations); a patient with plans stays where they are."""
+
+    class Meta:
+        model = Patient
+        fields = ("full_name", "clinic", "date_of_birth", "email", "phone")
+
+    def clean_clinic(self) -> Any:
+        clinic = self.cleaned_data["clinic"]
+        moving = self.instance.pk is not None and clinic.pk != self.instance.clinic_id
+        if moving and not policies.can_change_patient_clinic(self.instance):
+            raise forms.ValidationError(
+                "This patient has treatment plans at their clinic, so they cannot move to another one: "
+                "add them at the new clinic as a new patient.",
+                code="patient_has_plans",
+            )
+        return clinic
+
+
 @admin.register(Patient)
 class PatientAdmin(AuditReadsMixin, ModelAdmin[Patient]):
+    form = PatientAdminForm
     organization_scope = ("clinic",)
     list_display = ("full_name", "clinic", "date_of_birth", "email", "phone", "created_at")
     list_filter = ("clinic",)

@@ -62,6 +62,19 @@ def can_edit_patient(user: Any, patient: Patient) -> bool:
     return is_clinic_physio(user, patient.clinic_id)
 
 
+# --- moving a patient to another clinic (the admin) -- issue 13 -------------------------------------------
+
+
+def can_change_patient_clinic(patient: Patient) -> bool:
+    """A patient moves to another clinic only while they have no treatment plan: plans, their handoffs
+    (whose `clinic` column is copied from the patient) and consent belong to the clinic that made them,
+    so a patient with plans would be half moved. A new episode at the other clinic is a new patient."""
+    return patient.pk is None or not TreatmentPlan.objects.filter(patient_id=patient.pk).exists()
+
+
+# --- end of the patient-clinic block ---------------------------------------------------------------------
+
+
 def can_create_patient(user: Any, clinic_id: int) -> bool:
     return is_clinic_physio(user, clinic_id)
 

@@ -583,3 +583,74 @@ def test_changelist_queries_do_not_grow_with_rows(
     assert many == few, (
         f"{model.__name__} changelist: {few} queries for {few_rows} rows, {many} for {many_rows}"
     )
+
+
+# --- moving a patient to another clinic ----------------------------------------------------------------
+
+
+def patient_post(patient: Patient, clinic_id: int) -> dict[str, str]:
+    return {
+        "full_name": patient.full_name,
+        "clinic": str(clinic_id),
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "email": patient.email,
+        "phone": patient.phone,
+    }
+
+
+@pytest.fixture
+def two_clinic_admin(client: Client, clinic: Any, other_clinic: Any) -> Client:
+    """An org admin of both clinics, with every permission: the move is within their scope at both ends."""
+    from tests.security.test_admin_scoping import with_every_permission
+
+    user = f.UserFactory(is_staff=True)
+    for organization in (clinic, other_clinic):
+        f.MembershipFactory(user=user, organization=organization, role=Membership.Role.ORG_ADMIN)
+    return login_with_second_factor(client, with_every_permission(user))
+
+
+def test_a_patient_with_a_plan_cannot_be_moved_to_another_clinic_in_the_admin(
+    two_clinic_admin: Client, requested: TrainerHandoff, other_clinic: Any
+) -> None:
+    patient = requested.plan.patient
+    clinic_id = patient.clinic_id
+    response = two_clinic_admin.post(
+        admin_url(Patient, "change", patient.pk), patient_post(patient, other_clinic.pk)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert [e.code for e in errors["clinic"]] == ["patient_has_plans"]
+    patient.refresh_from_db()
+    requested.refresh_from_db()
+    assert patient.clinic_id == clinic_id == requested.clinic_id
+
+
+def test_a_patient_without_plans_moves_to_another_clinic_of_the_admin(
+    two_clinic_admin: Client, clinic: Any, other_clinic: Any
+) -> None:
+    patient = f.PatientFactory(clinic=clinic)
+    response = two_clinic_admin.post(
+        admin_url(Patient, "change", patient.pk), patient_post(patient, other_clinic.pk)
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.clinic_id == other_clinic.pk
+
+
+def test_a_patient_with_plans_keeps_being_editable_at_their_clinic(
+    two_clinic_admin: Client, plan: TreatmentPlan
+) -> None:
+    patient = plan.patient
+    data = {**patient_post(patient, patient.clinic_id), "phone": "+1 555 0100"}
+    assert two_clinic_admin.post(admin_url(Patient, "change", patient.pk), data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.phone == "+1 555 0100"
+
+
+def test_the_clinic_change_policy_refuses_once_there_is_a_plan(clinic: Any, physio: User) -> None:
+    from referrals import policies
+
+    patient = f.PatientFactory(clinic=clinic)
+    assert policies.can_change_patient_clinic(patient)
+    f.PlanFactory(patient=patient, physiotherapist=physio)
+    assert not policies.can_change_patient_clinic(patient)
