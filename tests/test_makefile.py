@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make(*args: str, user: int | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    command = ["make", "--no-print-directory", "-C", str(ROOT), *args]
+def make(
+    *args: str, user: int | None = None, root: Path = ROOT, **env: str
+) -> subprocess.CompletedProcess[str]:
+    command = ["make", "--no-print-directory", "-C", str(root), *args]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
     return subprocess.run(  # noqa: S603 - make, in this repository
@@ -65,13 +68,27 @@ def test_make_run_on_a_busy_port_stops_before_migrating_and_says_so() -> None:
 
 
 def test_make_test_without_chromium_as_a_user_stops_at_once_with_the_command_to_run() -> None:
-    """As a user (not root), before any gate runs. (As root it installs Debian's chromium: .ci/run and
-    the closing note of issue 13 show that from a fresh clone.)"""
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.fail("needs setpriv (util-linux) to run make as a user")
-    started = time.monotonic()
-    result = make("test", user=65534 if os.geteuid() == 0 else None, HANDOFF_CHROMIUM="/nonexistent/chromium")
+    """As a user (not root), before any gate runs or .venv is made: the Makefile and its check are run from
+    a copy any user can read (a clone may sit in a directory only root can enter). As root it installs
+    Debian's chromium instead (.ci/run, and the closing note of issue 13, show that from a fresh clone)."""
+    user = None
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.fail("needs setpriv (util-linux) to run make as a user")
+        user = 65534
+    copy = Path(tempfile.mkdtemp(prefix="handoff-make-"))
+    try:
+        (copy / ".ci").mkdir()
+        shutil.copy(ROOT / "Makefile", copy / "Makefile")
+        shutil.copy(ROOT / ".ci" / "test_deps.sh", copy / ".ci" / "test_deps.sh")
+        for path in (copy, copy / ".ci"):
+            path.chmod(0o755)
+        started = time.monotonic()
+        result = make("test", user=user, root=copy, HANDOFF_CHROMIUM="/nonexistent/chromium")
+        elapsed = time.monotonic() - started
+    finally:
+        shutil.rmtree(copy)
     assert result.returncode != 0
-    assert "sudo apt-get install -y chromium" in result.stderr
-    assert "ruff" not in result.stdout and "pytest" not in result.stdout
-    assert time.monotonic() - started < 20
+    assert "sudo apt-get install -y chromium" in result.stderr, result.stderr
+    assert result.stdout.strip() == "", result.stdout  # nothing ran: no venv, no gate, no pytest
+    assert elapsed < 20
