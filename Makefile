@@ -6,6 +6,19 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+comma := ,
+# `make run` serves, prints and links to one address: an IPv6 host in brackets, as runserver and URLs
+# want it; emails link there too unless HANDOFF_SITE_URL says otherwise.
+RUN_HOST = $(patsubst [%],%,$(HOST))
+RUN_ADDR = $(if $(findstring :,$(RUN_HOST)),[$(RUN_HOST)],$(RUN_HOST)):$(PORT)
+RUN_SITE_URL = $(or $(HANDOFF_SITE_URL),http://$(RUN_ADDR))
+RUN_ENV = HANDOFF_SITE_URL=$(RUN_SITE_URL) \
+	DJANGO_ALLOWED_HOSTS=$(or $(DJANGO_ALLOWED_HOSTS),127.0.0.1$(comma)localhost$(comma)$(if $(findstring :,$(RUN_HOST)),[$(RUN_HOST)],$(RUN_HOST)))
+# The suite's database: PostgreSQL when DATABASE_URL names one, else SQLite (unset or empty). On SQLite the
+# tests marked `postgresql` (pyproject.toml: worker processes, row-lock races, the bench's COPY) are
+# deselected, and pytest's summary counts them; CI runs the suite on both (.ci/run).
+ON_POSTGRESQL = $(filter postgres://% postgresql://% pgsql://% postgis://%,$(DATABASE_URL))
+PYTEST_DB_ARGS = $(if $(ON_POSTGRESQL),,-m "not postgresql")
 # What the dependency audit does when PyPI's vulnerability API does not answer: warn (a loud "NOT
 # AUDITED" banner) or fail. See README "Security" and .ci/audit.py.
 PIP_AUDIT_UNREACHABLE ?= warn
@@ -15,7 +28,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DJANGO_ALLOWED_HOSTS=handoff.example.org HANDOFF_SITE_URL=https://handoff.example.org \
 	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test lint audit check format schema worker beat migrate seed bench clean
+.PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -32,14 +45,40 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 
 ## run: install, migrate, load the demo data (idempotent) and serve http://$(HOST):$(PORT)
 run: $(VENV)/.runtime-installed
+	@$(PY) -c "$$CHECK_ADDRESS" '$(RUN_HOST)' '$(PORT)'
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@echo "Serving Handoff on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	@echo "Serving Handoff on http://$(RUN_ADDR)/ (Ctrl-C to stop)"
+	$(RUN_ENV) $(PY) manage.py runserver '$(RUN_ADDR)'
 
-## test: the lint and security gates, then the whole test suite
-test: $(VENV)/.dev-installed lint audit
-	$(PY) -m pytest $(PYTEST_ARGS)
+# Before anything else: the port is a number and free on that host, so the address printed is served.
+define CHECK_ADDRESS
+import socket, sys
+host, port = sys.argv[1], sys.argv[2]
+if not port.isdigit() or not 0 < int(port) < 65536:
+    sys.exit(f"make run: PORT={port!r} is not a port number (make run PORT=8001)")
+try:
+    info = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0]
+    with socket.socket(info[0], socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(info[4])
+except OSError as exc:
+    sys.exit(f"make run: cannot serve on {host} port {port} ({exc.strerror or exc}): make run PORT=another")
+endef
+export CHECK_ADDRESS
+
+## test: what the tests need from Debian (Chromium, redis-server), the lint and security gates, then the
+## whole test suite on DATABASE_URL's PostgreSQL or, unset, on SQLite (CI runs both: .ci/run)
+test: test-deps $(VENV)/.dev-installed lint audit
+	$(PY) -m pytest $(PYTEST_DB_ARGS) $(PYTEST_ARGS)
+
+## test-suite: the test suite alone (no lint): `DATABASE_URL= make test-suite` runs it on SQLite
+test-suite: test-deps $(VENV)/.dev-installed
+	$(PY) -m pytest $(PYTEST_DB_ARGS) $(PYTEST_ARGS)
+
+## test-deps: Debian's chromium and redis-server, installed when root, else the command to run
+test-deps:
+	@bash .ci/test_deps.sh
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

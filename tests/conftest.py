@@ -3,6 +3,7 @@ plus the world they live in: a clinic partnered with a gym, a plan ready to send
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,27 @@ from referrals.models import Consent, TrainerHandoff, TreatmentPlan
 from tests import factories as f
 
 Role = Membership.Role
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `postgresql` needs PostgreSQL itself. On another database it is deselected on purpose
+    (`-m "not postgresql"`: the SQLite pass of `make test` and of .ci/run); run there anyway it fails under
+    CI=true, never a silent skip, and is skipped with the reason otherwise."""
+    if item.get_closest_marker("postgresql") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    message = (
+        f"needs PostgreSQL (marked postgresql), the database is {connection.vendor}: set DATABASE_URL "
+        "to a PostgreSQL database, or deselect it with -m 'not postgresql'"
+    )
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: not skipping)", pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)

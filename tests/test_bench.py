@@ -40,6 +40,7 @@ def built(db: Any) -> data.Network:
     return net
 
 
+@pytest.mark.postgresql  # the benchmark builds its PostgreSQL database with COPY and deferred constraints
 def test_the_built_network_obeys_the_schema_and_the_selectors_see_the_focus_inbox(
     built: data.Network,
 ) -> None:

@@ -5,17 +5,21 @@ request."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Model
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership, User
+from accounts.models import ApiToken, Membership, User
 from accounts.services import api_token_create
 from referrals import policies, services
 from referrals.models import TrainerHandoff
@@ -133,3 +137,76 @@ def test_forgetting_the_context_reaches_the_user_through_the_request_s_lazy_wrap
     Membership.objects.filter(user=world.trainer).delete()
     account_selectors.forget_request_context(wrapped)
     assert policies.roles_of(wrapped) == frozenset()
+
+
+def _assert_same_values_as_the_orm(query: account_selectors.CompiledQuery[Any], value: Any) -> None:
+    """Every field and annotation of the compiled query's row has the type and value the ORM gives for the
+    same queryset (on PostgreSQL and on SQLite: the suite runs on both); datetimes are aware."""
+    compiled = query.first(value)
+    queryset = query.build(value)
+    orm = queryset.first()
+    assert compiled is not None and orm is not None
+    names = [field.attname for field in queryset.model._meta.concrete_fields]
+    names += list(queryset.query.annotation_select)
+    for name in names:
+        got, expected = getattr(compiled, name), getattr(orm, name)
+        assert (type(got), got) == (type(expected), expected), name
+        if isinstance(got, datetime.datetime):
+            assert timezone.is_aware(got), name
+
+
+def _no_nulls(row: Model | None, names: list[str]) -> None:
+    assert row is not None
+    assert all(getattr(row, name) is not None for name in names), [(n, getattr(row, n)) for n in names]
+
+
+def test_the_compiled_token_query_returns_the_orm_s_typed_aware_values(world: World) -> None:
+    token, _ = api_token_create(user=world.trainer, name="context")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - datetime.timedelta(seconds=5))
+    User.objects.filter(pk=world.trainer.pk).update(last_login=timezone.now())
+    query = account_selectors._TOKEN_USER
+    _no_nulls(query.first(token.key_hash), ["request_token_last_used_at", "request_roles_json", "last_login"])
+    _assert_same_values_as_the_orm(query, token.key_hash)
+
+
+def test_the_compiled_session_query_returns_the_orm_s_typed_aware_values(
+    world: World, sent: TrainerHandoff
+) -> None:
+    from config.auth import _SESSION_USER
+
+    TOTPDevice.objects.create(user=world.trainer, name="Phone", confirmed=True)
+    StaticDevice.objects.create(user=world.trainer, name="Backup codes", confirmed=True)
+    User.objects.filter(pk=world.trainer.pk).update(last_login=timezone.now())
+    _no_nulls(
+        _SESSION_USER.first(world.trainer.pk),
+        [
+            account_selectors.ROLES_COLUMN,
+            account_selectors.TOTP_COLUMN,
+            account_selectors.STATIC_COLUMN,
+            "request_unread_notifications",
+            "last_login",
+        ],
+    )
+    _assert_same_values_as_the_orm(_SESSION_USER, world.trainer.pk)
+
+
+def test_a_compiled_query_converts_boolean_datetime_and_uuid_annotations_like_the_orm(world: World) -> None:
+    from django.db.models import Exists, F, OuterRef
+
+    from referrals.models import Patient
+
+    api_token_create(user=world.physio, name="context")
+    query = account_selectors.CompiledQuery(
+        User,
+        lambda pk: User.objects.filter(pk=pk).annotate(
+            is_member=Exists(Membership.objects.filter(user_id=OuterRef("pk"))),
+            token_created=F("api_tokens__created_at"),
+            a_patient=Patient.objects.order_by("pk").values("public_id")[:1],
+        ),
+        placeholder=-7_919_191_919,
+    )
+    row = query.first(world.physio.pk)
+    assert row is not None
+    assert row.is_member is True  # type: ignore[attr-defined]
+    assert timezone.is_aware(row.token_created)  # type: ignore[attr-defined]
+    _assert_same_values_as_the_orm(query, world.physio.pk)

@@ -87,7 +87,12 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL in production and in CI (DATABASE_URL), SQLite under var/ by default.
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}")}
+# An empty DATABASE_URL (`DATABASE_URL= make test-suite`) means the default, as an unset one does.
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}"
+    )
+}
 # The service layer owns transactions (STYLE.md): a request is not one big transaction.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
@@ -206,9 +211,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Handoff <no-reply@ha
 # broker only carries a wake-up call. So publishing is best-effort and must never hold a request, a lost
 # message is found again by the sweeper, and a message delivered twice is a no-op (the claim).
 #
-# Without REDIS_URL, tasks run in-process (task_always_eager): nothing to install but Python.
+# Without REDIS_URL, tasks run in-process (task_always_eager): nothing to install but Python. Celery still
+# takes a producer from the broker's pool for an eager task; the in-memory broker's URL names a host so
+# that kombu does not warn on the first send that it is "reverting to default 'localhost'".
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+EMBEDDED_BROKER_URL = "memory://localhost/"
+CELERY_BROKER_URL = REDIS_URL or EMBEDDED_BROKER_URL
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True

@@ -3,6 +3,7 @@ the profile page, staff in the admin; a revoked token stops working at once."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from typing import Any
 
@@ -34,6 +35,24 @@ def test_a_token_authenticates_and_records_its_use(physio: Any) -> None:
     assert bearer(raw).get(f"{API}/patients/").status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_a_token_answers_every_call_not_only_the_first(physio: Any) -> None:
+    """The second call reads the last_used_at the first one wrote (SQLite hands it back naive from the
+    compiled query); a use older than a minute is recorded again."""
+    token, raw = api_token_create(user=physio, name="EHR sync")
+    client = bearer(raw)
+    assert client.get(f"{API}/patients/").status_code == 200
+    token.refresh_from_db()
+    first_use = token.last_used_at
+    assert first_use is not None
+    assert client.get(f"{API}/patients/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == first_use  # within the minute: not written again
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - datetime.timedelta(minutes=5))
+    assert client.get(f"{API}/handoffs/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None and token.last_used_at > first_use
 
 
 def test_an_inactive_users_token_stops_working(physio: Any) -> None:

@@ -1,6 +1,6 @@
 """Browser tests: Playwright for Python driving Debian's Chromium against pytest-django's live server.
 
-Never downloads a browser: it launches /usr/bin/chromium (`apt-get install chromium`, see .ci/run). When
+Never downloads a browser: it launches /usr/bin/chromium (Debian's, which `make test` installs). When
 it is missing the tests fail with a clear message under CI=true, and are skipped otherwise.
 """
 

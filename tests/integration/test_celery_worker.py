@@ -11,7 +11,8 @@ from tests.integration.conftest import StartWorker
 from tests.integration.harness import CeleryWorker, RedisServer, wait_for
 from tests.mail_backends import MailEdge
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# PostgreSQL: worker processes read the rows this test commits (they cannot share its SQLite database).
+pytestmark = [pytest.mark.integration, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_sent_referral_is_emailed_once_by_a_real_worker(

@@ -23,7 +23,9 @@ from referrals.errors import InvalidTransition
 from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage, TrainerHandoff
 from tests.conftest import World, make_trainer
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# PostgreSQL: threads on their own connections racing for row locks (select_for_update); SQLite locks the
+# whole database file, so there is no race to prove there.
+pytestmark = [pytest.mark.integration, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 S = HandoffStatus
 ROUNDS = 3  # each race is run a few times: the winner varies, the invariants must not
 

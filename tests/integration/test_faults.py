@@ -34,7 +34,8 @@ from tests.integration.conftest import StartWorker
 from tests.integration.harness import RedisServer, wait_for
 from tests.mail_backends import MailEdge
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# PostgreSQL: worker processes read the rows this test commits (they cannot share its SQLite database).
+pytestmark = [pytest.mark.integration, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 Status = OutboxMessage.Status
 
 # A request that publishes against a broker that is down or stalled returns within the broker timeouts
