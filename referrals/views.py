@@ -143,25 +143,21 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     _deny_unless(clinic is not None)
     form = forms.PatientCreateForm(request.POST or None)
     duplicate: Patient | None = None
-    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_create(clinic=clinic, actor=user, **form.cleaned_data)
         except DuplicatePatient as exc:
             # The clinic has them already: show who, and ask for the "different person" box to add anyway.
-            duplicate, status = exc.existing, 409
+            duplicate = exc.existing
         except ValidationError as exc:
             forms.apply_service_errors(exc, form)
-            status = 400
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         else:
             messages.success(request, f"{patient.full_name} was added.")
             return redirect("patient_detail", public_id=patient.public_id)
-    elif request.method == "POST":
-        status = 400
     context = {"form": form, "patient": None, "duplicate": duplicate}
-    return render(request, "referrals/patient_form.html", context, status=status)
+    return render(request, "referrals/patient_form.html", context)
 
 
 @login_required
