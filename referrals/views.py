@@ -243,7 +243,10 @@ def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     consent = _get(selectors.consent_get_for_user, Consent, user=user, public_id=public_id)
     _deny_unless(policies.can_record_consent(user, consent.patient))
     form = forms.WithdrawConsentForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():  # a reason over the limit is refused, not dropped: nothing is withdrawn
+        messages.error(request, " ".join(str(m) for errors in form.errors.values() for m in errors))
+        return redirect("patient_detail", public_id=consent.patient.public_id)
+    reason = form.cleaned_data["reason"]
     try:
         services.consent_withdraw(consent=consent, actor=user, reason=reason)
     except ValidationError as exc:
