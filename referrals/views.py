@@ -595,7 +595,11 @@ def _render_handoff(
     can_answer = policies.can_answer_concern(user, handoff)
     concerns = [c for c in map(_concern_of, events) if c is not None and c.resolved_at is None]
     open_concerns = [
-        (c, (resolve_forms or {}).get(c.pk) or forms.ConcernResolveForm(prefix=f"c{c.event_id}"))
+        (
+            c,
+            (resolve_forms or {}).get(c.pk)
+            or forms.ConcernResolveForm(auto_id=f"id_concern_{c.event_id}_%s"),
+        )
         for c in concerns
     ]
     actions = [
@@ -736,7 +740,7 @@ def concern_resolve(request: HttpRequest, public_id: uuid.UUID, concern_id: uuid
     concern = _concern(request, public_id, concern_id)
     handoff = concern.handoff
     _deny_unless(policies.can_answer_concern(user, handoff))
-    form = forms.ConcernResolveForm(request.POST, prefix=f"c{concern.event_id}")
+    form = forms.ConcernResolveForm(request.POST, auto_id=f"id_concern_{concern.event_id}_%s")
     if form.is_valid():
         try:
             services.concern_resolve(concern=concern, actor=user, note=form.cleaned_data["note"])
