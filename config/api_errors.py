@@ -4,7 +4,8 @@ Every error the REST adapter can return passes through `exception_handler`: DRF'
 authentication, permission, not found, method, media type, throttling, malformed JSON), Django's
 (Http404, PermissionDenied, ValidationError raised by a service) and the domain errors of
 referrals.errors (NotPermitted -> 403, InvalidTransition -> 409 with the current status, SendBlocked ->
-409 with one code per blocker). Anything else is left to Django: a real bug stays a 500 and is logged.
+409 with one code per blocker, DuplicatePatient -> 409 with the existing patient's id,
+ConcernAlreadyResolved -> 409). Anything else is left to Django: a real bug stays a 500 and is logged.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import (
+    ConcernAlreadyResolved,
+    DuplicatePatient,
+    InvalidTransition,
+    NotPermitted,
+    SendBlocked,
+)
 
 NON_FIELD = "non_field_errors"
 
@@ -68,6 +75,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response_status = status.HTTP_409_CONFLICT
     elif isinstance(exc, InvalidTransition):
         body = error_body(exc.code, exc.message, current_status=exc.current_status)
+        response_status = status.HTTP_409_CONFLICT
+    elif isinstance(exc, DuplicatePatient):
+        body = error_body(exc.code, exc.message, existing_patient=str(exc.existing.public_id))
+        response_status = status.HTTP_409_CONFLICT
+    elif isinstance(exc, ConcernAlreadyResolved):
+        body = error_body(exc.code, exc.message)
         response_status = status.HTTP_409_CONFLICT
     elif isinstance(exc, NotPermitted):
         body = error_body(exc.code, exc.message)

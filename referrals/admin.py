@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,6 +29,7 @@ from accounts.admin import ModelAdmin, TabularInline, admin_actor, run_service_f
 from referrals import audit, policies, services
 from referrals.models import (
     AccessLog,
+    Concern,
     Consent,
     Exercise,
     HandoffEvent,
@@ -142,8 +144,27 @@ class ReadOnlyTabularInline(TabularInline[_M, _P]):
         return False
 
 
+class CappedRowsFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """A plan's rows in the admin: no more than the service allows (PLAN_MAX_*), with its message."""
+
+    cap_key = ""
+
+    def clean(self) -> None:
+        super().clean()
+        cap, _ = services.ROW_CAPS[self.cap_key]
+        kept = [form for form in self.forms if form.has_changed() or form.instance.pk]
+        kept = [form for form in kept if not getattr(form, "cleaned_data", {}).get("DELETE")]
+        if len(kept) > cap:
+            raise forms.ValidationError(services.row_cap_message(self.cap_key))
+
+
+def _capped(key: str) -> type[CappedRowsFormSet]:
+    return type(f"Capped{key.title()}FormSet", (CappedRowsFormSet,), {"cap_key": key})
+
+
 class PlanExerciseInline(TabularInline[PlanExercise, TreatmentPlan]):
     model = PlanExercise
+    formset = _capped("exercises")
     extra = 0
     autocomplete_fields = ("exercise",)
     fields = ("position", *services.EXERCISE_FIELDS)  # the same dose fields the service accepts
@@ -154,11 +175,13 @@ class PlanExerciseInline(TabularInline[PlanExercise, TreatmentPlan]):
 
 class PrecautionInline(TabularInline[Precaution, TreatmentPlan]):
     model = Precaution
+    formset = _capped("precautions")
     extra = 0
 
 
 class RedFlagInline(TabularInline[RedFlag, TreatmentPlan]):
     model = RedFlag
+    formset = _capped("red_flags")
     extra = 0
 
 
@@ -446,6 +469,50 @@ class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
     @admin.display(description="text")
     def short_text(self, obj: HandoffEvent) -> str:
         return _short(obj.text)
+
+
+@admin.register(Concern)
+class ConcernAdmin(ReadOnlyModelAdmin[Concern]):
+    """Where each concern stands. Read-only: physiotherapists acknowledge and resolve them on the handoff
+    page or through the API (referrals.services.concern_acknowledge / concern_resolve)."""
+
+    organization_scope = ("handoff__plan__patient__clinic",)
+    list_display = ("raised_at", "handoff_link", "raised_by", "state", "acknowledged_at", "resolved_at")
+    list_filter = (
+        ("resolved_at", admin.EmptyFieldListFilter),
+        ("acknowledged_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = (
+        "handoff__public_id",
+        "event__actor__email",
+        "event__actor__full_name",
+        "resolution_note",
+    )
+    list_select_related = ("handoff", "event__actor")
+    fields = (
+        "public_id",
+        "handoff",
+        "event",
+        "put_on_hold",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="raised", ordering="event__created_at")
+    def raised_at(self, obj: Concern) -> Any:
+        return obj.event.created_at
+
+    @admin.display(description="raised by")
+    def raised_by(self, obj: Concern) -> str:
+        return obj.event.actor.full_name
+
+    @admin.display(description="handoff", ordering="handoff__public_id")
+    def handoff_link(self, obj: Concern) -> SafeString:
+        return _handoff_link(obj.handoff_id, obj.handoff.public_id)
 
 
 @admin.register(Notification)

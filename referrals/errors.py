@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class DomainError(Exception):
@@ -31,6 +32,23 @@ class InvalidTransition(DomainError):
     def __init__(self, message: str, *, current_status: str, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.current_status = current_status
+
+
+class DuplicatePatient(DomainError):
+    """The clinic already has a patient with this name and date of birth (maps to 409 with the existing
+    patient's id). Adding the patient anyway takes the caller's confirmation that it is another person."""
+
+    code = "duplicate_patient"
+
+    def __init__(self, message: str, *, existing: Any) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+class ConcernAlreadyResolved(DomainError):
+    """A resolved concern is closed: it cannot be acknowledged or resolved again (maps to 409)."""
+
+    code = "concern_already_resolved"
 
 
 @dataclass(frozen=True)

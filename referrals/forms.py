@@ -11,11 +11,26 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.forms import formset_factory
 from django.http import QueryDict
 
 from accounts.models import Specialization
-from referrals.models import BodyRegion, Consent, Exercise, LoadUnit, Precaution
+from referrals.models import (
+    CONCERN_MAX_LENGTH,
+    CONCERN_NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    BodyRegion,
+    Consent,
+    Exercise,
+    LoadUnit,
+    Patient,
+    PlanExercise,
+    Precaution,
+    RedFlag,
+    TreatmentPlan,
+    text_limit,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -24,19 +39,41 @@ def _blank(choices: Iterable[tuple[str, Any]], label: str = "---------") -> list
     return [("", label), *choices]
 
 
+# Every text limit is the model's (text_limit) or one constant of referrals.models: the API and the admin
+# read the same, and the services enforce it.
+
+
 class PatientForm(forms.Form):
-    full_name = forms.CharField(max_length=150, label="Full name")
+    full_name = forms.CharField(max_length=text_limit(Patient, "full_name"), label="Full name")
     date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
-    email = forms.EmailField(required=False)
-    phone = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False, max_length=text_limit(Patient, "email"))
+    phone = forms.CharField(max_length=text_limit(Patient, "phone"), required=False)
+
+
+class PatientCreateForm(PatientForm):
+    """Adding a patient: `confirm_distinct` is shown (and needed) only once the clinic turned out to have a
+    patient with the same name and date of birth."""
+
+    confirm_distinct = forms.BooleanField(
+        required=False, label="This is a different person: add them as a new patient"
+    )
 
 
 class PlanForm(forms.Form):
     diagnosis = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="The condition, in words."
+        max_length=text_limit(TreatmentPlan, "diagnosis"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The condition, in words.",
     )
-    icd10_code = forms.CharField(max_length=8, required=False, label="ICD-10 code", help_text="e.g. M75.1")
-    goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    icd10_code = forms.CharField(
+        max_length=text_limit(TreatmentPlan, "icd10_code"),
+        required=False,
+        label="ICD-10 code",
+        help_text="e.g. M75.1",
+    )
+    goals = forms.CharField(
+        max_length=text_limit(TreatmentPlan, "goals"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     start_date = forms.DateField(required=False, widget=DATE, label="Start date")
 
 
@@ -57,11 +94,16 @@ class PlanExerciseForm(forms.Form):
     load_unit = forms.ChoiceField(required=False, choices=_blank(LoadUnit.choices, "No load"), label="Load")
     load_value = forms.DecimalField(required=False, max_digits=6, decimal_places=2, label="Load value")
     frequency_per_week = forms.IntegerField(initial=3, label="Times a week")
-    tempo = forms.CharField(required=False, max_length=7, help_text="e.g. 3-1-1-0")
+    tempo = forms.CharField(
+        required=False, max_length=text_limit(PlanExercise, "tempo"), help_text="e.g. 3-1-1-0"
+    )
     rest_seconds = forms.IntegerField(required=False, label="Rest (s)")
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        required=False, max_length=text_limit(PlanExercise, "notes"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     progression_note = forms.CharField(
         required=False,
+        max_length=text_limit(PlanExercise, "progression_note"),
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Progression",
         help_text="When and how the trainer may progress it.",
@@ -83,11 +125,13 @@ class PrecautionForm(forms.Form):
         required=False, choices=_blank(Precaution.WeightBearing.choices), label="Weight-bearing"
     )
     valid_until = forms.DateField(required=False, widget=DATE, label="Until")
-    detail = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    detail = forms.CharField(
+        required=False, max_length=text_limit(Precaution, "detail"), widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RedFlagForm(forms.Form):
-    description = forms.CharField(max_length=500, label="Red flag")
+    description = forms.CharField(max_length=text_limit(RedFlag, "description"), label="Red flag")
 
 
 PlanExerciseFormSet = formset_factory(PlanExerciseForm, extra=1)
@@ -109,7 +153,9 @@ class ConsentForm(forms.Form):
 
 
 class WithdrawConsentForm(forms.Form):
-    reason = forms.CharField(required=False, max_length=500, label="Reason (optional)")
+    reason = forms.CharField(
+        required=False, max_length=text_limit(Consent, "withdrawal_reason"), label="Reason (optional)"
+    )
 
 
 class TrainerFilterForm(forms.Form):
@@ -125,15 +171,44 @@ class DischargeForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """The text of a handoff action: a reason, a completion summary or a concern."""
+    """The text of a handoff action: a reason or a completion summary (REASON_MAX_LENGTH), or a concern
+    (`max_length=CONCERN_MAX_LENGTH`)."""
 
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     hold = forms.BooleanField(required=False, label="Also put the referral on hold")
 
-    def __init__(self, *args: Any, label: str = "Reason", required: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        label: str = "Reason",
+        required: bool = False,
+        max_length: int = REASON_MAX_LENGTH,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["text"].label = label
-        self.fields["text"].required = required
+        field = self.fields["text"]
+        assert isinstance(field, forms.CharField)  # noqa: S101 - declared above
+        field.label = label
+        field.required = required
+        field.max_length = max_length
+        field.validators.append(MaxLengthValidator(max_length))
+        field.widget.attrs["maxlength"] = str(max_length)
+
+
+def concern_form(data: Any = None) -> ReasonForm:
+    """The trainer's concern: its text and whether to hold the referral too."""
+    return ReasonForm(
+        data, prefix="concern", label="What did you notice?", required=True, max_length=CONCERN_MAX_LENGTH
+    )
+
+
+class ConcernResolveForm(forms.Form):
+    note = forms.CharField(
+        max_length=CONCERN_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="How it was resolved",
+        help_text="The trainer reads this note.",
+    )
 
 
 # --- rows: add and remove without losing what was typed ------------------------------------------------

@@ -30,6 +30,23 @@ def _as_decimal(value: object) -> Any:
         return _INVALID
 
 
+# Text limits that are not a model field's own max_length (a field's is read from the field: see
+# `text_limit`). The services enforce them; the page forms, the API serializers and the admin read them.
+REASON_MAX_LENGTH = 1000  # the reason of a status change (TrainerHandoff.status_reason), a summary
+CONCERN_MAX_LENGTH = 4000  # the text of a trainer's concern
+CONCERN_NOTE_MAX_LENGTH = 2000  # the note a physiotherapist resolves a concern with
+
+
+def text_limit(model: type[models.Model], name: str) -> int:
+    """The max_length of a model's text field: the one limit the page forms, the API serializers and the
+    admin (a ModelForm reads it itself) all apply, and full_clean() enforces in the services."""
+    field = model._meta.get_field(name)
+    limit = field.max_length if isinstance(field, models.Field) else None
+    if limit is None:  # pragma: no cover - a programming error, caught by the tests that use each field
+        raise LookupError(f"{model.__name__}.{name} has no max_length")
+    return int(limit)
+
+
 class BodyRegion(models.TextChoices):
     NECK = "neck", "Neck"
     SHOULDER = "shoulder", "Shoulder"
@@ -79,8 +96,9 @@ class Patient(models.Model):
             raise ValidationError({"date_of_birth": "Enter a date of birth after 1900."})
 
 
+# Chapters A to Z, U included (U07.1 COVID-19, U09.9 post-COVID condition: WHO's codes for emergency use).
 icd10_validator = RegexValidator(
-    r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$",
+    r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$",
     "Enter an ICD-10 code such as M75.1 or S83.5.",
 )
 
@@ -95,11 +113,13 @@ class TreatmentPlan(models.Model):
     physiotherapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="treatment_plans"
     )
-    diagnosis = models.TextField(help_text="Condition or diagnosis, in words.")
+    diagnosis = models.TextField(
+        max_length=4000, validators=[MaxLengthValidator(4000)], help_text="Condition or diagnosis, in words."
+    )
     icd10_code = models.CharField(
         max_length=8, blank=True, validators=[icd10_validator], verbose_name="ICD-10"
     )
-    goals = models.TextField()
+    goals = models.TextField(max_length=4000, validators=[MaxLengthValidator(4000)])
     start_date = models.DateField(default=timezone.localdate)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     discharged_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +142,11 @@ class TreatmentPlan(models.Model):
         return f"Plan {self.start_date:%Y-%m-%d} for {self.patient}"
 
     def clean(self) -> None:
-        clinic_id = Patient.objects.filter(pk=self.patient_id).values_list("clinic_id", flat=True).first()
+        patient = Patient.objects.filter(pk=self.patient_id).only("clinic_id", "date_of_birth").first()
+        started: object = self.start_date
+        if patient is not None and isinstance(started, datetime.date) and started < patient.date_of_birth:
+            raise ValidationError({"start_date": "The plan cannot start before the patient was born."})
+        clinic_id = patient.clinic_id if patient is not None else None
         if clinic_id is None or self.physiotherapist_id is None:
             return
         if not Membership.objects.filter(
@@ -385,6 +409,13 @@ class Precaution(models.Model):
                     )
         if self.weight_bearing and self.kind != self.Kind.WEIGHT_BEARING:
             errors["weight_bearing"] = "Only a weight-bearing precaution takes a weight-bearing status."
+        until: object = self.valid_until
+        plan = getattr(
+            self, "plan", None
+        )  # None while unset (RelatedObjectDoesNotExist is an AttributeError)
+        started: object = plan.start_date if plan is not None else None
+        if isinstance(until, datetime.date) and isinstance(started, datetime.date) and until < started:
+            errors["valid_until"] = f"A precaution cannot end before the plan starts ({started:%Y-%m-%d})."
         if errors:
             raise ValidationError(errors)
 
@@ -447,6 +478,13 @@ class Consent(models.Model):
     @property
     def includes_diagnosis(self) -> bool:
         return self.scope == self.Scope.WITH_DIAGNOSIS
+
+
+# How many rows a plan may have: the service refuses more (pages, API and admin alike) and the plan
+# editor never builds more forms than this.
+PLAN_MAX_EXERCISES = 60
+PLAN_MAX_PRECAUTIONS = 30
+PLAN_MAX_RED_FLAGS = 30
 
 
 class HandoffStatus(models.TextChoices):
@@ -516,7 +554,7 @@ class TrainerHandoff(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.DRAFT)
-    status_reason = models.CharField(max_length=1000, blank=True)
+    status_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     snapshot = models.JSONField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -583,15 +621,22 @@ class TrainerHandoff(models.Model):
 
 
 class HandoffEvent(models.Model):
-    """One row per transition and per concern: the audit trail and the notification outbox's parent."""
+    """One row per transition and per concern, and per answer to a concern (acknowledged, resolved): the
+    audit trail and the notification outbox's parent. Never edited: a concern's state is its Concern row."""
 
     class Kind(models.TextChoices):
         TRANSITION = "transition", "Status change"
         CONCERN = "concern", "Concern"
+        CONCERN_ACKNOWLEDGED = "concern_acknowledged", "Concern acknowledged"
+        CONCERN_RESOLVED = "concern_resolved", "Concern resolved"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The concern an acknowledgement or a resolution answers (the raising event is Concern.event).
+    regarding = models.ForeignKey(
+        "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+    )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
@@ -614,7 +659,74 @@ class HandoffEvent(models.Model):
     def __str__(self) -> str:
         if self.kind == self.Kind.CONCERN:
             return f"Concern on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        if self.kind != self.Kind.TRANSITION:
+            return f"{self.get_kind_display()} on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class Concern(models.Model):
+    """A concern a trainer raised, and where it stands: raised (its event), acknowledged by a physiotherapist
+    of the clinic, resolved with a note. The state lives here; each step also appends a HandoffEvent
+    (`regarding` this concern), so both sides see it on the timeline and the events stay append-only."""
+
+    class State(models.TextChoices):
+        RAISED = "raised", "Raised"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="concerns")
+    event = models.OneToOneField(HandoffEvent, on_delete=models.PROTECT, related_name="concern")
+    put_on_hold = models.BooleanField(default=False, help_text="Raised with the referral put on hold.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(
+        blank=True,
+        max_length=CONCERN_NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(CONCERN_NOTE_MAX_LENGTH)],
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # the PT home: the unresolved concerns of the clinics, whatever the referral's status
+            models.Index(fields=["handoff"], condition=Q(resolved_at__isnull=True), name="concern_open_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+                name="concern_acknowledged_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolved_by__isnull=True, resolution_note="")
+                | (
+                    Q(resolved_at__isnull=False, resolved_by__isnull=False, acknowledged_at__isnull=False)
+                    & ~Q(resolution_note="")
+                ),
+                name="concern_resolved_who_when_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Concern on {self.handoff_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.resolved_at is not None:
+            return self.State.RESOLVED
+        if self.acknowledged_at is not None:
+            return self.State.ACKNOWLEDGED
+        return self.State.RAISED
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)
 
 
 class Notification(models.Model):

@@ -49,7 +49,14 @@ def _title(event: HandoffEvent) -> str:
     clinic = handoff.plan.patient.clinic.name
     trainer = f"{handoff.trainer.full_name} at {handoff.gym.name}"
     if event.kind == HandoffEvent.Kind.CONCERN:
+        # A concern that also put the referral on hold is one notification that says both.
+        if getattr(getattr(event, "concern", None), "put_on_hold", False):
+            return f"Urgent: {trainer} raised a concern and put a referral on hold"
         return f"Urgent: {trainer} raised a concern about a referral"
+    if event.kind == HandoffEvent.Kind.CONCERN_ACKNOWLEDGED:
+        return f"{clinic} acknowledged your concern about a referral"
+    if event.kind == HandoffEvent.Kind.CONCERN_RESOLVED:
+        return f"{clinic} resolved your concern about a referral"
     titles = {
         HandoffStatus.REQUESTED: f"New referral from {clinic}",
         HandoffStatus.ACCEPTED: f"{trainer} accepted a referral",

@@ -148,6 +148,12 @@ def can_raise_concern(user: Any, handoff: TrainerHandoff) -> bool:
     return is_handoff_trainer(user, handoff)
 
 
+def can_answer_concern(user: Any, handoff: TrainerHandoff) -> bool:
+    """Acknowledge or resolve a trainer's concern: the physiotherapists of the referring clinic, whatever
+    the referral's status since (a concern outlives the referral it was raised on)."""
+    return is_clinic_physio(user, _clinic_id(handoff))
+
+
 def can_verify_certification(user: Any) -> bool:
     return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)
 

@@ -18,6 +18,7 @@ from referrals.errors import Blocker
 from referrals.models import (
     CASELOAD_STATUSES,
     OPEN_STATUSES,
+    Concern,
     Consent,
     Exercise,
     HandoffEvent,
@@ -126,7 +127,17 @@ def handoff_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TrainerHan
 
 
 def handoff_events(*, handoff: TrainerHandoff) -> QuerySet[HandoffEvent]:
-    return HandoffEvent.objects.filter(handoff=handoff).select_related("actor").order_by("created_at", "id")
+    """The timeline, each concern with its state and each answer with the concern it answers: one query."""
+    return (
+        HandoffEvent.objects.filter(handoff=handoff)
+        .select_related(
+            "actor",
+            "concern__acknowledged_by",
+            "concern__resolved_by",
+            "regarding__event",
+        )
+        .order_by("created_at", "id")
+    )
 
 
 def open_handoff_for_plan(*, plan: TreatmentPlan) -> TrainerHandoff | None:
@@ -454,17 +465,22 @@ def clinics_for_physio(*, user: Any) -> list[Organization]:
     return list(Organization.objects.filter(pk__in=_org_ids(user, Role.PHYSIOTHERAPIST)).order_by("name"))
 
 
-def concerns_for_clinic_user(*, user: Any) -> QuerySet[HandoffEvent]:
-    """Concerns raised on the open handoffs of the user's clinics, newest first."""
+def concerns_for_clinic_user(*, user: Any) -> QuerySet[Concern]:
+    """The unresolved concerns raised on the referrals of the user's clinics, newest first, whatever
+    became of the referral since (completed, cancelled, declined...): a concern leaves this list only
+    when a physiotherapist resolves it."""
     return (
-        HandoffEvent.objects.filter(
-            kind=HandoffEvent.Kind.CONCERN,
-            handoff__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST),
-            handoff__status__in=OPEN_STATUSES,
+        Concern.objects.filter(
+            handoff__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST), resolved_at__isnull=True
         )
-        .select_related("handoff__plan__patient", "actor")
-        .order_by("-created_at", "-id")
+        .select_related("handoff__plan__patient", "event__actor")
+        .order_by("-event__created_at", "-id")
     )
+
+
+def concern_get_for_user(*, user: Any, handoff: TrainerHandoff, public_id: uuid.UUID | str) -> Concern:
+    """One concern of a handoff the user may see (the handoff came through `handoff_get_for_user`)."""
+    return Concern.objects.select_related("event__actor").get(handoff=handoff, public_id=public_id)
 
 
 # The conditions themselves, shared by `handoff_send_blockers` (one trainer, under lock, at send time) and

@@ -16,10 +16,22 @@ from django.utils import timezone
 
 from accounts.models import Certification, Membership, Organization, TrainerProfile, User
 from referrals import notifications, policies, selectors, tasks
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import (
+    ConcernAlreadyResolved,
+    DuplicatePatient,
+    InvalidTransition,
+    NotPermitted,
+    SendBlocked,
+)
 from referrals.models import (
+    CONCERN_MAX_LENGTH,
+    CONCERN_NOTE_MAX_LENGTH,
     OPEN_STATUSES,
+    PLAN_MAX_EXERCISES,
+    PLAN_MAX_PRECAUTIONS,
+    PLAN_MAX_RED_FLAGS,
     REASON_REQUIRED_STATUSES,
+    Concern,
     Consent,
     Exercise,
     HandoffEvent,
@@ -32,7 +44,9 @@ from referrals.models import (
     RedFlag,
     TrainerHandoff,
     TreatmentPlan,
+    text_limit,
 )
+from referrals.models import REASON_MAX_LENGTH as REASON_MAX_LENGTH
 
 S = HandoffStatus
 Side = Literal["clinic", "trainer"]
@@ -49,8 +63,8 @@ TRANSITIONS: dict[str, tuple[Side, frozenset[str]]] = {
     S.CANCELLED: ("clinic", frozenset(OPEN_STATUSES)),
     S.ENTERED_IN_ERROR: ("clinic", frozenset(OPEN_STATUSES)),
 }
-REASON_MAX_LENGTH = 1000
-TEXT_MAX_LENGTH = 4000
+# The text limits live in referrals.models (one place for pages, API and admin); these names stay for callers.
+TEXT_MAX_LENGTH = CONCERN_MAX_LENGTH
 
 
 # --- internals -----------------------------------------------------------------------------------------
@@ -128,8 +142,11 @@ def _record_event(
     to_status: str = "",
     text: str = "",
     urgent: bool = False,
+    regarding: Concern | None = None,
+    notify: bool = True,
 ) -> HandoffEvent:
-    """Append the audit row and, in the same transaction, the notifications it causes."""
+    """Append the audit row and, in the same transaction, the notifications it causes (none with
+    `notify=False`: the caller tells people once, with `_notify`, for a step that appends two events)."""
     event = HandoffEvent.objects.create(
         handoff=handoff,
         kind=kind,
@@ -138,8 +155,18 @@ def _record_event(
         to_status=to_status,
         text=text,
         urgent=urgent,
+        regarding=regarding,
     )
-    recipients = _recipients(handoff, event)
+    if notify:
+        _notify(handoff, event)
+    return event
+
+
+def _notify(handoff: TrainerHandoff, event: HandoffEvent, people: Sequence[User] | None = None) -> None:
+    """The notifications and outbox rows an event owes: to `_recipients` unless `people` is given (still
+    only the active ones, never the actor)."""
+    recipients = _recipients(handoff, event) if people is None else _active_others(people, event)
+    urgent = event.urgent
     if recipients:
         title = notifications.notification_title(event)
         Notification.objects.bulk_create(
@@ -150,7 +177,6 @@ def _record_event(
         )
         ids = [m.pk for m in messages]
         transaction.on_commit(lambda: tasks.publish_deliveries(ids))
-    return event
 
 
 def _transition(
@@ -160,11 +186,13 @@ def _transition(
     actor: User,
     reason: str = "",
     only_from: frozenset[str] | None = None,
+    notify: bool = True,
 ) -> HandoffEvent:
     """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
 
     `handoff` must be the row locked by the caller's transaction. `only_from` narrows the legal sources
-    for actions that share a target status (start and resume both lead to in-progress).
+    for actions that share a target status (start and resume both lead to in-progress). `notify=False`
+    when the caller's own event already tells the same people (a concern that also holds the referral).
     """
     side, sources = TRANSITIONS[to]
     if only_from is not None:
@@ -196,6 +224,7 @@ def _transition(
         from_status=current,
         to_status=to,
         text=reason,
+        notify=notify,
     )
 
 
@@ -249,6 +278,11 @@ def _only(data: Mapping[str, Any], allowed: Sequence[str], *, prefix: str) -> di
     return dict(data)
 
 
+def _same_name(name: str) -> str:
+    """A name as people mean it: case and spacing do not make another person."""
+    return " ".join(str(name).split()).casefold()
+
+
 def patient_create(
     *,
     clinic: Organization,
@@ -257,19 +291,34 @@ def patient_create(
     date_of_birth: datetime.date,
     email: str = "",
     phone: str = "",
+    confirm_distinct: bool = False,
 ) -> Patient:
+    """Add a patient. One already in the clinic with the same name (whatever its case and spacing) and date
+    of birth raises DuplicatePatient carrying them, unless `confirm_distinct` says this is another person."""
     if not policies.can_create_patient(actor, clinic.pk):
         raise NotPermitted("Only a physiotherapist of this clinic can add its patients.")
     patient = Patient(
         clinic=clinic,
         created_by=actor,
-        full_name=full_name,
+        full_name=" ".join(str(full_name).split()),
         date_of_birth=date_of_birth,
         email=email,
         phone=phone,
     )
     _validate(patient)
     with transaction.atomic():
+        # One add at a time per clinic: two people typing the same patient cannot both miss the other.
+        Organization.objects.select_for_update().filter(pk=clinic.pk).first()
+        if not confirm_distinct:
+            wanted = _same_name(patient.full_name)
+            namesakes = Patient.objects.filter(clinic=clinic, date_of_birth=patient.date_of_birth)
+            existing = next((p for p in namesakes.order_by("pk") if _same_name(p.full_name) == wanted), None)
+            if existing is not None:
+                raise DuplicatePatient(
+                    f"{existing.full_name}, born {existing.date_of_birth:%Y-%m-%d}, is already a patient of "
+                    f"{clinic.name}. Open that record, or confirm that this is a different person.",
+                    existing=existing,
+                )
         patient.save()
     return patient
 
@@ -287,14 +336,38 @@ def patient_update(*, patient: Patient, actor: User, **fields: Any) -> Patient:
     return locked
 
 
+ROW_CAPS = {
+    "exercises": (PLAN_MAX_EXERCISES, "exercises"),
+    "precautions": (PLAN_MAX_PRECAUTIONS, "precautions"),
+    "red_flags": (PLAN_MAX_RED_FLAGS, "red flags"),
+}
+
+
+def row_cap_message(key: str) -> str:
+    """ "At most 60 exercises per plan": the one message of the page, the API and the admin."""
+    cap, noun = ROW_CAPS[key]
+    return f"At most {cap} {noun} per plan."
+
+
 def _build_children(
     plan: TreatmentPlan,
-    exercises: Iterable[Mapping[str, Any]] | None,
-    precautions: Iterable[Mapping[str, Any]] | None,
-    red_flags: Iterable[str] | None,
+    exercises: Sequence[Mapping[str, Any]] | None,
+    precautions: Sequence[Mapping[str, Any]] | None,
+    red_flags: Sequence[str] | None,
 ) -> None:
-    """Validate every child row first, then replace the plan's rows: all or nothing."""
+    """Validate every child row first, then replace the plan's rows: all or nothing. Too many rows are
+    refused before any is looked at (a page or an API call of thousands of rows costs nothing)."""
     errors: dict[str, Any] = {}
+    limits = (
+        ("exercises", exercises, PLAN_MAX_EXERCISES),
+        ("precautions", precautions, PLAN_MAX_PRECAUTIONS),
+        ("red_flags", red_flags, PLAN_MAX_RED_FLAGS),
+    )
+    for key, rows, cap in limits:
+        if rows is not None and len(rows) > cap:
+            errors[key] = [row_cap_message(key)]
+    if errors:
+        raise ValidationError(errors)
     new_exercises: list[PlanExercise] = []
     for i, row in enumerate(exercises or []):
         try:
@@ -325,7 +398,9 @@ def _build_children(
         try:
             flag = RedFlag(
                 plan=plan,
-                description=_clean_text(text, field=f"red_flags.{i}", required=True, max_length=500),
+                description=_clean_text(
+                    text, field=f"red_flags.{i}", required=True, max_length=text_limit(RedFlag, "description")
+                ),
             )
             new_flags.append(flag)
         except ValidationError as exc:
@@ -394,6 +469,8 @@ def plan_update(
         for key, value in data.items():
             setattr(locked, key, value)
         _validate(locked)
+        if precautions is None and "start_date" in data:
+            _check_precautions_outlast_start(locked)
         locked.save(update_fields=[*data.keys(), "updated_at"])
         _build_children(
             locked,
@@ -404,11 +481,25 @@ def plan_update(
     return locked
 
 
+def _check_precautions_outlast_start(plan: TreatmentPlan) -> None:
+    """A new start date must not come after the end of a precaution the plan keeps."""
+    ends = plan.precautions.filter(valid_until__lt=plan.start_date).order_by("valid_until")
+    first = ends.values_list("valid_until", flat=True).first()
+    if first is not None:
+        raise ValidationError(
+            {"start_date": f"A precaution of this plan ends on {first:%Y-%m-%d}, before this start date."}
+        )
+
+
 def consent_record(*, patient: Patient, gym: Organization, scope: str, actor: User) -> Consent:
     if not policies.can_record_consent(actor, patient):
         raise NotPermitted("Only a physiotherapist of this patient's clinic can record their consent.")
     if gym.kind != Organization.Kind.GYM:
         raise ValidationError({"gym": "Consent is given for a gym."})
+    if not selectors.partner_gyms_for_clinic(clinic=patient.clinic).filter(pk=gym.pk).exists():
+        raise ValidationError(
+            {"gym": f"{gym.name} is not a partner gym of {patient.clinic.name}: consent is recorded for one."}
+        )
     consent = Consent(patient=patient, gym=gym, scope=scope, recorded_by=actor)
     with transaction.atomic():
         if (
@@ -430,7 +521,9 @@ def consent_record(*, patient: Patient, gym: Organization, scope: str, actor: Us
 
 def consent_withdraw(*, consent: Consent, actor: User, reason: str = "") -> Consent:
     """Withdraw consent and cancel the open handoffs to that gym: the trainer loses the guidelines."""
-    reason = _clean_text(reason, field="reason", required=False, max_length=500)
+    reason = _clean_text(
+        reason, field="reason", required=False, max_length=text_limit(Consent, "withdrawal_reason")
+    )
     with transaction.atomic():
         locked = (
             Consent.objects.select_for_update(of=("self",))
@@ -589,12 +682,13 @@ def handoff_raise_concern(
     *, handoff: TrainerHandoff, actor: User, text: str, hold: bool = False
 ) -> HandoffEvent:
     """The trainer saw a red flag, pain, or has a question: the PT is told, urgently. With `hold`, the
-    handoff is also put on hold (from in progress) with the concern as its reason."""
+    handoff is also put on hold (from in progress) with the concern as its reason: two events on the
+    timeline, one notification and one email per person (the concern's, which says it was put on hold)."""
     with transaction.atomic():
         locked = _locked_handoff(handoff)
         if not policies.can_raise_concern(actor, locked):
             raise NotPermitted("Only the trainer the referral was sent to can raise a concern on it.")
-        text = _clean_text(text, field="text", required=True, max_length=TEXT_MAX_LENGTH)
+        text = _clean_text(text, field="text", required=True, max_length=CONCERN_MAX_LENGTH)
         if locked.status not in OPEN_STATUSES or locked.status == S.DRAFT:
             raise InvalidTransition(
                 "A concern can be raised only on an open referral.", current_status=locked.status
@@ -604,11 +698,78 @@ def handoff_raise_concern(
                 "Only a referral in progress can be put on hold.", current_status=locked.status
             )
         event = _record_event(
-            handoff=locked, actor=actor, kind=HandoffEvent.Kind.CONCERN, text=text, urgent=True
+            handoff=locked, actor=actor, kind=HandoffEvent.Kind.CONCERN, text=text, urgent=True, notify=False
         )
+        Concern.objects.create(handoff=locked, event=event, put_on_hold=hold)
         if hold:
-            _transition(handoff=locked, to=S.ON_HOLD, actor=actor, reason=text[:REASON_MAX_LENGTH])
+            _transition(
+                handoff=locked, to=S.ON_HOLD, actor=actor, reason=text[:REASON_MAX_LENGTH], notify=False
+            )
+        _notify(locked, event)
     return event
+
+
+def _locked_concern(concern: Concern) -> Concern:
+    return (
+        Concern.objects.select_for_update(of=("self",))
+        .select_related(
+            "event__actor",
+            "handoff__plan__patient__clinic",
+            "handoff__plan__physiotherapist",
+            "handoff__trainer",
+            "handoff__gym",
+            "handoff__created_by",
+        )
+        .get(pk=concern.pk)
+    )
+
+
+def _concern_answered(*, concern: Concern, actor: User, kind: str, text: str = "") -> None:
+    """Append the answer's event; tell the trainer who raised the concern, if they still see the referral."""
+    handoff = concern.handoff
+    event = _record_event(handoff=handoff, actor=actor, kind=kind, text=text, regarding=concern, notify=False)
+    raiser = concern.event.actor
+    _notify(handoff, event, [raiser] if policies.can_view_handoff(raiser, handoff) else [])
+
+
+def concern_acknowledge(*, concern: Concern, actor: User) -> Concern:
+    """A physiotherapist of the clinic has seen the concern. Idempotent: acknowledging an acknowledged
+    concern changes nothing and tells nobody again; a resolved one is closed (ConcernAlreadyResolved)."""
+    with transaction.atomic():
+        locked = _locked_concern(concern)
+        if not policies.can_answer_concern(actor, locked.handoff):
+            raise NotPermitted("Only a physiotherapist of the referring clinic can acknowledge a concern.")
+        if locked.resolved_at is not None:
+            raise ConcernAlreadyResolved("This concern was resolved already.")
+        if locked.acknowledged_at is not None:
+            return locked
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = actor
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        _concern_answered(concern=locked, actor=actor, kind=HandoffEvent.Kind.CONCERN_ACKNOWLEDGED)
+    return locked
+
+
+def concern_resolve(*, concern: Concern, actor: User, note: str) -> Concern:
+    """A physiotherapist of the clinic closes the concern with a note (what was done, what to do). A concern
+    not yet acknowledged is acknowledged by the same act. Resolving twice is refused (ConcernAlreadyResolved):
+    the first note stands."""
+    note = _clean_text(note, field="note", required=True, max_length=CONCERN_NOTE_MAX_LENGTH)
+    with transaction.atomic():
+        locked = _locked_concern(concern)
+        if not policies.can_answer_concern(actor, locked.handoff):
+            raise NotPermitted("Only a physiotherapist of the referring clinic can resolve a concern.")
+        if locked.resolved_at is not None:
+            raise ConcernAlreadyResolved("This concern was resolved already.")
+        now = timezone.now()
+        fields = ["resolved_at", "resolved_by", "resolution_note"]
+        if locked.acknowledged_at is None:
+            locked.acknowledged_at, locked.acknowledged_by = now, actor
+            fields += ["acknowledged_at", "acknowledged_by"]
+        locked.resolved_at, locked.resolved_by, locked.resolution_note = now, actor, note
+        locked.save(update_fields=fields)
+        _concern_answered(concern=locked, actor=actor, kind=HandoffEvent.Kind.CONCERN_RESOLVED, text=note)
+    return locked
 
 
 # Service per action name, for adapters that dispatch on the action (API, admin).

@@ -21,6 +21,16 @@ urlpatterns = [
     path("handoffs/<uuid:public_id>/", views.handoff_detail, name="handoff_detail"),
     path("handoffs/<uuid:public_id>/handout/", views.handoff_handout, name="handoff_handout"),
     path("handoffs/<uuid:public_id>/concern/", views.handoff_concern, name="handoff_concern"),
+    path(
+        "handoffs/<uuid:public_id>/concerns/<uuid:concern_id>/acknowledge/",
+        views.concern_acknowledge,
+        name="concern_acknowledge",
+    ),
+    path(
+        "handoffs/<uuid:public_id>/concerns/<uuid:concern_id>/resolve/",
+        views.concern_resolve,
+        name="concern_resolve",
+    ),
     path("handoffs/<uuid:public_id>/<slug:action>/", views.handoff_action, name="handoff_action"),
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notification_mark_all_read"),

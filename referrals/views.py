@@ -25,10 +25,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization, User
 from referrals import audit, forms, policies, selectors, services
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import (
+    ConcernAlreadyResolved,
+    DuplicatePatient,
+    InvalidTransition,
+    NotPermitted,
+    SendBlocked,
+)
 from referrals.models import (
     OPEN_STATUSES,
+    Concern,
     Consent,
+    HandoffEvent,
     HandoffStatus,
     Notification,
     Patient,
@@ -133,10 +141,14 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     clinic = _clinic_for_new_patient(user)
     _deny_unless(clinic is not None)
-    form = forms.PatientForm(request.POST or None)
+    form = forms.PatientCreateForm(request.POST or None)
+    duplicate: Patient | None = None
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_create(clinic=clinic, actor=user, **form.cleaned_data)
+        except DuplicatePatient as exc:
+            # The clinic has them already: show who, and ask for the "different person" box to add anyway.
+            duplicate = exc.existing
         except ValidationError as exc:
             forms.apply_service_errors(exc, form)
         except NotPermitted as exc:
@@ -144,7 +156,8 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{patient.full_name} was added.")
             return redirect("patient_detail", public_id=patient.public_id)
-    return render(request, "referrals/patient_form.html", {"form": form, "patient": None})
+    context = {"form": form, "patient": None, "duplicate": duplicate}
+    return render(request, "referrals/patient_form.html", context)
 
 
 @login_required
@@ -230,7 +243,10 @@ def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     consent = _get(selectors.consent_get_for_user, Consent, user=user, public_id=public_id)
     _deny_unless(policies.can_record_consent(user, consent.patient))
     form = forms.WithdrawConsentForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():  # a reason over the limit is refused, not dropped: nothing is withdrawn
+        messages.error(request, " ".join(str(m) for errors in form.errors.values() for m in errors))
+        return redirect("patient_detail", public_id=consent.patient.public_id)
+    reason = form.cleaned_data["reason"]
     try:
         services.consent_withdraw(consent=consent, actor=user, reason=reason)
     except ValidationError as exc:
@@ -561,6 +577,7 @@ def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
 
 
 def _action_form(name: str, action: Action, data: QueryDict | None = None) -> forms.ReasonForm:
+    # every action's text is a reason or a summary: REASON_MAX_LENGTH, the service's and the API's limit
     return forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.text_required)
 
 
@@ -569,9 +586,22 @@ def _render_handoff(
     handoff: TrainerHandoff,
     bound: dict[str, forms.ReasonForm] | None = None,
     status: int = 200,
+    resolve_forms: dict[int, forms.ConcernResolveForm] | None = None,
 ) -> HttpResponse:
     user = _user(request)
     bound = bound or {}
+    events = list(selectors.handoff_events(handoff=handoff))
+    # The concerns come with the timeline (one query): the PT answers the unresolved ones here.
+    can_answer = policies.can_answer_concern(user, handoff)
+    concerns = [c for c in map(_concern_of, events) if c is not None and c.resolved_at is None]
+    open_concerns = [
+        (
+            c,
+            (resolve_forms or {}).get(c.pk)
+            or forms.ConcernResolveForm(auto_id=f"id_concern_{c.event_id}_%s"),
+        )
+        for c in concerns
+    ]
     actions = [
         (name, action, bound.get(name) or _action_form(name, action))
         for name, action in ACTIONS.items()
@@ -587,11 +617,12 @@ def _render_handoff(
         "handoff": handoff,
         "show_guidelines": policies.can_view_guidelines(user, handoff),
         "guidelines": handoff.snapshot or {},
-        "events": selectors.handoff_events(handoff=handoff),
+        "events": events,
+        "can_answer_concerns": can_answer,
+        "open_concerns": open_concerns if can_answer else [],
         "is_clinic_side": is_clinic_side,
         "actions": actions,
-        "concern_form": bound.get("concern")
-        or forms.ReasonForm(prefix="concern", label="What did you notice?", required=True),
+        "concern_form": bound.get("concern") or forms.concern_form(),
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
     }
@@ -652,7 +683,7 @@ def handoff_concern(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     handoff = _handoff(request, public_id)
     _deny_unless(policies.can_raise_concern(user, handoff))
-    form = forms.ReasonForm(request.POST, prefix="concern", label="What did you notice?", required=True)
+    form = forms.concern_form(request.POST)
     if not form.is_valid():
         return _render_handoff(request, handoff, bound={"concern": form}, status=400)
     try:
@@ -669,6 +700,61 @@ def handoff_concern(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     else:
         messages.success(request, "Your concern was sent to the physiotherapist as urgent.")
     return redirect("handoff_detail", public_id=handoff.public_id)
+
+
+def _concern_of(event: HandoffEvent) -> Concern | None:
+    return getattr(
+        event, "concern", None
+    )  # a concern event always has one (migration 0007 made the old ones)
+
+
+def _concern(request: HttpRequest, public_id: uuid.UUID, concern_id: uuid.UUID) -> Concern:
+    """A concern of a handoff the user sees; any other is a 404."""
+    handoff = _handoff(request, public_id)
+    return _get(
+        selectors.concern_get_for_user, Concern, user=_user(request), handoff=handoff, public_id=concern_id
+    )
+
+
+@login_required
+@require_POST
+def concern_acknowledge(request: HttpRequest, public_id: uuid.UUID, concern_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    concern = _concern(request, public_id, concern_id)
+    _deny_unless(policies.can_answer_concern(user, concern.handoff))
+    try:
+        services.concern_acknowledge(concern=concern, actor=user)
+    except ConcernAlreadyResolved as exc:
+        messages.error(request, exc.message)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(request, "The concern is acknowledged; the trainer was told.")
+    return redirect("handoff_detail", public_id=public_id)
+
+
+@login_required
+@require_POST
+def concern_resolve(request: HttpRequest, public_id: uuid.UUID, concern_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    concern = _concern(request, public_id, concern_id)
+    handoff = concern.handoff
+    _deny_unless(policies.can_answer_concern(user, handoff))
+    form = forms.ConcernResolveForm(request.POST, auto_id=f"id_concern_{concern.event_id}_%s")
+    if form.is_valid():
+        try:
+            services.concern_resolve(concern=concern, actor=user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            form.add_error("note", exc.messages)
+        except ConcernAlreadyResolved as exc:
+            messages.error(request, exc.message)
+            return redirect("handoff_detail", public_id=public_id)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        else:
+            messages.success(request, "The concern is resolved; the trainer was told and can read your note.")
+            return redirect("handoff_detail", public_id=public_id)
+    return _render_handoff(request, handoff, status=400, resolve_forms={concern.pk: form})
 
 
 @login_required

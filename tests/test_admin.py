@@ -82,6 +82,8 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
     from accounts.two_factor import backup_codes_create
 
     backup_codes_create(requested.trainer)
+    concern = services.handoff_raise_concern(handoff=requested, actor=requested.trainer, text="Knee pain.")
+    services.concern_acknowledge(concern=concern.concern, actor=requested.plan.physiotherapist)
     return requested
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,14 @@ from rest_framework import serializers
 from accounts.models import Certification, Membership, Organization, Specialization
 from referrals import policies
 from referrals.models import (
+    CONCERN_MAX_LENGTH,
+    CONCERN_NOTE_MAX_LENGTH,
+    PLAN_MAX_EXERCISES,
+    PLAN_MAX_PRECAUTIONS,
+    PLAN_MAX_RED_FLAGS,
+    REASON_MAX_LENGTH,
     BodyRegion,
+    Concern,
     Consent,
     Exercise,
     HandoffEvent,
@@ -23,12 +30,24 @@ from referrals.models import (
     Patient,
     PlanExercise,
     Precaution,
+    RedFlag,
     TrainerHandoff,
     TreatmentPlan,
+    text_limit,
 )
-from referrals.services import REASON_MAX_LENGTH, TEXT_MAX_LENGTH
+from referrals.services import row_cap_message
 
-LONG_TEXT = 4000
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
+
+
+def _text(model: type[Any], name: str, **kwargs: Any) -> serializers.CharField:
+    """A text input with the model field's own limit: the API, the pages and the admin share it."""
+    return serializers.CharField(max_length=text_limit(model, name), **kwargs)
+
+
+def _rows_error(key: str) -> dict[str, str | StrPromise]:
+    return {"max_length": row_cap_message(key)}
 
 
 # --- errors --------------------------------------------------------------------------------------------
@@ -55,6 +74,11 @@ class ErrorSerializer(serializers.Serializer[Any]):
         many=True, required=False, help_text="On a blocked send: every unmet condition."
     )
     retry_after = serializers.IntegerField(required=False, help_text="On 429: seconds to wait.")
+    existing_patient = serializers.UUIDField(
+        required=False,
+        help_text="On 409 duplicate_patient: the id of the patient already in the clinic with this name and "
+        "date of birth (send `confirm_distinct: true` to add another person anyway).",
+    )
 
 
 # --- small shared outputs ------------------------------------------------------------------------------
@@ -88,17 +112,22 @@ class PatientInputSerializer(serializers.Serializer[Any]):
     clinic = serializers.UUIDField(
         required=False, help_text="The clinic's id; needed only when you work for more than one clinic."
     )
-    full_name = serializers.CharField(max_length=150)
+    full_name = _text(Patient, "full_name")
     date_of_birth = serializers.DateField()
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=text_limit(Patient, "email"), required=False, allow_blank=True)
+    phone = _text(Patient, "phone", required=False, allow_blank=True)
+    confirm_distinct = serializers.BooleanField(
+        default=False,
+        help_text="The clinic has a patient with this name and date of birth (a 409 duplicate_patient named "
+        "them) and this is a different person: add them anyway.",
+    )
 
 
 class PatientUpdateSerializer(serializers.Serializer[Any]):
-    full_name = serializers.CharField(max_length=150, required=False)
+    full_name = _text(Patient, "full_name", required=False)
     date_of_birth = serializers.DateField(required=False)
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=text_limit(Patient, "email"), required=False, allow_blank=True)
+    phone = _text(Patient, "phone", required=False, allow_blank=True)
 
 
 # --- plans ---------------------------------------------------------------------------------------------
@@ -164,10 +193,10 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
         max_digits=6, decimal_places=2, min_value=0, required=False, allow_null=True
     )
     frequency_per_week = serializers.IntegerField(min_value=1, max_value=14, required=False)
-    tempo = serializers.CharField(max_length=7, required=False, allow_blank=True)
+    tempo = _text(PlanExercise, "tempo", required=False, allow_blank=True)
     rest_seconds = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True)
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    progression_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    notes = _text(PlanExercise, "notes", required=False, allow_blank=True)
+    progression_note = _text(PlanExercise, "progression_note", required=False, allow_blank=True)
 
 
 class PrecautionInputSerializer(serializers.Serializer[Any]):
@@ -181,33 +210,61 @@ class PrecautionInputSerializer(serializers.Serializer[Any]):
         choices=Precaution.WeightBearing.choices, required=False, allow_blank=True
     )
     valid_until = serializers.DateField(required=False, allow_null=True)
-    detail = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    detail = _text(Precaution, "detail", required=False, allow_blank=True)
 
 
 class PlanInputSerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(help_text="The patient's id.")
-    diagnosis = serializers.CharField(max_length=LONG_TEXT)
-    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
-    goals = serializers.CharField(max_length=LONG_TEXT)
+    diagnosis = _text(TreatmentPlan, "diagnosis")
+    icd10_code = _text(TreatmentPlan, "icd10_code", required=False, allow_blank=True)
+    goals = _text(TreatmentPlan, "goals")
     start_date = serializers.DateField(required=False)
-    exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
-    precautions = PrecautionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    # Too many rows are refused before any is parsed, with the service's message.
+    exercises: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=PlanExerciseInputSerializer(),
+        required=False,
+        max_length=PLAN_MAX_EXERCISES,
+        error_messages=_rows_error("exercises"),
+    )
+    precautions: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=PrecautionInputSerializer(),
+        required=False,
+        max_length=PLAN_MAX_PRECAUTIONS,
+        error_messages=_rows_error("precautions"),
+    )
     red_flags = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False, max_length=50
+        child=_text(RedFlag, "description"),
+        required=False,
+        max_length=PLAN_MAX_RED_FLAGS,
+        error_messages=_rows_error("red_flags"),
     )
 
 
 class PlanUpdateSerializer(serializers.Serializer[Any]):
     """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
 
-    diagnosis = serializers.CharField(max_length=LONG_TEXT, required=False)
-    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
-    goals = serializers.CharField(max_length=LONG_TEXT, required=False)
+    diagnosis = _text(TreatmentPlan, "diagnosis", required=False)
+    icd10_code = _text(TreatmentPlan, "icd10_code", required=False, allow_blank=True)
+    goals = _text(TreatmentPlan, "goals", required=False)
     start_date = serializers.DateField(required=False)
-    exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
-    precautions = PrecautionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    # Too many rows are refused before any is parsed, with the service's message.
+    exercises: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=PlanExerciseInputSerializer(),
+        required=False,
+        max_length=PLAN_MAX_EXERCISES,
+        error_messages=_rows_error("exercises"),
+    )
+    precautions: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=PrecautionInputSerializer(),
+        required=False,
+        max_length=PLAN_MAX_PRECAUTIONS,
+        error_messages=_rows_error("precautions"),
+    )
     red_flags = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False, max_length=50
+        child=_text(RedFlag, "description"),
+        required=False,
+        max_length=PLAN_MAX_RED_FLAGS,
+        error_messages=_rows_error("red_flags"),
     )
 
 
@@ -307,7 +364,7 @@ class ConsentInputSerializer(serializers.Serializer[Any]):
 
 
 class ConsentWithdrawSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = _text(Consent, "withdrawal_reason", required=False, allow_blank=True)
 
 
 # --- handoffs ------------------------------------------------------------------------------------------
@@ -572,10 +629,30 @@ class EmptyInputSerializer(serializers.Serializer[Any]):
 
 
 class ConcernInputSerializer(serializers.Serializer[Any]):
-    text = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    text = serializers.CharField(max_length=CONCERN_MAX_LENGTH)
     hold = serializers.BooleanField(
         default=False, help_text="Also put the handoff on hold (from in progress)."
     )
+
+
+class ConcernResolveInputSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(
+        max_length=CONCERN_NOTE_MAX_LENGTH, help_text="What was found or done; the trainer reads it."
+    )
+
+
+class ConcernSerializer(serializers.Serializer[Concern]):
+    """Where a concern stands: raised, acknowledged (by whom, when), resolved (by whom, when, the note)."""
+
+    id = serializers.UUIDField(source="public_id")
+    state = serializers.ChoiceField(choices=Concern.State.choices)
+    put_on_hold = serializers.BooleanField()
+    raised_at = serializers.DateTimeField(source="event.created_at")
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = PersonRefSerializer(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = PersonRefSerializer(allow_null=True)
+    resolution_note = serializers.CharField(allow_blank=True)
 
 
 class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
@@ -587,6 +664,21 @@ class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
     text = serializers.CharField(allow_blank=True)
     urgent = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    concern = serializers.SerializerMethodField(
+        help_text="On a concern: where it stands now (acknowledge and resolve it by its id)."
+    )
+    regarding = serializers.SerializerMethodField(
+        help_text="On an acknowledgement or a resolution: the id of the concern it answers."
+    )
+
+    @extend_schema_field(ConcernSerializer(allow_null=True))
+    def get_concern(self, event: HandoffEvent) -> dict[str, Any] | None:
+        concern = getattr(event, "concern", None) if event.kind == HandoffEvent.Kind.CONCERN else None
+        return dict(ConcernSerializer(concern).data) if concern is not None else None
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_regarding(self, event: HandoffEvent) -> str | None:
+        return str(event.regarding.public_id) if event.regarding_id is not None and event.regarding else None
 
 
 class HandoffQuerySerializer(serializers.Serializer[Any]):

@@ -38,6 +38,16 @@ urlpatterns = [
         path(f"handoffs/<str:id>/{name}/", view.as_view(), name=f"handoff_{name.replace('-', '_')}")
         for name, view in handoff_actions
     ],
+    path(
+        "handoffs/<str:id>/concerns/<str:concern_id>/acknowledge/",
+        v.ConcernAcknowledgeApi.as_view(),
+        name="handoff_concern_acknowledge",
+    ),
+    path(
+        "handoffs/<str:id>/concerns/<str:concern_id>/resolve/",
+        v.ConcernResolveApi.as_view(),
+        name="handoff_concern_resolve",
+    ),
     path("notifications/", v.NotificationListApi.as_view(), name="notification_list"),
     path("notifications/read-all/", v.NotificationReadAllApi.as_view(), name="notification_read_all"),
     path("notifications/<str:id>/read/", v.NotificationReadApi.as_view(), name="notification_read"),

@@ -25,7 +25,15 @@ from referrals import audit, policies, selectors, services
 from referrals.api import serializers as s
 from referrals.api.pagination import ApiCursorPagination
 from referrals.errors import NotPermitted
-from referrals.models import Consent, HandoffEvent, Notification, Patient, TrainerHandoff, TreatmentPlan
+from referrals.models import (
+    Concern,
+    Consent,
+    HandoffEvent,
+    Notification,
+    Patient,
+    TrainerHandoff,
+    TreatmentPlan,
+)
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: `fields` names each field at fault (malformed JSON, wrong type, unknown value, "
@@ -34,7 +42,8 @@ ERROR_DESCRIPTIONS = {
     403: "Not permitted: you can see this object but may not do this to it.",
     404: "Not found, or outside what you may see.",
     409: "Conflict: the action is not legal in the current status (`current_status`), or a send is "
-    "blocked (`blockers`, one code per unmet condition).",
+    "blocked (`blockers`, one code per unmet condition), or the clinic already has this patient "
+    "(`duplicate_patient` with `existing_patient`), or the concern was resolved already.",
     415: "Unsupported media type: send application/json.",
     429: "Too many requests: wait `retry_after` seconds.",
 }
@@ -116,7 +125,7 @@ class ApiListView(generics.ListAPIView):  # type: ignore[type-arg]
         operation_id="patients_create",
         summary="Add a patient to your clinic",
         request=s.PatientInputSerializer,
-        responses={201: s.PatientSerializer, **errors(400, 403, 415)},
+        responses={201: s.PatientSerializer, **errors(400, 403, 409, 415)},
     ),
 )
 class PatientListCreateApi(ApiListView):
@@ -595,6 +604,70 @@ class HandoffConcernApi(APIView):
         )
         event = selectors.handoff_events(handoff=handoff).get(pk=event.pk)
         return Response(s.HandoffEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+CONCERN_ID_PARAMETER = OpenApiParameter(
+    "concern_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The concern's id (on its event)."
+)
+
+
+class ConcernActionApi(APIView):
+    """POST an answer to a concern of a handoff: the handoff through its scoped selector (a 404 outside the
+    scope), the concern among that handoff's, the service decides who may (a 403 for the trainer)."""
+
+    input_serializer: type[serializers.Serializer[Any]] | None = None
+
+    def perform(self, concern: Concern, actor: User, data: dict[str, Any]) -> Concern:
+        raise NotImplementedError
+
+    def post(self, request: Request, id: str, concern_id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        try:
+            concern = selectors.concern_get_for_user(
+                user=user, handoff=handoff, public_id=_parse_id(concern_id)
+            )
+        except Concern.DoesNotExist as exc:
+            raise exceptions.NotFound() from exc
+        data = _body(self.input_serializer, request) if self.input_serializer else {}
+        self.perform(concern, user, data)
+        fresh = selectors.concern_get_for_user(user=user, handoff=handoff, public_id=concern.public_id)
+        return Response(s.ConcernSerializer(fresh).data)
+
+
+def _concern_schema(action: str, summary: str, request: Any = None) -> Callable[[Any], Any]:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"handoffs_concerns_{action}",
+            summary=summary,
+            parameters=[ID_PARAMETER, CONCERN_ID_PARAMETER],
+            request=request,
+            responses={200: s.ConcernSerializer, **errors(400, 403, 404, 409, 415)},
+        )
+    )
+
+
+@_concern_schema(
+    "acknowledge",
+    "Clinic: acknowledge a trainer's concern (the trainer is told). Idempotent: a second call changes "
+    "nothing; a resolved concern is a 409.",
+)
+class ConcernAcknowledgeApi(ConcernActionApi):
+    def perform(self, concern: Concern, actor: User, data: dict[str, Any]) -> Concern:
+        return services.concern_acknowledge(concern=concern, actor=actor)
+
+
+@_concern_schema(
+    "resolve",
+    "Clinic: resolve a trainer's concern with a note (the trainer is told and reads it). Once only: a "
+    "second resolution is a 409.",
+    s.ConcernResolveInputSerializer,
+)
+class ConcernResolveApi(ConcernActionApi):
+    input_serializer = s.ConcernResolveInputSerializer
+
+    def perform(self, concern: Concern, actor: User, data: dict[str, Any]) -> Concern:
+        return services.concern_resolve(concern=concern, actor=actor, note=data["note"])
 
 
 @extend_schema_view(

@@ -24,7 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
-from referrals.models import Consent, Notification, TrainerHandoff, TreatmentPlan
+from referrals import services
+from referrals.models import Concern, Consent, Notification, TrainerHandoff, TreatmentPlan
 from tests import factories as f
 from tests.conftest import World
 
@@ -68,6 +69,7 @@ class Objects:
     consent: Consent
     notification: Notification
     token: ApiToken
+    concern: Concern
 
     @property
     def patient_id(self) -> str:
@@ -119,6 +121,14 @@ def handoff(o: Objects) -> dict[str, Any]:
 
 def handoff_action(action: str) -> Callable[[Objects], dict[str, Any]]:
     return lambda o: {"public_id": o.handoff.public_id, "action": action}
+
+
+def concern(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.handoff.public_id, "concern_id": o.concern.public_id}
+
+
+def api_concern(o: Objects) -> dict[str, Any]:
+    return {"id": str(o.handoff.public_id), "concern_id": str(o.concern.public_id)}
 
 
 def notification(o: Objects) -> dict[str, Any]:
@@ -207,6 +217,14 @@ CASES: tuple[Case, ...] = (
         (403, 404, 302, 404, 404, 404, 302),
         method="post",
         data={"concern-text": "Sharp pain on the second set."},
+    ),
+    Case("concern_acknowledge", concern, (302, 404, 403, 404, 404, 404, 302), method="post"),
+    Case(
+        "concern_resolve",
+        concern,
+        (302, 404, 403, 404, 404, 404, 302),
+        method="post",
+        data={"note": "Seen in clinic."},
     ),
     Case(
         "handoff_action",
@@ -332,6 +350,14 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"text": "Sharp pain on the second set.", "hold": False},
     ),
+    Case("api:handoff_concern_acknowledge", api_concern, CLINIC_ACTION_API, method="post"),
+    Case(
+        "api:handoff_concern_resolve",
+        api_concern,
+        CLINIC_ACTION_API,
+        method="post",
+        data={"note": "Seen in clinic."},
+    ),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
@@ -373,6 +399,7 @@ def objects(
     ready = f.PlanFactory(patient=patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=ready)
     token, _ = api_token_create(user=world.physio, name="clinic system")
+    raised = services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="Sharp pain.")
     return Objects(
         world=world,
         handoff=requested,
@@ -380,6 +407,7 @@ def objects(
         consent=Consent.objects.get(patient=patient, gym=world.gym),
         notification=Notification.objects.get(recipient=world.trainer, event__handoff=requested),
         token=token,
+        concern=Concern.objects.get(event=raised),
     )
 
 
