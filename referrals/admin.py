@@ -16,7 +16,6 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model, Q, QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from accounts.admin import ModelAdmin, TabularInline, admin_actor, run_service_for_each
+from accounts.admin import ModelAdmin, ScopedInlineFormSet, TabularInline, admin_actor, run_service_for_each
 from referrals import audit, policies, services
 from referrals.models import (
     AccessLog,
@@ -144,7 +143,7 @@ class ReadOnlyTabularInline(TabularInline[_M, _P]):
         return False
 
 
-class CappedRowsFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+class CappedRowsFormSet(ScopedInlineFormSet):
     """A plan's rows in the admin: no more than the service allows (PLAN_MAX_*), with its message."""
 
     cap_key = ""
