@@ -302,6 +302,7 @@ CASES: dict[str, Case] = {
     "referrals.Consent": Case(read_only=True),
     "referrals.TrainerHandoff": Case(read_only=True),
     "referrals.HandoffEvent": Case(read_only=True),
+    "referrals.Concern": Case(read_only=True),
     "referrals.Notification": Case(read_only=True),
     "referrals.OutboxMessage": Case(read_only=True),
     "referrals.AccessLog": Case(read_only=True, superusers_only=True),
