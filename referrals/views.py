@@ -35,6 +35,7 @@ from referrals.models import (
     TrainerHandoff,
     TreatmentPlan,
 )
+from referrals.policies import Shown, Surface
 
 S = HandoffStatus
 M = TypeVar("M", bound=Model)
@@ -89,11 +90,14 @@ def home(request: HttpRequest) -> HttpResponse:
         }
     if is_trainer:
         inbox_page = _page(request, selectors.trainer_inbox_for_user(user=user), "inbox_page")
-        rows = list(inbox_page.object_list)
+        rows = [
+            (h, selectors.handoff_view_for_user(user=user, handoff=h, surface=Surface.INBOX))
+            for h in inbox_page.object_list
+        ]
         context |= {
             "inbox_page": inbox_page,
-            "new_referrals": [h for h in rows if h.status == S.REQUESTED],
-            "active_clients": [h for h in rows if h.status != S.REQUESTED],
+            "new_referrals": [(h, v) for h, v in rows if h.status == S.REQUESTED],
+            "active_clients": [(h, v) for h, v in rows if h.status != S.REQUESTED],
         }
     context["notifications"] = selectors.notification_list_for_user(user=user)[:5]
     return render(request, "referrals/home.html", context)
@@ -583,11 +587,13 @@ def _render_handoff(
         and handoff.status in (S.REJECTED, S.FAILED, S.CANCELLED)
         and selectors.open_handoff_for_plan(plan=handoff.plan) is None
     )
+    view = selectors.handoff_view_for_user(user=user, handoff=handoff, surface=Surface.PAGE)
     context = {
         "handoff": handoff,
-        "show_guidelines": policies.can_view_guidelines(user, handoff),
-        "guidelines": handoff.snapshot or {},
-        "events": selectors.handoff_events(handoff=handoff),
+        "view": view,
+        "show_guidelines": Shown.GUIDELINES in view.shown,
+        "guidelines": view.guidelines or {},
+        "events": [(e, view.actor_name(e)) for e in selectors.handoff_events(handoff=handoff)],
         "is_clinic_side": is_clinic_side,
         "actions": actions,
         "concern_form": bound.get("concern")
@@ -677,10 +683,12 @@ def handoff_handout(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The printable guidelines for the client: the snapshot only, no navigation."""
     user = _user(request)
     handoff = _handoff(request, public_id)
-    if not handoff.snapshot or not policies.can_view_guidelines(user, handoff):
+    view = selectors.handoff_view_for_user(user=user, handoff=handoff, surface=Surface.HANDOUT)
+    if view.guidelines is None:
         raise Http404("No guidelines to print.")
     audit.record_read(request, handoff, channel=audit.Channel.PAGE, object_type=audit.ObjectType.HANDOUT)
-    return render(request, "referrals/handout.html", {"handoff": handoff, "guidelines": handoff.snapshot})
+    context = {"handoff": handoff, "view": view, "guidelines": view.guidelines}
+    return render(request, "referrals/handout.html", context)
 
 
 # --- notifications -------------------------------------------------------------------------------------
