@@ -6,6 +6,7 @@ Domain rules (dose ranges, precaution units, one consent per gym...) live in the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,9 +16,19 @@ from django.forms import formset_factory
 from django.http import QueryDict
 
 from accounts.models import Specialization
-from referrals.models import BodyRegion, Consent, Exercise, LoadUnit, Precaution
+from referrals.models import (
+    PLAN_MAX_EXERCISES,
+    PLAN_MAX_PRECAUTIONS,
+    PLAN_MAX_RED_FLAGS,
+    BodyRegion,
+    Consent,
+    Exercise,
+    LoadUnit,
+    Precaution,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+LONG_TEXT = 4000  # the API's limit on a plan's diagnosis and goals (referrals/api/serializers.py)
 
 
 def _blank(choices: Iterable[tuple[str, Any]], label: str = "---------") -> list[tuple[str, Any]]:
@@ -33,10 +44,10 @@ class PatientForm(forms.Form):
 
 class PlanForm(forms.Form):
     diagnosis = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="The condition, in words."
+        max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 3}), help_text="The condition, in words."
     )
     icd10_code = forms.CharField(max_length=8, required=False, label="ICD-10 code", help_text="e.g. M75.1")
-    goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    goals = forms.CharField(max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
     start_date = forms.DateField(required=False, widget=DATE, label="Start date")
 
 
@@ -90,9 +101,25 @@ class RedFlagForm(forms.Form):
     description = forms.CharField(max_length=500, label="Red flag")
 
 
-PlanExerciseFormSet = formset_factory(PlanExerciseForm, extra=1)
-PrecautionFormSet = formset_factory(PrecautionForm, extra=0)
-RedFlagFormSet = formset_factory(RedFlagForm, extra=0)
+# Capped: never more forms built than a plan may hold, whatever TOTAL_FORMS says (absolute_max), and
+# more rows than that posted are a formset error (validate_max).
+PlanExerciseFormSet = formset_factory(
+    PlanExerciseForm,
+    extra=1,
+    max_num=PLAN_MAX_EXERCISES,
+    validate_max=True,
+    absolute_max=PLAN_MAX_EXERCISES,
+)
+PrecautionFormSet = formset_factory(
+    PrecautionForm,
+    extra=0,
+    max_num=PLAN_MAX_PRECAUTIONS,
+    validate_max=True,
+    absolute_max=PLAN_MAX_PRECAUTIONS,
+)
+RedFlagFormSet = formset_factory(
+    RedFlagForm, extra=0, max_num=PLAN_MAX_RED_FLAGS, validate_max=True, absolute_max=PLAN_MAX_RED_FLAGS
+)
 # Formset prefixes, and the key the services use for each list in their error messages.
 FORMSET_KEYS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red_flags"}
 
@@ -138,11 +165,39 @@ class ReasonForm(forms.Form):
 
 # --- rows: add and remove without losing what was typed ------------------------------------------------
 
+_COUNT = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+_ROW_KEY = re.compile(r"([0-9]{1,4})-(.+)")
+
+
+def management_problem(data: QueryDict, prefix: str, max_num: int) -> str | None:
+    """Why the posted management data of formset `prefix` cannot be used, or None: the counts must be
+    there, small whole numbers, with INITIAL_FORMS <= TOTAL_FORMS <= `max_num`. Checked before any form
+    is built, so hostile counts cost nothing and never reach int()."""
+    counts = {}
+    for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+        values = data.getlist(f"{prefix}-{key}")
+        if not values and key in ("MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            continue  # Django renders them but never reads them back
+        if len(values) != 1 or not _COUNT.fullmatch(str(values[0])):
+            return "The rows sent were incomplete or malformed."
+        counts[key] = int(values[0])
+    if counts["TOTAL_FORMS"] > max_num:
+        return f"At most {max_num} rows can be sent."
+    if counts["INITIAL_FORMS"] > counts["TOTAL_FORMS"]:
+        return "The rows sent were incomplete or malformed."
+    return None
+
+
+def row_count(data: QueryDict, prefix: str, key: str = "TOTAL_FORMS") -> int:
+    """A count of data that passed `management_problem` (0 for anything else)."""
+    value = str(data.get(f"{prefix}-{key}", ""))
+    return int(value) if _COUNT.fullmatch(value) else 0
+
 
 def formset_data_with_row_added(data: QueryDict, prefix: str, form_class: type[forms.Form]) -> QueryDict:
     """The posted data with one more row, filled with the fields' initial values (3 sets, 3 a week)."""
     copy = data.copy()
-    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
+    total = row_count(data, prefix)
     copy[f"{prefix}-TOTAL_FORMS"] = str(total + 1)
     for name, field in form_class.base_fields.items():
         if field.initial is not None:
@@ -152,8 +207,8 @@ def formset_data_with_row_added(data: QueryDict, prefix: str, form_class: type[f
 
 def formset_data_with_row_removed(data: QueryDict, prefix: str, index: int) -> QueryDict:
     """The posted data with row `index` of the formset taken out and the rows after it renumbered."""
-    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
-    initial = int(data.get(f"{prefix}-INITIAL_FORMS", "0") or 0)
+    total = row_count(data, prefix)
+    initial = min(total, row_count(data, prefix, "INITIAL_FORMS"))
     if not 0 <= index < total:
         return data.copy()
     copy = QueryDict(mutable=True)
@@ -162,10 +217,10 @@ def formset_data_with_row_removed(data: QueryDict, prefix: str, index: int) -> Q
         if not key.startswith(row_prefix):
             copy.setlist(key, values)
             continue
-        head, _, name = key[len(row_prefix) :].partition("-")
-        if not head.isdigit():
-            continue  # management fields, set below
-        row = int(head)
+        match = _ROW_KEY.fullmatch(key[len(row_prefix) :])
+        if match is None:
+            continue  # management fields (set below), or no row of this formset
+        row, name = int(match[1]), match[2]
         if row == index:
             continue
         copy.setlist(f"{prefix}-{row - 1 if row > index else row}-{name}", values)

@@ -449,6 +449,13 @@ class Consent(models.Model):
         return self.scope == self.Scope.WITH_DIAGNOSIS
 
 
+# How many rows a plan may have: the service refuses more (pages, API and admin alike) and the plan
+# editor never builds more forms than this.
+PLAN_MAX_EXERCISES = 60
+PLAN_MAX_PRECAUTIONS = 30
+PLAN_MAX_RED_FLAGS = 30
+
+
 class HandoffStatus(models.TextChoices):
     """FHIR Task statuses, as the US Physical Activity IG uses them for a referral to a trainer."""
 

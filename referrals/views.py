@@ -255,7 +255,10 @@ ROW_SETS: dict[str, Any] = {
     "precautions": forms.PrecautionFormSet,
     "red_flags": forms.RedFlagFormSet,
 }
-_EXERCISE_KEY = re.compile(r"^exercises-\d+-exercise$")
+ROW_LABELS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red flags"}
+_EXERCISE_KEY = re.compile(r"exercises-[0-9]{1,4}-exercise")
+_EXERCISE_ID = re.compile(r"[0-9]{1,9}")  # an Exercise's id: a huge or odd number is no choice at all
+_REMOVE = re.compile(r"(exercises|precautions|red_flags)-([0-9]{1,4})")
 
 
 def _exercise_choices(filter_form: forms.ExerciseFilterForm, selected: list[int]) -> list[tuple[int, str]]:
@@ -301,21 +304,36 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
     initial = _plan_initial(plan)
     data: QueryDict | None = None
     saving = False
+    refused = ""
     if request.method == "POST":
         data = request.POST
-        if data.get("add") in ROW_SETS:
+        problems = [
+            problem
+            for prefix, rowset in ROW_SETS.items()
+            if (problem := forms.management_problem(data, prefix, rowset.max_num))
+        ]
+        if problems:
+            # Rows that cannot be read are not guessed at: the editor starts again from what is stored.
+            data = None
+            refused = f"Nothing was saved: {problems[0]} Your changes were not kept; please make them again."
+        elif str(data.get("add", "")) in ROW_SETS:
             prefix = data["add"]
-            data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
+            if forms.row_count(data, prefix) >= ROW_SETS[prefix].max_num:
+                messages.error(
+                    request, f"A plan has at most {ROW_SETS[prefix].max_num} {ROW_LABELS[prefix]}."
+                )
+            else:
+                data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
         elif data.get("remove"):
-            prefix, _, index = data["remove"].rpartition("-")
-            if prefix in ROW_SETS and index.isdigit():
-                data = forms.formset_data_with_row_removed(data, prefix, int(index))
+            remove = _REMOVE.fullmatch(str(data["remove"]))
+            if remove is not None:
+                data = forms.formset_data_with_row_removed(data, remove[1], int(remove[2]))
         elif "filter" not in data:
             saving = True
     filter_form = forms.ExerciseFilterForm(data if data is not None else request.GET)
     if data is not None:
-        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.match(k)]
-        selected = [int(v) for v in values if v.isdigit()]
+        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.fullmatch(k)]
+        selected = [int(v) for v in values if _EXERCISE_ID.fullmatch(v)]
     else:
         selected = [row["exercise"] for row in initial["exercises"]]
     choices = _exercise_choices(filter_form, selected)
@@ -364,9 +382,10 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         "precaution_rows": rowsets["precautions"],
         "red_flag_rows": rowsets["red_flags"],
         "show_errors": saving,
+        "refused": refused,
         "library_count": len(choices),
     }
-    return render(request, "referrals/plan_form.html", context, status=400 if saving else 200)
+    return render(request, "referrals/plan_form.html", context, status=400 if saving or refused else 200)
 
 
 @login_required
