@@ -42,6 +42,24 @@ class PatientForm(forms.Form):
     phone = forms.CharField(max_length=40, required=False)
 
 
+class NewPatientForm(PatientForm):
+    """Adding a patient: with a choice of clinic, as in the API, only for a physiotherapist of several
+    (`clinics`: their (public id, name) pairs); a clinic outside them is not a choice."""
+
+    clinic = forms.ChoiceField(label="Clinic", choices=())
+
+    field_order = ["clinic"]
+
+    def __init__(self, *args: Any, clinics: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(clinics) > 1:
+            field = self.fields["clinic"]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+            field.choices = _blank(clinics, "Choose the clinic")
+        else:
+            del self.fields["clinic"]
+
+
 class PlanForm(forms.Form):
     diagnosis = forms.CharField(
         max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 3}), help_text="The condition, in words."

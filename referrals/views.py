@@ -126,21 +126,19 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "referrals/patient_list.html", {"page": _page(request, patients), "q": query})
 
 
-def _clinic_for_new_patient(user: User) -> Any:
-    clinics = selectors.clinics_for_physio(user=user)
-    return clinics[0] if clinics else None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_create(request: HttpRequest) -> HttpResponse:
+    """A physiotherapist of several clinics chooses the clinic (as in the API); of one, it is theirs."""
     user = _user(request)
-    clinic = _clinic_for_new_patient(user)
-    _deny_unless(clinic is not None)
-    form = forms.PatientForm(request.POST or None)
+    clinics = {str(c.public_id): c for c in selectors.clinics_for_physio(user=user)}
+    _deny_unless(bool(clinics))
+    form = forms.NewPatientForm(request.POST or None, clinics=[(k, c.name) for k, c in clinics.items()])
     if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        clinic = clinics[fields.pop("clinic")] if "clinic" in fields else next(iter(clinics.values()))
         try:
-            patient = services.patient_create(clinic=clinic, actor=user, **form.cleaned_data)
+            patient = services.patient_create(clinic=clinic, actor=user, **fields)
         except ValidationError as exc:
             forms.apply_service_errors(exc, form)
         except NotPermitted as exc:
