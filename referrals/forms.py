@@ -6,6 +6,7 @@ Domain rules (dose ranges, precaution units, one consent per gym...) live in the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,9 @@ from accounts.models import Specialization
 from referrals.models import (
     CONCERN_MAX_LENGTH,
     CONCERN_NOTE_MAX_LENGTH,
+    PLAN_MAX_EXERCISES,
+    PLAN_MAX_PRECAUTIONS,
+    PLAN_MAX_RED_FLAGS,
     REASON_MAX_LENGTH,
     BodyRegion,
     Consent,
@@ -51,12 +55,26 @@ class PatientForm(forms.Form):
 
 
 class PatientCreateForm(PatientForm):
-    """Adding a patient: `confirm_distinct` is shown (and needed) only once the clinic turned out to have a
-    patient with the same name and date of birth."""
+    """Adding a patient: with a choice of clinic, as in the API, only for a physiotherapist of several
+    (`clinics`: their (public id, name) pairs; a clinic outside them is not a choice), and
+    `confirm_distinct`, shown (and needed) only once the clinic turned out to have a patient with the same
+    name and date of birth."""
 
+    clinic = forms.ChoiceField(label="Clinic", choices=())
     confirm_distinct = forms.BooleanField(
         required=False, label="This is a different person: add them as a new patient"
     )
+
+    field_order = ["clinic"]
+
+    def __init__(self, *args: Any, clinics: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(clinics) > 1:
+            field = self.fields["clinic"]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+            field.choices = _blank(clinics, "Choose the clinic")
+        else:
+            del self.fields["clinic"]
 
 
 class PlanForm(forms.Form):
@@ -134,9 +152,25 @@ class RedFlagForm(forms.Form):
     description = forms.CharField(max_length=text_limit(RedFlag, "description"), label="Red flag")
 
 
-PlanExerciseFormSet = formset_factory(PlanExerciseForm, extra=1)
-PrecautionFormSet = formset_factory(PrecautionForm, extra=0)
-RedFlagFormSet = formset_factory(RedFlagForm, extra=0)
+# Capped: never more forms built than a plan may hold, whatever TOTAL_FORMS says (absolute_max), and
+# more rows than that posted are a formset error (validate_max).
+PlanExerciseFormSet = formset_factory(
+    PlanExerciseForm,
+    extra=1,
+    max_num=PLAN_MAX_EXERCISES,
+    validate_max=True,
+    absolute_max=PLAN_MAX_EXERCISES,
+)
+PrecautionFormSet = formset_factory(
+    PrecautionForm,
+    extra=0,
+    max_num=PLAN_MAX_PRECAUTIONS,
+    validate_max=True,
+    absolute_max=PLAN_MAX_PRECAUTIONS,
+)
+RedFlagFormSet = formset_factory(
+    RedFlagForm, extra=0, max_num=PLAN_MAX_RED_FLAGS, validate_max=True, absolute_max=PLAN_MAX_RED_FLAGS
+)
 # Formset prefixes, and the key the services use for each list in their error messages.
 FORMSET_KEYS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red_flags"}
 
@@ -213,11 +247,39 @@ class ConcernResolveForm(forms.Form):
 
 # --- rows: add and remove without losing what was typed ------------------------------------------------
 
+_COUNT = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+_ROW_KEY = re.compile(r"([0-9]{1,4})-(.+)")
+
+
+def management_problem(data: QueryDict, prefix: str, max_num: int) -> str | None:
+    """Why the posted management data of formset `prefix` cannot be used, or None: the counts must be
+    there, small whole numbers, with INITIAL_FORMS <= TOTAL_FORMS <= `max_num`. Checked before any form
+    is built, so hostile counts cost nothing and never reach int()."""
+    counts = {}
+    for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+        values = data.getlist(f"{prefix}-{key}")
+        if not values and key in ("MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            continue  # Django renders them but never reads them back
+        if len(values) != 1 or not _COUNT.fullmatch(str(values[0])):
+            return "The rows sent were incomplete or malformed."
+        counts[key] = int(values[0])
+    if counts["TOTAL_FORMS"] > max_num:
+        return f"At most {max_num} rows can be sent."
+    if counts["INITIAL_FORMS"] > counts["TOTAL_FORMS"]:
+        return "The rows sent were incomplete or malformed."
+    return None
+
+
+def row_count(data: QueryDict, prefix: str, key: str = "TOTAL_FORMS") -> int:
+    """A count of data that passed `management_problem` (0 for anything else)."""
+    value = str(data.get(f"{prefix}-{key}", ""))
+    return int(value) if _COUNT.fullmatch(value) else 0
+
 
 def formset_data_with_row_added(data: QueryDict, prefix: str, form_class: type[forms.Form]) -> QueryDict:
     """The posted data with one more row, filled with the fields' initial values (3 sets, 3 a week)."""
     copy = data.copy()
-    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
+    total = row_count(data, prefix)
     copy[f"{prefix}-TOTAL_FORMS"] = str(total + 1)
     for name, field in form_class.base_fields.items():
         if field.initial is not None:
@@ -227,8 +289,8 @@ def formset_data_with_row_added(data: QueryDict, prefix: str, form_class: type[f
 
 def formset_data_with_row_removed(data: QueryDict, prefix: str, index: int) -> QueryDict:
     """The posted data with row `index` of the formset taken out and the rows after it renumbered."""
-    total = int(data.get(f"{prefix}-TOTAL_FORMS", "0") or 0)
-    initial = int(data.get(f"{prefix}-INITIAL_FORMS", "0") or 0)
+    total = row_count(data, prefix)
+    initial = min(total, row_count(data, prefix, "INITIAL_FORMS"))
     if not 0 <= index < total:
         return data.copy()
     copy = QueryDict(mutable=True)
@@ -237,10 +299,10 @@ def formset_data_with_row_removed(data: QueryDict, prefix: str, index: int) -> Q
         if not key.startswith(row_prefix):
             copy.setlist(key, values)
             continue
-        head, _, name = key[len(row_prefix) :].partition("-")
-        if not head.isdigit():
-            continue  # management fields, set below
-        row = int(head)
+        match = _ROW_KEY.fullmatch(key[len(row_prefix) :])
+        if match is None:
+            continue  # management fields (set below), or no row of this formset
+        row, name = int(match[1]), match[2]
         if row == index:
             continue
         copy.setlist(f"{prefix}-{row - 1 if row > index else row}-{name}", values)

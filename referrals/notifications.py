@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from referrals import policies
 from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,16 @@ def notification_title(event: HandoffEvent) -> str:
     return Truncator(_title(event)).chars(Notification._meta.get_field("title").max_length or 200)
 
 
+# A title is written once for every recipient of the event and repeated by the email: it names only what
+# both surfaces carry for every party of the handoff, consent or not (policies.shown_to_every_recipient).
+TITLE_SHOWS = policies.shown_to_every_recipient(policies.Surface.NOTIFICATION) & (
+    policies.shown_to_every_recipient(policies.Surface.EMAIL)
+)
+
+
 def _title(event: HandoffEvent) -> str:
     handoff = event.handoff
-    clinic = handoff.plan.patient.clinic.name
+    clinic = handoff.plan.patient.clinic.name if policies.Shown.CLINIC in TITLE_SHOWS else "The clinic"
     trainer = f"{handoff.trainer.full_name} at {handoff.gym.name}"
     if event.kind == HandoffEvent.Kind.CONCERN:
         # A concern that also put the referral on hold is one notification that says both.

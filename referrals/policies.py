@@ -8,6 +8,7 @@ accounts.selectors).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from accounts import selectors as account_selectors
@@ -193,3 +194,94 @@ def can_view_guidelines_of_summary(user: Any, row: Mapping[str, Any]) -> bool:
     if not is_trainer or row["status"] == HandoffStatus.DRAFT or row["status"] in GUIDELINES_WITHDRAWN:
         return False
     return row["consent_id"] is not None and row["consent__withdrawn_at"] is None
+
+
+# --- what of a handoff a viewer may see, surface by surface -------------------------------------------
+#
+# The one rule behind every surface that shows a handoff: the handoff page and its timeline, the
+# handout, the trainer's inbox, the API's detail and list, the in-app notification titles and the
+# emails. `selectors.handoff_view_for_user` turns it into the values a surface renders.
+
+
+class Shown(StrEnum):
+    """The consent-governed parts of a handoff. (Its status, trainer and gym are the referral itself:
+    every viewer who may see the handoff sees them.)"""
+
+    CLINIC = "clinic"
+    PHYSIOTHERAPIST = "physiotherapist"  # the referring physiotherapist, and the clinic's people by name
+    PATIENT_NAME = "patient_name"
+    DIAGNOSIS = "diagnosis"
+    GUIDELINES = "guidelines"  # the frozen snapshot: exercises, precautions, red flags, goals, contacts
+
+
+class Surface(StrEnum):
+    PAGE = "page"  # the handoff detail page, its timeline included
+    HANDOUT = "handout"  # the printable guidelines: nothing at all without the guidelines
+    INBOX = "inbox"  # a row of a list page (the trainer's inbox, the clinic's home)
+    API_DETAIL = "api_detail"
+    API_LIST = "api_list"  # a summary row: never the guidelines
+    NOTIFICATION = "notification"  # an in-app title: written once for every recipient of the event
+    EMAIL = "email"  # leaves the application: what happened and where, never who or what is treated
+
+
+EVERYTHING = frozenset(Shown)
+# What a surface can carry at most, whoever looks.
+SURFACE_SHOWS: Mapping[Surface, frozenset[Shown]] = {
+    Surface.PAGE: EVERYTHING,
+    Surface.HANDOUT: EVERYTHING,
+    Surface.API_DETAIL: EVERYTHING,
+    Surface.INBOX: frozenset({Shown.CLINIC, Shown.PHYSIOTHERAPIST, Shown.PATIENT_NAME}),
+    Surface.API_LIST: frozenset({Shown.CLINIC, Shown.PHYSIOTHERAPIST, Shown.PATIENT_NAME}),
+    Surface.NOTIFICATION: frozenset({Shown.CLINIC}),
+    Surface.EMAIL: frozenset({Shown.CLINIC}),
+}
+# What the trainer keeps when the guidelines are no longer theirs: where the referral came from.
+WITHOUT_GUIDELINES = frozenset({Shown.CLINIC})
+
+
+def _limit(allowed: frozenset[Shown], surface: Surface) -> frozenset[Shown]:
+    if surface == Surface.HANDOUT and Shown.GUIDELINES not in allowed:
+        return frozenset()  # the handout is the guidelines: without them there is no handout
+    return allowed & SURFACE_SHOWS[surface]
+
+
+def handoff_shown(user: Any, handoff: TrainerHandoff, surface: Surface) -> frozenset[Shown]:
+    """What of `handoff` `user` may see on `surface`: the clinic everything; the handoff's trainer the
+    guidelines, the patient's name and the physiotherapist while `can_view_guidelines` holds, and
+    otherwise only the clinic; anyone else nothing. The diagnosis is part of a handoff only when the
+    consent it was sent under includes it (the clinic reads it on the plan otherwise)."""
+    consent = handoff.consent
+    allowed = EVERYTHING
+    if consent is None or not consent.includes_diagnosis:
+        allowed = allowed - {Shown.DIAGNOSIS}
+    if is_clinic_physio(user, _clinic_id(handoff)):
+        return _limit(allowed, surface)
+    if not can_view_handoff(user, handoff):
+        return frozenset()
+    if not can_view_guidelines(user, handoff):
+        return _limit(WITHOUT_GUIDELINES, surface)
+    return _limit(allowed, surface)
+
+
+def handoff_shown_of_summary(user: Any, row: Mapping[str, Any], surface: Surface) -> frozenset[Shown]:
+    """`handoff_shown` for a row of `selectors.handoff_summaries_for_user`, on the list surfaces (a row has
+    no consent scope: the diagnosis is on no list). tests/api/test_summary.py compares the two."""
+    if surface not in (Surface.INBOX, Surface.API_LIST):
+        raise ValueError(f"A summary row is shown only on a list, not on {surface}.")
+    if is_clinic_physio(user, row["clinic_id"]):
+        return _limit(EVERYTHING, surface)
+    if can_view_guidelines_of_summary(user, row):
+        return _limit(EVERYTHING, surface)
+    is_own = (
+        bool(getattr(user, "is_authenticated", False))
+        and row["trainer_id"] == user.pk
+        and has_role(user, row["gym_id"], Role.TRAINER)
+        and row["status"] != HandoffStatus.DRAFT
+    )
+    return _limit(WITHOUT_GUIDELINES, surface) if is_own else frozenset()
+
+
+def shown_to_every_recipient(surface: Surface) -> frozenset[Shown]:
+    """What a text written once for all the parties of a handoff (a notification title, and the email
+    that repeats it) may name: what the surface carries and every party keeps, consent or not."""
+    return SURFACE_SHOWS[surface] & WITHOUT_GUIDELINES

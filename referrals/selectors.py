@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
+from referrals import policies
 from referrals.errors import Blocker
 from referrals.models import (
     CASELOAD_STATUSES,
@@ -617,3 +618,125 @@ def _summary_columns(clinic_side: bool) -> QuerySet[Any]:
         snapshot_patient=KT("snapshot__patient__name"),
     )
     return columns
+
+
+# --- what of a handoff a viewer sees: policies.handoff_shown, as the values a surface renders -----------
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """One handoff as one viewer may see it on one surface; what is hidden is "" or None. The clinic
+    reads its live records; the trainer reads the snapshot, what was sent."""
+
+    shown: frozenset[policies.Shown]
+    is_clinic_side: bool
+    clinic: str
+    physiotherapist: str
+    patient_name: str
+    client_label: str  # the patient's name, or a neutral label saying why it is not shown
+    guidelines: dict[str, Any] | None  # the snapshot, its diagnosis taken out unless shown
+    trainer_id: int | None
+
+    @property
+    def diagnosis(self) -> dict[str, Any] | None:
+        return (self.guidelines or {}).get("diagnosis") if policies.Shown.DIAGNOSIS in self.shown else None
+
+    def actor_name(self, event: HandoffEvent) -> str:
+        """Who did it, on a timeline: the trainer by name; the clinic's people by name only while the
+        physiotherapist is shown, otherwise the clinic."""
+        if event.actor_id == self.trainer_id or policies.Shown.PHYSIOTHERAPIST in self.shown:
+            return event.actor.full_name
+        return self.clinic or "The clinic"
+
+
+def neutral_client_label(*, status: str, consent_withdrawn: bool) -> str:
+    if consent_withdrawn:
+        return "Client (consent withdrawn)"
+    if status in policies.GUIDELINES_WITHDRAWN:
+        return f"Client (referral {HandoffStatus(status).label.lower()})"
+    return "Client (not shared)"
+
+
+def _view(
+    *,
+    shown: frozenset[policies.Shown],
+    is_clinic_side: bool,
+    names: tuple[str, str, str],
+    snapshot: dict[str, Any] | None,
+    status: str,
+    consent_withdrawn: bool,
+    trainer_id: int | None,
+) -> HandoffView:
+    S_ = policies.Shown
+    clinic, physiotherapist, patient_name = names
+    guidelines = None
+    if S_.GUIDELINES in shown and snapshot:
+        guidelines = snapshot if S_.DIAGNOSIS in shown else {**snapshot, "diagnosis": None}
+    patient_name = patient_name if S_.PATIENT_NAME in shown else ""
+    return HandoffView(
+        shown=shown,
+        is_clinic_side=is_clinic_side,
+        clinic=clinic if S_.CLINIC in shown else "",
+        physiotherapist=physiotherapist if S_.PHYSIOTHERAPIST in shown else "",
+        patient_name=patient_name,
+        client_label=patient_name or neutral_client_label(status=status, consent_withdrawn=consent_withdrawn),
+        guidelines=guidelines,
+        trainer_id=trainer_id,
+    )
+
+
+def handoff_view_for_user(*, user: Any, handoff: TrainerHandoff, surface: policies.Surface) -> HandoffView:
+    """`handoff` (with its plan, patient, clinic, physiotherapist and consent joined, as
+    `handoff_list_for_user` reads it) as `user` may see it on `surface`."""
+    shown = policies.handoff_shown(user, handoff, surface)
+    is_clinic_side = policies.is_clinic_physio(user, handoff.clinic_id)
+    snapshot = handoff.snapshot or None
+    if is_clinic_side:
+        plan = handoff.plan
+        names = (plan.patient.clinic.name, plan.physiotherapist.full_name, plan.patient.full_name)
+    else:
+        sent = snapshot or {}
+        names = (
+            str(sent.get("clinic") or handoff.plan.patient.clinic.name),
+            str(sent.get("physiotherapist", "")),
+            str((sent.get("patient") or {}).get("name", "")),
+        )
+    consent = handoff.consent
+    return _view(
+        shown=shown,
+        is_clinic_side=is_clinic_side,
+        names=names,
+        snapshot=snapshot,
+        status=handoff.status,
+        consent_withdrawn=consent is None or consent.withdrawn_at is not None,
+        trainer_id=handoff.trainer_id,
+    )
+
+
+def handoff_summary_view_for_user(
+    *, user: Any, row: dict[str, Any], surface: policies.Surface
+) -> HandoffView:
+    """A row of `handoff_summaries_for_user` as `user` may see it on a list `surface`."""
+    shown = policies.handoff_shown_of_summary(user, row, surface)
+    is_clinic_side = policies.is_clinic_physio(user, row["clinic_id"])
+    if is_clinic_side:
+        names = (
+            row["clinic__name"],
+            row["plan__physiotherapist__full_name"],
+            row["plan__patient__full_name"],
+        )
+    else:
+        names = (
+            str(row["snapshot_clinic"] or ""),
+            str(row["snapshot_physiotherapist"] or ""),
+            str(row["snapshot_patient"] or ""),
+        )
+    return _view(
+        shown=shown,
+        is_clinic_side=is_clinic_side,
+        names=names,
+        snapshot=None,
+        status=row["status"],
+        consent_withdrawn=row["consent_id"] is None or row["consent__withdrawn_at"] is not None,
+        trainer_id=row["trainer_id"],
+    )

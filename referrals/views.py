@@ -43,6 +43,7 @@ from referrals.models import (
     TrainerHandoff,
     TreatmentPlan,
 )
+from referrals.policies import Shown, Surface
 
 S = HandoffStatus
 M = TypeVar("M", bound=Model)
@@ -97,11 +98,14 @@ def home(request: HttpRequest) -> HttpResponse:
         }
     if is_trainer:
         inbox_page = _page(request, selectors.trainer_inbox_for_user(user=user), "inbox_page")
-        rows = list(inbox_page.object_list)
+        rows = [
+            (h, selectors.handoff_view_for_user(user=user, handoff=h, surface=Surface.INBOX))
+            for h in inbox_page.object_list
+        ]
         context |= {
             "inbox_page": inbox_page,
-            "new_referrals": [h for h in rows if h.status == S.REQUESTED],
-            "active_clients": [h for h in rows if h.status != S.REQUESTED],
+            "new_referrals": [(h, v) for h, v in rows if h.status == S.REQUESTED],
+            "active_clients": [(h, v) for h, v in rows if h.status != S.REQUESTED],
         }
     context["notifications"] = selectors.notification_list_for_user(user=user)[:5]
     return render(request, "referrals/home.html", context)
@@ -130,22 +134,20 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "referrals/patient_list.html", {"page": _page(request, patients), "q": query})
 
 
-def _clinic_for_new_patient(user: User) -> Any:
-    clinics = selectors.clinics_for_physio(user=user)
-    return clinics[0] if clinics else None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_create(request: HttpRequest) -> HttpResponse:
+    """A physiotherapist of several clinics chooses the clinic (as in the API); of one, it is theirs."""
     user = _user(request)
-    clinic = _clinic_for_new_patient(user)
-    _deny_unless(clinic is not None)
-    form = forms.PatientCreateForm(request.POST or None)
+    clinics = {str(c.public_id): c for c in selectors.clinics_for_physio(user=user)}
+    _deny_unless(bool(clinics))
+    form = forms.PatientCreateForm(request.POST or None, clinics=[(k, c.name) for k, c in clinics.items()])
     duplicate: Patient | None = None
     if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        clinic = clinics[fields.pop("clinic")] if "clinic" in fields else next(iter(clinics.values()))
         try:
-            patient = services.patient_create(clinic=clinic, actor=user, **form.cleaned_data)
+            patient = services.patient_create(clinic=clinic, actor=user, **fields)
         except DuplicatePatient as exc:
             # The clinic has them already: show who, and ask for the "different person" box to add anyway.
             duplicate = exc.existing
@@ -267,7 +269,10 @@ ROW_SETS: dict[str, Any] = {
     "precautions": forms.PrecautionFormSet,
     "red_flags": forms.RedFlagFormSet,
 }
-_EXERCISE_KEY = re.compile(r"^exercises-\d+-exercise$")
+ROW_LABELS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red flags"}
+_EXERCISE_KEY = re.compile(r"exercises-[0-9]{1,4}-exercise")
+_EXERCISE_ID = re.compile(r"[0-9]{1,9}")  # an Exercise's id: a huge or odd number is no choice at all
+_REMOVE = re.compile(r"(exercises|precautions|red_flags)-([0-9]{1,4})")
 
 
 def _exercise_choices(filter_form: forms.ExerciseFilterForm, selected: list[int]) -> list[tuple[int, str]]:
@@ -313,21 +318,36 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
     initial = _plan_initial(plan)
     data: QueryDict | None = None
     saving = False
+    refused = ""
     if request.method == "POST":
         data = request.POST
-        if data.get("add") in ROW_SETS:
+        problems = [
+            problem
+            for prefix, rowset in ROW_SETS.items()
+            if (problem := forms.management_problem(data, prefix, rowset.max_num))
+        ]
+        if problems:
+            # Rows that cannot be read are not guessed at: the editor starts again from what is stored.
+            data = None
+            refused = f"Nothing was saved: {problems[0]} Your changes were not kept; please make them again."
+        elif str(data.get("add", "")) in ROW_SETS:
             prefix = data["add"]
-            data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
+            if forms.row_count(data, prefix) >= ROW_SETS[prefix].max_num:
+                messages.error(
+                    request, f"A plan has at most {ROW_SETS[prefix].max_num} {ROW_LABELS[prefix]}."
+                )
+            else:
+                data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
         elif data.get("remove"):
-            prefix, _, index = data["remove"].rpartition("-")
-            if prefix in ROW_SETS and index.isdigit():
-                data = forms.formset_data_with_row_removed(data, prefix, int(index))
+            remove = _REMOVE.fullmatch(str(data["remove"]))
+            if remove is not None:
+                data = forms.formset_data_with_row_removed(data, remove[1], int(remove[2]))
         elif "filter" not in data:
             saving = True
     filter_form = forms.ExerciseFilterForm(data if data is not None else request.GET)
     if data is not None:
-        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.match(k)]
-        selected = [int(v) for v in values if v.isdigit()]
+        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.fullmatch(k)]
+        selected = [int(v) for v in values if _EXERCISE_ID.fullmatch(v)]
     else:
         selected = [row["exercise"] for row in initial["exercises"]]
     choices = _exercise_choices(filter_form, selected)
@@ -376,9 +396,10 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         "precaution_rows": rowsets["precautions"],
         "red_flag_rows": rowsets["red_flags"],
         "show_errors": saving,
+        "refused": refused,
         "library_count": len(choices),
     }
-    return render(request, "referrals/plan_form.html", context, status=400 if saving else 200)
+    return render(request, "referrals/plan_form.html", context, status=400 if saving or refused else 200)
 
 
 @login_required
@@ -613,11 +634,13 @@ def _render_handoff(
         and handoff.status in (S.REJECTED, S.FAILED, S.CANCELLED)
         and selectors.open_handoff_for_plan(plan=handoff.plan) is None
     )
+    view = selectors.handoff_view_for_user(user=user, handoff=handoff, surface=Surface.PAGE)
     context = {
         "handoff": handoff,
-        "show_guidelines": policies.can_view_guidelines(user, handoff),
-        "guidelines": handoff.snapshot or {},
-        "events": events,
+        "view": view,
+        "show_guidelines": Shown.GUIDELINES in view.shown,
+        "guidelines": view.guidelines or {},
+        "events": [(e, view.actor_name(e)) for e in events],
         "can_answer_concerns": can_answer,
         "open_concerns": open_concerns if can_answer else [],
         "is_clinic_side": is_clinic_side,
@@ -763,10 +786,12 @@ def handoff_handout(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The printable guidelines for the client: the snapshot only, no navigation."""
     user = _user(request)
     handoff = _handoff(request, public_id)
-    if not handoff.snapshot or not policies.can_view_guidelines(user, handoff):
+    view = selectors.handoff_view_for_user(user=user, handoff=handoff, surface=Surface.HANDOUT)
+    if view.guidelines is None:
         raise Http404("No guidelines to print.")
     audit.record_read(request, handoff, channel=audit.Channel.PAGE, object_type=audit.ObjectType.HANDOUT)
-    return render(request, "referrals/handout.html", {"handoff": handoff, "guidelines": handoff.snapshot})
+    context = {"handoff": handoff, "view": view, "guidelines": view.guidelines}
+    return render(request, "referrals/handout.html", context)
 
 
 # --- notifications -------------------------------------------------------------------------------------

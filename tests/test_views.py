@@ -58,12 +58,15 @@ def test_physio_home_lists_patients_and_handoffs_waiting(
     assert "Jamie Patient" in body and "Waiting for an answer" in body
 
 
-def test_trainer_home_shows_new_referral_without_clinical_detail(
+def test_trainer_home_names_the_new_client_without_clinical_detail(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
     body = login(client, world.trainer).get(reverse("home")).content.decode()
     assert "New referrals" in body and "Lakeside Physio" in body
-    assert "rotator cuff" not in body.lower() and "Jamie Patient" not in body
+    # the client by name (consent stands), not a fragment of the referral's id
+    assert f'<a href="{detail_url(requested)}" data-testid="client-name">Jamie Patient</a>' in body
+    assert str(requested.public_id)[:8] not in body.replace(detail_url(requested), "")
+    assert "rotator cuff" not in body.lower() and "M75.1" not in body
     assert 'data-testid="unread-count">1<' in body
 
 
@@ -1056,8 +1059,8 @@ def test_trainer_inbox_lists_new_referrals_first_then_active_clients(
     services.handoff_reject(handoff=done, actor=world.trainer, reason="full")
     response = login(client, world.trainer).get(reverse("home"))
     assert [h.pk for h in response.context["inbox_page"].object_list] == [requested.pk, later.pk]
-    assert [h.pk for h in response.context["new_referrals"]] == [requested.pk]
-    assert [h.pk for h in response.context["active_clients"]] == [later.pk]
+    assert [h.pk for h, _ in response.context["new_referrals"]] == [requested.pk]
+    assert [h.pk for h, _ in response.context["active_clients"]] == [later.pk]
 
 
 def test_every_page_renders_for_every_demo_user(

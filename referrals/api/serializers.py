@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Certification, Membership, Organization, Specialization
-from referrals import policies
+from referrals import policies, selectors
 from referrals.models import (
     CONCERN_MAX_LENGTH,
     CONCERN_NOTE_MAX_LENGTH,
@@ -461,14 +461,18 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
     def _is_clinic(self, handoff: TrainerHandoff) -> bool:
         return policies.is_clinic_physio(self.context["request"].user, handoff.plan.patient.clinic_id)
 
+    def _view(self, handoff: TrainerHandoff) -> selectors.HandoffView:
+        """What consent lets the requesting user see of this handoff (policies.handoff_shown)."""
+        return selectors.handoff_view_for_user(
+            user=self.context["request"].user, handoff=handoff, surface=policies.Surface.API_DETAIL
+        )
+
     @extend_schema_field(serializers.ChoiceField(choices=["clinic", "trainer"]))
     def get_role(self, handoff: TrainerHandoff) -> str:
         return "clinic" if self._is_clinic(handoff) else "trainer"
 
     def get_clinic(self, handoff: TrainerHandoff) -> str:
-        if self._is_clinic(handoff):
-            return handoff.plan.patient.clinic.name
-        return str((handoff.snapshot or {}).get("clinic", ""))
+        return self._view(handoff).clinic
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, handoff: TrainerHandoff) -> str:
@@ -479,13 +483,7 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
         )
 
     def get_physiotherapist(self, handoff: TrainerHandoff) -> str:
-        if self._is_clinic(handoff):
-            return handoff.plan.physiotherapist.full_name
-        if handoff.snapshot is None or not policies.can_view_guidelines(
-            self.context["request"].user, handoff
-        ):
-            return ""
-        return str(handoff.snapshot.get("physiotherapist", ""))
+        return self._view(handoff).physiotherapist
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_plan(self, handoff: TrainerHandoff) -> str | None:
@@ -496,21 +494,16 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
         return str(handoff.plan.patient.public_id) if self._is_clinic(handoff) else None
 
     def get_patient_name(self, handoff: TrainerHandoff) -> str:
-        if self._is_clinic(handoff):
-            return handoff.plan.patient.full_name
-        if not policies.can_view_guidelines(self.context["request"].user, handoff):
-            return ""
-        return str(((handoff.snapshot or {}).get("patient") or {}).get("name", ""))
+        return self._view(handoff).patient_name
 
     @extend_schema_field(GuidelinesSerializer(allow_null=True))
     def get_guidelines(self, handoff: TrainerHandoff) -> dict[str, Any] | None:
-        if handoff.snapshot is None or not policies.can_view_guidelines(
-            self.context["request"].user, handoff
-        ):
+        guidelines = self._view(handoff).guidelines
+        if guidelines is None:
             return None
         # One serializer for every row: building a nested serializer per row (deep-copying its fields)
         # cost more than the rest of a list page together (make bench, docs/benchmarks.md).
-        return dict(_GUIDELINES.to_representation(handoff.snapshot))
+        return dict(_GUIDELINES.to_representation(guidelines))
 
 
 def _when(value: datetime.datetime | None, tz: datetime.tzinfo) -> str | None:
@@ -588,17 +581,15 @@ class HandoffSummarySerializer(serializers.Serializer[Any]):
                 "created_at": _when(row["created_at"], tz),
                 "updated_at": _when(row["updated_at"], tz),
             }
+            view = selectors.handoff_summary_view_for_user(
+                user=user, row=row, surface=policies.Surface.API_LIST
+            )
+            item["clinic"] = view.clinic
+            item["physiotherapist"] = view.physiotherapist
+            item["patient_name"] = view.patient_name
             if clinic_side:
-                item["clinic"] = row["clinic__name"]
-                item["physiotherapist"] = row["plan__physiotherapist__full_name"]
                 item["plan"] = str(row["plan__public_id"])
                 item["patient"] = str(row["plan__patient__public_id"])
-                item["patient_name"] = row["plan__patient__full_name"]
-            else:
-                item["clinic"] = row["snapshot_clinic"] or ""
-                if policies.can_view_guidelines_of_summary(user, row):
-                    item["physiotherapist"] = row["snapshot_physiotherapist"] or ""
-                    item["patient_name"] = row["snapshot_patient"] or ""
             out.append(item)
         return out
 

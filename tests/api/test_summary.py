@@ -144,6 +144,9 @@ def test_the_summary_rule_gives_the_detail_s_answer_for_every_row(
         for row in rows:
             expected = policies.can_view_guidelines(user, instances[row["public_id"]])
             assert policies.can_view_guidelines_of_summary(user, row) is expected, (user, row["status"])
+            for surface in (policies.Surface.INBOX, policies.Surface.API_LIST):  # and what a row shows
+                shown = policies.handoff_shown(user, instances[row["public_id"]], surface)
+                assert policies.handoff_shown_of_summary(user, row, surface) == shown, (user, row["status"])
             compared += 1
     assert compared == 5 + 4  # the physio sees all five; the trainer all but the draft
     statuses = {r["status"] for r in selectors.handoff_summaries_for_user(user=world.trainer)}
