@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from accounts.models import Membership
 from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ def _title(event: HandoffEvent) -> str:
     trainer = f"{handoff.trainer.full_name} at {handoff.gym.name}"
     if event.kind == HandoffEvent.Kind.CONCERN:
         return f"Urgent: {trainer} raised a concern about a referral"
+    if event.kind == HandoffEvent.Kind.REFUSAL:
+        return f"{trainer} could not go on with a referral: the trainer is no longer eligible"
+    if event.kind == HandoffEvent.Kind.HANDOVER:
+        return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
+    if event.to_status == HandoffStatus.CANCELLED and not _by_the_clinic(event):
+        return f"A referral of {clinic} to {trainer} was cancelled"
     titles = {
         HandoffStatus.REQUESTED: f"New referral from {clinic}",
         HandoffStatus.ACCEPTED: f"{trainer} accepted a referral",
@@ -66,6 +73,16 @@ def _title(event: HandoffEvent) -> str:
         HandoffStatus.ENTERED_IN_ERROR: f"{clinic} withdrew a referral sent in error",
     }
     return titles.get(HandoffStatus(event.to_status), f"A referral changed: {event.to_status}")
+
+
+def _by_the_clinic(event: HandoffEvent) -> bool:
+    """Whether the event's actor is a physiotherapist of the referral's clinic (not an admin, not an
+    organization change)."""
+    return Membership.objects.filter(
+        user_id=event.actor_id,
+        organization_id=event.handoff.clinic_id,
+        role=Membership.Role.PHYSIOTHERAPIST,
+    ).exists()
 
 
 def handoff_url(event: HandoffEvent) -> str:

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization, User
 from referrals import audit, forms, policies, selectors, services
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import InvalidTransition, NoLongerEligible, NotPermitted, SendBlocked
 from referrals.models import (
     OPEN_STATUSES,
     Consent,
@@ -637,6 +637,9 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
     except ValidationError as exc:
         form.add_error("text", exc.messages)
         return _render_handoff(request, handoff, bound={action: form}, status=400)
+    except NoLongerEligible as exc:
+        for blocker in exc.blockers:
+            messages.error(request, f"Not done: {blocker.message} The physiotherapist has been told.")
     except InvalidTransition as exc:
         messages.error(request, exc.message)
     except NotPermitted as exc:
