@@ -321,20 +321,53 @@ def _move(
     return locked
 
 
-def _record_refusal(*, handoff: TrainerHandoff, actor: User, step: str, blockers: list[Blocker]) -> None:
-    """The refused step in the audit trail, and the clinic told. The same refusal repeated (the trainer
-    tries again) is recorded once, until something else happens on the referral."""
-    text = f"Could not {step}: " + " ".join(b.message for b in blockers)
-    last = HandoffEvent.objects.filter(handoff=handoff).order_by("-created_at", "-id").first()
-    if last is not None and last.kind == HandoffEvent.Kind.REFUSAL and last.text == text[:TEXT_MAX_LENGTH]:
-        return
+def _record_refusal(
+    *, handoff: TrainerHandoff, actor: User, step: str, blockers: list[Blocker], once: bool = False
+) -> bool:
+    """The refused step in the audit trail, and the clinic told; False when it was recorded already. The
+    same refusal repeated (the trainer tries again) is recorded once, until something else happens on the
+    referral; with `once`, once for the referral's life."""
+    text = (f"Could not {step}: " + " ".join(b.message for b in blockers))[:TEXT_MAX_LENGTH]
+    refusals = HandoffEvent.objects.filter(handoff=handoff)
+    if once:
+        if refusals.filter(kind=HandoffEvent.Kind.REFUSAL, text=text).exists():
+            return False
+    else:
+        last = refusals.order_by("-created_at", "-id").first()
+        if last is not None and last.kind == HandoffEvent.Kind.REFUSAL and last.text == text:
+            return False
     _record_event(
         handoff=handoff,
         actor=actor,
         kind=HandoffEvent.Kind.REFUSAL,
         from_status=handoff.status,
-        text=text[:TEXT_MAX_LENGTH],
+        text=text,
     )
+    return True
+
+
+def handoff_review_eligibility() -> list[TrainerHandoff]:
+    """The daily review: every open sent referral whose trainer is no longer eligible (a certification or
+    CPR/AED that expired since, or an organization changed outside the services) is recorded on the
+    referral and its clinic told, once per reason; the next accept, start or resume is refused anyway.
+    Recorded in the trainer's name (whose eligibility lapsed). Returns the referrals newly flagged."""
+    flagged: list[TrainerHandoff] = []
+    ids = list(
+        TrainerHandoff.objects.filter(status__in=OPEN_STATUSES, sent_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        with transaction.atomic():
+            locked = _locked_handoff(TrainerHandoff(pk=pk))
+            if locked.status not in OPEN_STATUSES:
+                continue
+            blockers = selectors.handoff_eligibility_blockers(handoff=locked)
+            if blockers and _record_refusal(
+                handoff=locked, actor=locked.trainer, step="go on", blockers=blockers, once=True
+            ):
+                flagged.append(locked)
+    return flagged
 
 
 # --- patients, plans, consent --------------------------------------------------------------------------

@@ -3,12 +3,14 @@ plus the world they live in: a clinic partnered with a gym, a plan ready to send
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Membership, Organization, User
 from config.throttling import reset_local_counts
@@ -17,6 +19,12 @@ from referrals.models import Consent, TrainerHandoff, TreatmentPlan
 from tests import factories as f
 
 Role = Membership.Role
+
+# Property-based tests (hypothesis): in CI the same examples every run (derandomized, no example database,
+# no deadline on a shared machine), so a failure reproduces and a pass is not luck; locally, random.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 
 @pytest.fixture(autouse=True)
