@@ -459,3 +459,19 @@ def test_a_trainer_removed_from_a_gym_no_longer_counts_its_clients(
     choice = at_second_gym()
     assert getattr(choice.membership, "caseload", None) == 0
     assert "trainer_at_capacity" not in [b.code for b in choice.blockers]
+
+
+def test_the_daily_review_tells_the_pt_once_when_a_credential_lapsed_during_care(
+    world: World, requested: TrainerHandoff
+) -> None:
+    handoff = act("start", act("accept", requested, world.trainer), world.trainer)
+    assert services.handoff_review_eligibility() == []
+    TrainerProfile.objects.filter(user=world.trainer).update(cpr_aed_expiry=yesterday())
+    flagged = services.handoff_review_eligibility()
+    assert [h.pk for h in flagged] == [handoff.pk]
+    assert services.handoff_review_eligibility() == []  # once per reason
+    refusal = HandoffEvent.objects.get(handoff=handoff, kind=HandoffEvent.Kind.REFUSAL)
+    assert "CPR/AED" in refusal.text
+    assert [n.recipient for n in Notification.objects.filter(event=refusal)] == [world.physio]
+    handoff.refresh_from_db()
+    assert handoff.status == S.IN_PROGRESS  # the care goes on; the PT decides
