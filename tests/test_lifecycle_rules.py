@@ -414,6 +414,16 @@ def test_a_completed_referral_completes_the_plan_which_cannot_be_sent_again(
     assert TrainerHandoff.objects.filter(plan=plan).count() == 1
 
 
+def test_the_discharge_page_of_a_completed_plan_offers_no_trainer(
+    client: Client, world: World, requested: TrainerHandoff
+) -> None:
+    act("complete", act("accept", requested, world.trainer), world.trainer, summary="Goals met.")
+    response = login(client, world.physio).get(reverse("plan_discharge", args=[world.plan.public_id]))
+    content = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="plan-completed"' in content
+    assert reverse("plan_discharge_review", args=[world.plan.public_id]) not in content
+
+
 def test_the_pages_and_the_api_show_a_plan_awaiting_a_new_trainer(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
