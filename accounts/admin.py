@@ -277,6 +277,46 @@ def run_service_for_each(
         )
 
 
+def _as_admin_refusal(exc: DomainError | ValidationError) -> PermissionDenied:
+    return PermissionDenied(exc.message if isinstance(exc, DomainError) else " ".join(exc.messages))
+
+
+MEMBERSHIP_IDENTITY = frozenset({"user", "organization", "role"})
+
+
+def end_membership(request: HttpRequest, membership: Membership) -> None:
+    """A membership deleted in the admin ends through its service (referrals.services.membership_end):
+    a trainer's open referrals at that gym are cancelled, a physiotherapist's are handed over."""
+    try:
+        services.membership_end(membership=membership, actor=admin_actor(request))
+    except (DomainError, ValidationError) as exc:
+        raise _as_admin_refusal(exc) from exc
+
+
+def save_membership(request: HttpRequest, membership: Membership, changed: Iterable[str]) -> None:
+    """Save a membership from a form. One moved to another user, organization or role ends the old one
+    through its service first (as a delete would), and is then saved as a new membership."""
+    if membership.pk is not None and MEMBERSHIP_IDENTITY & set(changed):
+        end_membership(request, Membership.objects.get(pk=membership.pk))
+        membership.pk = None
+    membership.save()
+
+
+def save_membership_formset(request: HttpRequest, formset: Any) -> bool:
+    """The memberships inline of the user and organization pages, through the same hooks; False when the
+    formset is not of memberships (the caller saves it as usual)."""
+    if formset.model is not Membership:
+        return False
+    instances = formset.save(commit=False)
+    for membership in formset.deleted_objects:
+        end_membership(request, membership)
+    changed = {obj.pk: names for obj, names in formset.changed_objects}
+    for membership in instances:
+        save_membership(request, membership, changed.get(membership.pk, ()))
+    formset.save_m2m()
+    return True
+
+
 # --- users ---------------------------------------------------------------------------------------------
 
 
@@ -430,6 +470,33 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or is_under_authority(request, obj))
 
+    actions = ("deactivate_users",)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # Unticking "active" deactivates through the service: open referrals cancelled or handed over.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            try:
+                services.user_deactivate(user=obj, actor=admin_actor(request))
+            except DomainError as exc:
+                raise _as_admin_refusal(exc) from exc
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not save_membership_formset(request, formset):
+            super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Deactivate selected users (their open referrals are cancelled or handed over)")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = admin_actor(request)
+        run_service_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_deactivate(user=user, actor=actor),
+            done="{n} user(s) deactivated.",
+            failed="Not deactivated: ",
+        )
+
 
 # --- organizations -------------------------------------------------------------------------------------
 
@@ -452,6 +519,10 @@ class OrganizationAdmin(ModelAdmin[Organization]):
     def member_count(self, obj: Organization) -> int:
         return int(getattr(obj, "_member_count", 0))
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not save_membership_formset(request, formset):
+            super().save_formset(request, form, formset, change)
+
 
 @admin.register(Membership)
 class MembershipAdmin(ModelAdmin[Membership]):
@@ -468,6 +539,16 @@ class MembershipAdmin(ModelAdmin[Membership]):
     def organization_kind(self, obj: Membership) -> str:
         return obj.organization.get_kind_display()
 
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        save_membership(request, obj, form.changed_data if change else ())
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        end_membership(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.order_by("pk"):
+            end_membership(request, membership)
+
 
 @admin.register(Partnership)
 class PartnershipAdmin(ModelAdmin[Partnership]):
@@ -478,6 +559,39 @@ class PartnershipAdmin(ModelAdmin[Partnership]):
     list_select_related = ("clinic", "gym")
     autocomplete_fields = ("clinic", "gym")
     date_hierarchy = "started_on"
+    actions = ("end_partnerships",)
+
+    def save_model(self, request: HttpRequest, obj: Partnership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "active" in form.changed_data and not obj.active:
+            self._end(request, obj)  # its open referrals are cancelled, the people concerned told
+
+    def delete_model(self, request: HttpRequest, obj: Partnership) -> None:
+        self._end(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Partnership]) -> None:
+        for partnership in queryset.order_by("pk"):
+            self._end(request, partnership)
+        super().delete_queryset(request, queryset)
+
+    def _end(self, request: HttpRequest, partnership: Partnership) -> None:
+        try:
+            services.partnership_end(partnership=partnership, actor=admin_actor(request))
+        except DomainError as exc:
+            raise _as_admin_refusal(exc) from exc
+
+    @admin.action(description="End selected partnerships (their open referrals are cancelled)")
+    def end_partnerships(self, request: HttpRequest, queryset: QuerySet[Partnership]) -> None:
+        actor = admin_actor(request)
+        run_service_for_each(
+            self,
+            request,
+            queryset,
+            lambda partnership: services.partnership_end(partnership=partnership, actor=actor),
+            done="{n} partnership(s) ended.",
+            failed="Not ended: ",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Partnership | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))

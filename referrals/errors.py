@@ -71,3 +71,12 @@ class SendBlocked(DomainError):
     @property
     def codes(self) -> list[str]:
         return [b.code for b in self.blockers]
+
+
+class NoLongerEligible(SendBlocked):
+    """A step that takes the patient on (accept, start, resume) is refused: what made the referral sendable
+    no longer holds (an ended partnership, an expired or unverified certification, an expired CPR/AED, a
+    deactivated trainer or one no longer at the gym). One code per reason, as for a blocked send; the
+    refusal itself is recorded on the referral and the physiotherapist is told."""
+
+    code = "no_longer_eligible"

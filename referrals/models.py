@@ -105,8 +105,15 @@ icd10_validator = RegexValidator(
 
 class TreatmentPlan(models.Model):
     class Status(models.TextChoices):
+        """Follows the plan's referrals (services._plan_follow_referrals): active until a referral is sent;
+        discharged while a sent referral is open; awaiting a new trainer after the last sent one was
+        declined, cancelled or failed; completed once a referral completed (a new episode is a new plan).
+        A referral entered in error counts as never sent."""
+
         ACTIVE = "active", "Active"
         DISCHARGED = "discharged", "Discharged"
+        AWAITING_TRAINER = "awaiting_trainer", "Awaiting a new trainer"
+        COMPLETED = "completed", "Completed"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
@@ -121,7 +128,7 @@ class TreatmentPlan(models.Model):
     )
     goals = models.TextField(max_length=4000, validators=[MaxLengthValidator(4000)])
     start_date = models.DateField(default=timezone.localdate)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     discharged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -130,7 +137,8 @@ class TreatmentPlan(models.Model):
         ordering = ["-start_date", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["active", "discharged"]), name="treatmentplan_status_valid"
+                condition=Q(status__in=["active", "discharged", "awaiting_trainer", "completed"]),
+                name="treatmentplan_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status="active") | Q(discharged_at__isnull=False),
@@ -629,6 +637,11 @@ class HandoffEvent(models.Model):
         CONCERN = "concern", "Concern"
         CONCERN_ACKNOWLEDGED = "concern_acknowledged", "Concern acknowledged"
         CONCERN_RESOLVED = "concern_resolved", "Concern resolved"
+        # an action (accept, start, resume) refused because the referral's trainer is no longer eligible:
+        # no status change, but the PT is told and the refusal is in the audit trail
+        REFUSAL = "refusal", "Refused action"
+        # the treating physiotherapist left the clinic: the referral was handed to a colleague (or not)
+        HANDOVER = "handover", "Handover"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from accounts.models import Membership
 from referrals import policies
 from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage
 
@@ -65,6 +66,12 @@ def _title(event: HandoffEvent) -> str:
         return f"{clinic} acknowledged your concern about a referral"
     if event.kind == HandoffEvent.Kind.CONCERN_RESOLVED:
         return f"{clinic} resolved your concern about a referral"
+    if event.kind == HandoffEvent.Kind.REFUSAL:
+        return f"{trainer} could not go on with a referral: the trainer is no longer eligible"
+    if event.kind == HandoffEvent.Kind.HANDOVER:
+        return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
+    if event.to_status == HandoffStatus.CANCELLED and not _by_the_clinic(event):
+        return f"A referral of {clinic} to {trainer} was cancelled"
     titles = {
         HandoffStatus.REQUESTED: f"New referral from {clinic}",
         HandoffStatus.ACCEPTED: f"{trainer} accepted a referral",
@@ -81,6 +88,16 @@ def _title(event: HandoffEvent) -> str:
         HandoffStatus.ENTERED_IN_ERROR: f"{clinic} withdrew a referral sent in error",
     }
     return titles.get(HandoffStatus(event.to_status), f"A referral changed: {event.to_status}")
+
+
+def _by_the_clinic(event: HandoffEvent) -> bool:
+    """Whether the event's actor is a physiotherapist of the referral's clinic (not an admin, not an
+    organization change)."""
+    return Membership.objects.filter(
+        user_id=event.actor_id,
+        organization_id=event.handoff.clinic_id,
+        role=Membership.Role.PHYSIOTHERAPIST,
+    ).exists()
 
 
 def handoff_url(event: HandoffEvent) -> str:

@@ -174,6 +174,22 @@ def admin_organization_ids(user: Any) -> frozenset[int] | None:
     return frozenset(org_id for org_id, role in roles_of(user) if role == Role.ORG_ADMIN)
 
 
+def can_manage_organization(user: Any, organization_id: int) -> bool:
+    """End a partnership of it, remove a member from it: an org admin of the organization, a superuser."""
+    return is_superuser(user) or has_role(user, organization_id, Role.ORG_ADMIN)
+
+
+def can_deactivate_user(user: Any, target: Any) -> bool:
+    """A superuser; or an org admin of every organization the target belongs to, for a target who is
+    neither staff nor superuser (someone with a role elsewhere, or who runs the admin, is out of reach)."""
+    if is_superuser(user):
+        return True
+    if target.is_superuser or target.is_staff or target.pk == getattr(user, "pk", None):
+        return False
+    org_ids = set(Membership.objects.filter(user_id=target.pk).values_list("organization_id", flat=True))
+    return bool(org_ids) and all(has_role(user, org_id, Role.ORG_ADMIN) for org_id in org_ids)
+
+
 def can_view_access_log(user: Any) -> bool:
     return is_superuser(user)
 

@@ -185,8 +185,18 @@ def notification_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Notif
 # --- trainers and send preconditions -------------------------------------------------------------------
 
 
+def _caseload_rows() -> QuerySet[TrainerHandoff]:
+    """The referrals that count against a trainer's maximum: open, sent, and at a gym where the trainer is
+    still a trainer (a trainer removed from a gym no longer carries that gym's clients). The one definition
+    of the caseload: `trainer_caseload` counts it for one trainer, the discharge page annotates it."""
+    still_there = Membership.objects.filter(
+        user_id=OuterRef("trainer_id"), organization_id=OuterRef("gym_id"), role=Role.TRAINER
+    )
+    return TrainerHandoff.objects.filter(Exists(still_there), status__in=CASELOAD_STATUSES)
+
+
 def trainer_caseload(*, trainer: User, exclude_handoff_id: int | None = None) -> int:
-    qs = TrainerHandoff.objects.filter(trainer=trainer, status__in=CASELOAD_STATUSES)
+    qs = _caseload_rows().filter(trainer=trainer)
     if exclude_handoff_id is not None:
         qs = qs.exclude(pk=exclude_handoff_id)
     return qs.count()
@@ -207,8 +217,16 @@ def trainer_memberships_for_clinic(*, clinic: Organization) -> QuerySet[Membersh
         .select_related("user__trainer_profile", "organization")
         .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
         .annotate(
-            caseload=Count(
-                "user__handoffs", filter=Q(user__handoffs__status__in=CASELOAD_STATUSES), distinct=True
+            caseload=Coalesce(
+                Subquery(
+                    _caseload_rows()
+                    .filter(trainer_id=OuterRef("user_id"))
+                    .order_by()
+                    .values("trainer_id")
+                    .annotate(n=Count("*"))
+                    .values("n")[:1]
+                ),
+                0,
             )
         )
         .order_by("organization__name", "user__full_name")
@@ -219,13 +237,8 @@ def handoff_send_blockers(
     *, plan: TreatmentPlan, trainer: User, gym: Organization, exclude_handoff_id: int | None = None
 ) -> list[Blocker]:
     """Every unmet condition for sending this plan to this trainer at this gym, each with its own code."""
-    blockers: list[Blocker] = []
     today = timezone.localdate()
-    clinic = plan.patient.clinic
-    if not Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists():
-        blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
-    if not Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists():
-        blockers.append(Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}."))
+    blockers = handoff_organization_blockers(clinic=plan.patient.clinic, trainer=trainer, gym=gym)
     blockers += _plan_blockers(
         gym=gym,
         consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
@@ -237,6 +250,30 @@ def handoff_send_blockers(
     )
     blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
     return blockers
+
+
+def handoff_organization_blockers(*, clinic: Organization, trainer: User, gym: Organization) -> list[Blocker]:
+    """Whether the organizations still allow this referral: an active trainer, still a trainer at the gym,
+    the gym an active partner of the clinic. Checked at create, at send and at every later step where the
+    trainer takes the patient on (accept, start, resume)."""
+    return _organization_blockers(
+        clinic=clinic,
+        trainer=trainer,
+        gym=gym,
+        at_gym=Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists(),
+        partnered=Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists(),
+    )
+
+
+def handoff_eligibility_blockers(*, handoff: TrainerHandoff) -> list[Blocker]:
+    """What still matters once a referral was sent, re-checked when the trainer accepts, starts or resumes:
+    the organizations (`handoff_organization_blockers`) and the trainer's credentials, with the same
+    condition functions as the send. Not the capacity: the place was reserved at send."""
+    trainer = User.objects.get(pk=handoff.trainer_id)  # fresh: deactivated a moment ago counts
+    clinic = Organization.objects.get(pk=handoff.clinic_id)
+    blockers = handoff_organization_blockers(clinic=clinic, trainer=trainer, gym=handoff.gym)
+    profile = TrainerProfile.objects.filter(user=trainer).first()
+    return blockers + _credential_blockers(trainer=trainer, profile=profile, today=timezone.localdate())
 
 
 # --- the exercise library and the trainers directory ---------------------------------------------------
@@ -397,7 +434,11 @@ def trainer_choices_for_plan(
     choices: list[TrainerChoice] = []
     for membership in qs:
         trainer, gym = membership.user, membership.organization
-        blockers = _plan_blockers(gym=gym, consented=gym.pk in consented, has_exercises=has_exercises)
+        # listed: an active trainer at an active partner gym (the query's filters)
+        blockers = _organization_blockers(
+            clinic=clinic, trainer=trainer, gym=gym, at_gym=True, partnered=True
+        )
+        blockers += _plan_blockers(gym=gym, consented=gym.pk in consented, has_exercises=has_exercises)
         blockers += _trainer_blockers(
             trainer=trainer,
             profile=getattr(trainer, "trainer_profile", None),
@@ -499,11 +540,24 @@ def _plan_blockers(*, gym: Organization, consented: bool, has_exercises: bool) -
     return blockers
 
 
+def _organization_blockers(
+    *, clinic: Organization, trainer: User, gym: Organization, at_gym: bool, partnered: bool
+) -> list[Blocker]:
+    blockers: list[Blocker] = []
+    if not trainer.is_active:
+        blockers.append(Blocker("trainer_inactive", f"{trainer} is no longer an active user."))
+    if not at_gym:
+        blockers.append(Blocker("trainer_not_at_gym", f"{trainer} is not a trainer at {gym}."))
+    if not partnered:
+        blockers.append(Blocker("no_active_partnership", f"{clinic} has no active partnership with {gym}."))
+    return blockers
+
+
 def _trainer_blockers(
     *, trainer: User, profile: TrainerProfile | None, caseload: int, today: datetime.date
 ) -> list[Blocker]:
     if profile is None:
-        return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
+        return _credential_blockers(trainer=trainer, profile=None, today=today)
     blockers: list[Blocker] = []
     if not profile.accepting_new_clients:
         blockers.append(Blocker("trainer_not_accepting", f"{trainer} is not accepting new clients."))
@@ -514,9 +568,27 @@ def _trainer_blockers(
                 f"{trainer} is at their maximum of {profile.max_active_clients} active clients.",
             )
         )
-    if not any(c.expiry >= today for c in profile.certifications.all()):
+    return blockers + _credential_blockers(trainer=trainer, profile=profile, today=today)
+
+
+def _credential_blockers(
+    *, trainer: User, profile: TrainerProfile | None, today: datetime.date
+) -> list[Blocker]:
+    """A current trainer certification that an admin verified, and a current CPR/AED."""
+    if profile is None:
+        return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
+    blockers: list[Blocker] = []
+    current = [c for c in profile.certifications.all() if c.is_current(today)]
+    if not current:
         blockers.append(
             Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
+        )
+    elif not any(c.verified for c in current):
+        blockers.append(
+            Blocker(
+                "certification_unverified",
+                f"{trainer}'s current trainer certification has not been verified by an admin yet.",
+            )
         )
     if not profile.cpr_aed_current(today):
         blockers.append(

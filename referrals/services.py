@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Certification, Membership, Organization, TrainerProfile, User
+from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
 from referrals import notifications, policies, selectors, tasks
 from referrals.errors import (
+    Blocker,
     ConcernAlreadyResolved,
     DuplicatePatient,
     InvalidTransition,
+    NoLongerEligible,
     NotPermitted,
     SendBlocked,
 )
@@ -101,36 +103,82 @@ def _locked_handoff(handoff: TrainerHandoff) -> TrainerHandoff:
 
 
 def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
-    """Who is told: the trainer of a new, cancelled or withdrawn referral; the clinic of everything else."""
-    transition = event.kind == HandoffEvent.Kind.TRANSITION
-    if transition and event.to_status == S.DRAFT:
-        people = []
-    elif transition and event.to_status == S.REQUESTED:
-        people = [handoff.trainer]
-    elif transition and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
+    """Who is told, the one rule: only people who can act on it, never the actor.
+
+    The trainer hears of a new referral, and of a sent one cancelled or withdrawn, or handed to another
+    physiotherapist, while they are an active user and still a trainer at the referral's gym. The clinic
+    hears of everything else (answers, concerns, refused steps, handovers) and of a cancellation it did not
+    make itself (an admin, an organization change): the treating physiotherapist and the one who created
+    the referral while they are active physiotherapists of the patient's clinic; when neither is, the
+    clinic's active physiotherapists, so nothing reaches nobody."""
+    kind = event.kind
+    was_sent = handoff.sent_at is not None
+    trainer_told = clinic_told = False
+    if kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.DRAFT:
+        pass
+    elif kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.REQUESTED:
+        trainer_told = True
+    elif kind == HandoffEvent.Kind.TRANSITION and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
         # A draft was never seen by the trainer: cancelling it tells nobody.
-        people = [handoff.trainer] if event.from_status != S.DRAFT else []
+        trainer_told = event.from_status != S.DRAFT
+        clinic_told = trainer_told and not _is_active_physio(event.actor, handoff.clinic_id)
+    elif kind == HandoffEvent.Kind.HANDOVER:
+        trainer_told, clinic_told = was_sent and handoff.status != S.DRAFT, True
+    elif kind in (HandoffEvent.Kind.CONCERN_ACKNOWLEDGED, HandoffEvent.Kind.CONCERN_RESOLVED):
+        # the answer to a concern goes to the trainer who raised it (only the referral's trainer can)
+        trainer_told = True
     else:
-        people = [handoff.plan.physiotherapist, handoff.created_by]
-    chosen = _active_others(people, event)
-    if not chosen and people:
-        # The treating PT left or was deactivated: the clinic's other physiotherapists hear of it, so
-        # a concern or an answer never reaches nobody.
-        clinic_physios = User.objects.filter(
-            is_active=True,
-            memberships__organization_id=handoff.plan.patient.clinic_id,
-            memberships__role=Membership.Role.PHYSIOTHERAPIST,
-        ).order_by("pk")
-        chosen = _active_others(list(clinic_physios), event)
-    return chosen
-
-
-def _active_others(people: Sequence[User], event: HandoffEvent) -> list[User]:
+        clinic_told = True
+    people: list[User] = []
+    if trainer_told and _is_active_trainer(handoff.trainer, handoff.gym_id):
+        people.append(handoff.trainer)
+    if clinic_told:
+        people += _clinic_recipients(handoff)
     unique: dict[int, User] = {}
     for person in people:
-        if person.pk != event.actor_id and person.is_active:
+        if person.pk != event.actor_id:
             unique.setdefault(person.pk, person)
     return list(unique.values())
+
+
+def _is_active_physio(user: User, clinic_id: int) -> bool:
+    return (
+        user.is_active
+        and Membership.objects.filter(
+            user_id=user.pk, organization_id=clinic_id, role=Membership.Role.PHYSIOTHERAPIST
+        ).exists()
+    )
+
+
+def _is_active_trainer(user: User, gym_id: int) -> bool:
+    return (
+        user.is_active
+        and Membership.objects.filter(
+            user_id=user.pk, organization_id=gym_id, role=Membership.Role.TRAINER
+        ).exists()
+    )
+
+
+def _clinic_recipients(handoff: TrainerHandoff) -> list[User]:
+    """The treating physiotherapist and the referral's creator while they are active physiotherapists of
+    the patient's clinic; otherwise the clinic's active physiotherapists."""
+    clinic_id = handoff.clinic_id
+    treating = [
+        person
+        for person in (handoff.plan.physiotherapist, handoff.created_by)
+        if _is_active_physio(person, clinic_id)
+    ]
+    if treating:
+        return treating
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organization_id=clinic_id,
+            memberships__role=Membership.Role.PHYSIOTHERAPIST,
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _record_event(
@@ -162,10 +210,9 @@ def _record_event(
     return event
 
 
-def _notify(handoff: TrainerHandoff, event: HandoffEvent, people: Sequence[User] | None = None) -> None:
-    """The notifications and outbox rows an event owes: to `_recipients` unless `people` is given (still
-    only the active ones, never the actor)."""
-    recipients = _recipients(handoff, event) if people is None else _active_others(people, event)
+def _notify(handoff: TrainerHandoff, event: HandoffEvent) -> None:
+    """The notifications and outbox rows an event owes, to `_recipients`."""
+    recipients = _recipients(handoff, event)
     urgent = event.urgent
     if recipients:
         title = notifications.notification_title(event)
@@ -179,24 +226,9 @@ def _notify(handoff: TrainerHandoff, event: HandoffEvent, people: Sequence[User]
         transaction.on_commit(lambda: tasks.publish_deliveries(ids))
 
 
-def _transition(
-    *,
-    handoff: TrainerHandoff,
-    to: str,
-    actor: User,
-    reason: str = "",
-    only_from: frozenset[str] | None = None,
-    notify: bool = True,
-) -> HandoffEvent:
-    """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
-
-    `handoff` must be the row locked by the caller's transaction. `only_from` narrows the legal sources
-    for actions that share a target status (start and resume both lead to in-progress). `notify=False`
-    when the caller's own event already tells the same people (a concern that also holds the referral).
-    """
-    side, sources = TRANSITIONS[to]
-    if only_from is not None:
-        sources = sources & only_from
+def _check_actor(*, handoff: TrainerHandoff, to: str, actor: User) -> None:
+    """The actor against the side that sets `to` (TRANSITIONS)."""
+    side, _ = TRANSITIONS[to]
     allowed = (
         policies.can_act_for_clinic(actor, handoff)
         if side == "clinic"
@@ -205,18 +237,50 @@ def _transition(
     if not allowed:
         who = "the referring clinic" if side == "clinic" else "the trainer the referral was sent to"
         raise NotPermitted(f"Only {who} can set a referral to {S(to).label.lower()}.")
-    current = handoff.status
-    if current not in sources:
+
+
+def _check_source(*, handoff: TrainerHandoff, to: str, only_from: frozenset[str] | None = None) -> None:
+    _, sources = TRANSITIONS[to]
+    if only_from is not None:
+        sources = sources & only_from
+    if handoff.status not in sources:
         raise InvalidTransition(
-            f"A referral that is {S(current).label.lower()} cannot become {S(to).label.lower()}.",
-            current_status=current,
+            f"A referral that is {S(handoff.status).label.lower()} cannot become {S(to).label.lower()}.",
+            current_status=handoff.status,
         )
+
+
+def _transition(
+    *,
+    handoff: TrainerHandoff,
+    to: str,
+    actor: User,
+    reason: str = "",
+    only_from: frozenset[str] | None = None,
+    on_behalf: bool = False,
+    notify: bool = True,
+) -> HandoffEvent:
+    """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
+
+    `handoff` must be the row locked by the caller's transaction. `only_from` narrows the legal sources
+    for actions that share a target status (start and resume both lead to in-progress). `on_behalf`: an
+    organization-change service that checked its own actor's authority moves the referral (the admin who
+    ended a partnership is on neither side of it). `notify=False` when the caller's own event already
+    tells the same people (a concern that also holds the referral).
+    """
+    if not on_behalf:
+        _check_actor(handoff=handoff, to=to, actor=actor)
+    _check_source(handoff=handoff, to=to, only_from=only_from)
+    current = handoff.status
     reason = _clean_text(
         reason, field="reason", required=to in REASON_REQUIRED_STATUSES, max_length=REASON_MAX_LENGTH
     )
     handoff.status = to
     handoff.status_reason = reason if to in REASON_REQUIRED_STATUSES else ""
     handoff.save(update_fields=["status", "status_reason", "updated_at"])
+    if handoff.sent_at is not None:
+        plan = _plan_follow_referrals(plan_id=handoff.plan_id)
+        handoff.plan.status, handoff.plan.discharged_at = plan.status, plan.discharged_at
     return _record_event(
         handoff=handoff,
         actor=actor,
@@ -228,6 +292,40 @@ def _transition(
     )
 
 
+def plan_status_from_referrals(plan_id: int) -> tuple[str, datetime.datetime | None]:
+    """What a plan's status and discharge date are, given its referrals. A referral entered in error counts
+    as never sent (it undoes its discharge); a draft was never sent."""
+    rows = list(
+        TrainerHandoff.objects.filter(plan_id=plan_id, sent_at__isnull=False)
+        .exclude(status=S.ENTERED_IN_ERROR)
+        .values_list("status", "sent_at")
+    )
+    statuses = {status for status, _ in rows}
+    discharged_at = min((sent_at for _, sent_at in rows if sent_at is not None), default=None)
+    if S.COMPLETED in statuses:
+        return TreatmentPlan.Status.COMPLETED, discharged_at
+    if statuses & {S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}:
+        return TreatmentPlan.Status.DISCHARGED, discharged_at
+    if statuses:  # every sent referral ended without care: declined, cancelled, failed
+        return TreatmentPlan.Status.AWAITING_TRAINER, discharged_at
+    return TreatmentPlan.Status.ACTIVE, None
+
+
+def _plan_follow_referrals(*, plan_id: int) -> TreatmentPlan:
+    """Lock the plan and set its status from its referrals (after a sent referral moved)."""
+    plan = TreatmentPlan.objects.select_for_update(of=("self",)).get(pk=plan_id)
+    status, discharged_at = plan_status_from_referrals(plan_id)
+    if (plan.status, plan.discharged_at) != (status, discharged_at):
+        plan.status = status
+        plan.discharged_at = discharged_at
+        plan.save(update_fields=["status", "discharged_at", "updated_at"])
+    return plan
+
+
+# The steps where the trainer takes the patient on: each re-checks that the referral is still eligible.
+RECHECKED_STEPS = {"accept": S.ACCEPTED, "start": S.IN_PROGRESS, "resume": S.IN_PROGRESS}
+
+
 def _move(
     *,
     handoff: TrainerHandoff,
@@ -235,11 +333,74 @@ def _move(
     to: str,
     reason: str = "",
     only_from: frozenset[str] | None = None,
+    recheck: str = "",
 ) -> TrainerHandoff:
+    """One transition in its own transaction. With `recheck` (the step's name: accept, start, resume), the
+    referral's eligibility is checked first; if it no longer holds, the refusal is recorded on the referral
+    (the PT is told) and committed, and then `NoLongerEligible` is raised: the status does not change."""
+    refused: list[Blocker] = []
     with transaction.atomic():
         locked = _locked_handoff(handoff)
-        _transition(handoff=locked, to=to, actor=actor, reason=reason, only_from=only_from)
+        if recheck:
+            _check_actor(handoff=locked, to=to, actor=actor)
+            _check_source(handoff=locked, to=to, only_from=only_from)
+            refused = selectors.handoff_eligibility_blockers(handoff=locked)
+        if refused:
+            _record_refusal(handoff=locked, actor=actor, step=recheck, blockers=refused)
+        else:
+            _transition(handoff=locked, to=to, actor=actor, reason=reason, only_from=only_from)
+    if refused:
+        raise NoLongerEligible(refused)
     return locked
+
+
+def _record_refusal(
+    *, handoff: TrainerHandoff, actor: User, step: str, blockers: list[Blocker], once: bool = False
+) -> bool:
+    """The refused step in the audit trail, and the clinic told; False when it was recorded already. The
+    same refusal repeated (the trainer tries again) is recorded once, until something else happens on the
+    referral; with `once`, once for the referral's life."""
+    text = (f"Could not {step}: " + " ".join(b.message for b in blockers))[:TEXT_MAX_LENGTH]
+    refusals = HandoffEvent.objects.filter(handoff=handoff)
+    if once:
+        if refusals.filter(kind=HandoffEvent.Kind.REFUSAL, text=text).exists():
+            return False
+    else:
+        last = refusals.order_by("-created_at", "-id").first()
+        if last is not None and last.kind == HandoffEvent.Kind.REFUSAL and last.text == text:
+            return False
+    _record_event(
+        handoff=handoff,
+        actor=actor,
+        kind=HandoffEvent.Kind.REFUSAL,
+        from_status=handoff.status,
+        text=text,
+    )
+    return True
+
+
+def handoff_review_eligibility() -> list[TrainerHandoff]:
+    """The daily review: every open sent referral whose trainer is no longer eligible (a certification or
+    CPR/AED that expired since, or an organization changed outside the services) is recorded on the
+    referral and its clinic told, once per reason; the next accept, start or resume is refused anyway.
+    Recorded in the trainer's name (whose eligibility lapsed). Returns the referrals newly flagged."""
+    flagged: list[TrainerHandoff] = []
+    ids = list(
+        TrainerHandoff.objects.filter(status__in=OPEN_STATUSES, sent_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        with transaction.atomic():
+            locked = _locked_handoff(TrainerHandoff(pk=pk))
+            if locked.status not in OPEN_STATUSES:
+                continue
+            blockers = selectors.handoff_eligibility_blockers(handoff=locked)
+            if blockers and _record_refusal(
+                handoff=locked, actor=locked.trainer, step="go on", blockers=blockers, once=True
+            ):
+                flagged.append(locked)
+    return flagged
 
 
 # --- patients, plans, consent --------------------------------------------------------------------------
@@ -569,10 +730,22 @@ def handoff_create(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
     """A draft offer of the plan to a trainer. The plan may have only one open handoff at a time."""
     if not policies.can_discharge(actor, plan):
         raise NotPermitted("Only a physiotherapist of this patient's clinic can refer them.")
-    if not Membership.objects.filter(user=trainer, organization=gym, role=Membership.Role.TRAINER).exists():
-        raise ValidationError({"trainer": f"{trainer} is not a trainer at {gym}."})
+    clinic = plan.patient.clinic
+    blockers = selectors.handoff_organization_blockers(clinic=clinic, trainer=trainer, gym=gym)
+    if blockers:
+        errors: dict[str, list[str]] = {}
+        for blocker in blockers:
+            field = "gym" if blocker.code == "no_active_partnership" else "trainer"
+            errors.setdefault(field, []).append(blocker.message)
+        raise ValidationError(errors)
     with transaction.atomic():
-        TreatmentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
+        locked_plan = TreatmentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
+        if locked_plan.status == TreatmentPlan.Status.COMPLETED:
+            raise InvalidTransition(
+                "This plan is completed: it cannot be sent again. A new episode of care is a new plan.",
+                current_status=S.COMPLETED,
+                code="plan_completed",
+            )
         existing = selectors.open_handoff_for_plan(plan=plan)
         if existing is not None:
             raise InvalidTransition(
@@ -625,11 +798,7 @@ def handoff_send(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
         locked.snapshot = _snapshot(plan, consent, sent_at=now)
         locked.sent_at = now
         locked.save(update_fields=["consent", "snapshot", "sent_at", "updated_at"])
-        if plan.status == TreatmentPlan.Status.ACTIVE:
-            plan.status = TreatmentPlan.Status.DISCHARGED
-            plan.discharged_at = now
-            plan.save(update_fields=["status", "discharged_at", "updated_at"])
-        _transition(handoff=locked, to=S.REQUESTED, actor=actor)
+        _transition(handoff=locked, to=S.REQUESTED, actor=actor)  # the plan follows: discharged
     return locked
 
 
@@ -641,7 +810,8 @@ def plan_discharge(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
 
 
 def handoff_accept(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.ACCEPTED)
+    """requested -> accepted, if the referral is still eligible (else NoLongerEligible, the PT told)."""
+    return _move(handoff=handoff, actor=actor, to=S.ACCEPTED, recheck="accept")
 
 
 def handoff_reject(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
@@ -650,7 +820,9 @@ def handoff_reject(*, handoff: TrainerHandoff, actor: User, reason: str) -> Trai
 
 def handoff_start(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """accepted -> in-progress: the first session took place."""
-    return _move(handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ACCEPTED}))
+    return _move(
+        handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ACCEPTED}), recheck="start"
+    )
 
 
 def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
@@ -659,7 +831,9 @@ def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> Traine
 
 def handoff_resume(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """on-hold -> in-progress."""
-    return _move(handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ON_HOLD}))
+    return _move(
+        handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ON_HOLD}), recheck="resume"
+    )
 
 
 def handoff_complete(*, handoff: TrainerHandoff, actor: User, summary: str = "") -> TrainerHandoff:
@@ -725,11 +899,9 @@ def _locked_concern(concern: Concern) -> Concern:
 
 
 def _concern_answered(*, concern: Concern, actor: User, kind: str, text: str = "") -> None:
-    """Append the answer's event; tell the trainer who raised the concern, if they still see the referral."""
-    handoff = concern.handoff
-    event = _record_event(handoff=handoff, actor=actor, kind=kind, text=text, regarding=concern, notify=False)
-    raiser = concern.event.actor
-    _notify(handoff, event, [raiser] if policies.can_view_handoff(raiser, handoff) else [])
+    """Append the answer's event: the trainer who raised the concern is told while still the referral's
+    active trainer at its gym (`_recipients`)."""
+    _record_event(handoff=concern.handoff, actor=actor, kind=kind, text=text, regarding=concern)
 
 
 def concern_acknowledge(*, concern: Concern, actor: User) -> Concern:
@@ -785,6 +957,171 @@ HANDOFF_ACTIONS = {
     "cancel": handoff_cancel,
     "enter_in_error": handoff_enter_in_error,
 }
+
+
+# --- organizations change ------------------------------------------------------------------------------
+# Called by the Django admin (accounts/admin.py). Each says what happens to the open referrals it touches
+# and tells the people concerned through the events, in the same transaction as the change.
+# History: a membership that ends is deleted (the scope, the admin and every role check read memberships
+# as they are now; an `ended_at` column would have to be filtered by every one of them). What happened is
+# in the referrals' events, whose reason names it; a partnership is kept, inactive.
+
+
+def _locked_open_handoffs(**filters: Any) -> list[TrainerHandoff]:
+    return list(
+        TrainerHandoff.objects.select_for_update(of=("self",))
+        .select_related("plan__patient__clinic", "plan__physiotherapist", "trainer", "gym", "created_by")
+        .filter(status__in=OPEN_STATUSES, **filters)
+        .order_by("pk")
+    )
+
+
+def _cancel_all(handoffs: Iterable[TrainerHandoff], *, actor: User, reason: str) -> list[TrainerHandoff]:
+    """Cancel each (a draft silently: its trainer never saw it), told as `_recipients` says."""
+    cancelled = []
+    for handoff in handoffs:
+        _transition(handoff=handoff, to=S.CANCELLED, actor=actor, reason=reason, on_behalf=True)
+        cancelled.append(handoff)
+    return cancelled
+
+
+def partnership_end(*, partnership: Partnership, actor: User) -> list[TrainerHandoff]:
+    """The clinic no longer refers to the gym: the partnership is inactive and every open referral of the
+    clinic to that gym is cancelled, naming why. Returns the cancelled referrals. Idempotent."""
+    if not (
+        policies.can_manage_organization(actor, partnership.clinic_id)
+        or policies.can_manage_organization(actor, partnership.gym_id)
+    ):
+        raise NotPermitted("Only an admin of the clinic or of the gym can end their partnership.")
+    with transaction.atomic():
+        locked = (
+            Partnership.objects.select_for_update().select_related("clinic", "gym").get(pk=partnership.pk)
+        )
+        if locked.active:
+            locked.active = False
+            locked.save(update_fields=["active"])
+        reason = f"The partnership between {locked.clinic} and {locked.gym} ended."
+        cancelled = _cancel_all(
+            _locked_open_handoffs(clinic_id=locked.clinic_id, gym_id=locked.gym_id),
+            actor=actor,
+            reason=reason,
+        )
+    partnership.active = False
+    return cancelled
+
+
+def trainer_remove_from_gym(*, membership: Membership, actor: User) -> list[TrainerHandoff]:
+    """The trainer no longer works at the gym: the membership goes, the trainer's open referrals at that gym
+    are cancelled (the clinic is told; the trainer can no longer open them), and that gym's clients no
+    longer count toward the trainer's capacity. Returns the cancelled referrals."""
+    if membership.role != Membership.Role.TRAINER:
+        raise ValidationError({"role": "This membership is not a trainer's."})
+    if not policies.can_manage_organization(actor, membership.organization_id):
+        raise NotPermitted("Only an admin of the gym can remove one of its trainers.")
+    with transaction.atomic():
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("user", "organization")
+            .get(pk=membership.pk)
+        )
+        trainer, gym = locked.user, locked.organization
+        locked.delete()
+        reason = f"{trainer} is no longer a trainer at {gym}."
+        return _cancel_all(_locked_open_handoffs(trainer=trainer, gym=gym), actor=actor, reason=reason)
+
+
+def physio_leave_clinic(
+    *, membership: Membership, actor: User, colleague: User | None = None
+) -> list[TrainerHandoff]:
+    """A physiotherapist leaves a clinic: the membership goes; their plans there that are not completed are
+    handed to `colleague` (an active physiotherapist of the same clinic), and every open referral they
+    treat or created there records the handover, which tells the colleague (or, without one, the clinic's
+    other physiotherapists) and the trainer. Returns the referrals handed over."""
+    if membership.role != Membership.Role.PHYSIOTHERAPIST:
+        raise ValidationError({"role": "This membership is not a physiotherapist's."})
+    if not policies.can_manage_organization(actor, membership.organization_id):
+        raise NotPermitted("Only an admin of the clinic can remove one of its physiotherapists.")
+    with transaction.atomic():
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("user", "organization")
+            .get(pk=membership.pk)
+        )
+        physio, clinic = locked.user, locked.organization
+        if colleague is not None and (
+            colleague.pk == physio.pk or not _is_active_physio(colleague, clinic.pk)
+        ):
+            raise ValidationError({"colleague": f"Choose another active physiotherapist of {clinic}."})
+        locked.delete()
+        policies.forget_roles(physio)
+        return _hand_over(
+            physio=physio, clinic=clinic, actor=actor, colleague=colleague, why=f"left {clinic}"
+        )
+
+
+def _hand_over(
+    *, physio: User, clinic: Organization, actor: User, colleague: User | None, why: str
+) -> list[TrainerHandoff]:
+    """Hand `physio`'s plans at `clinic` to `colleague` and record it on their open referrals."""
+    if colleague is not None:
+        TreatmentPlan.objects.filter(patient__clinic=clinic, physiotherapist=physio).exclude(
+            status=TreatmentPlan.Status.COMPLETED
+        ).update(physiotherapist=colleague, updated_at=timezone.now())
+        text = f"{physio} {why}; {colleague} now looks after this referral."
+    else:
+        text = f"{physio} {why}; no colleague was named, so the clinic's physiotherapists are told."
+    handed = _locked_open_handoffs(clinic_id=clinic.pk)
+    handed = [h for h in handed if physio.pk in (h.created_by_id, h.plan.physiotherapist_id)]
+    for handoff in handed:
+        if colleague is not None and handoff.plan.physiotherapist_id == physio.pk:
+            handoff.plan.physiotherapist = colleague
+        _record_event(
+            handoff=handoff,
+            actor=actor,
+            kind=HandoffEvent.Kind.HANDOVER,
+            from_status=handoff.status,
+            text=text,
+        )
+    return handed
+
+
+def membership_end(*, membership: Membership, actor: User, colleague: User | None = None) -> None:
+    """Remove a membership, with what its role's service does to the referrals it touches (the admin's
+    delete of a membership)."""
+    if membership.role == Membership.Role.TRAINER:
+        trainer_remove_from_gym(membership=membership, actor=actor)
+    elif membership.role == Membership.Role.PHYSIOTHERAPIST:
+        physio_leave_clinic(membership=membership, actor=actor, colleague=colleague)
+    else:
+        if not policies.can_manage_organization(actor, membership.organization_id):
+            raise NotPermitted("Only an admin of the organization can remove one of its members.")
+        with transaction.atomic():
+            Membership.objects.filter(pk=membership.pk).delete()
+
+
+def user_deactivate(*, user: User, actor: User) -> list[TrainerHandoff]:
+    """The user can no longer log in or be told anything. As a trainer, their open referrals are cancelled
+    (the clinics are told); as a physiotherapist, their open referrals record the handover to the clinic's
+    other physiotherapists, who are told from now on. Returns the referrals touched. Idempotent."""
+    if not policies.can_deactivate_user(actor, user):
+        raise NotPermitted("You cannot deactivate this user.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active:
+            locked.is_active = False
+            locked.save(update_fields=["is_active"])
+        user.is_active = False
+        touched = _cancel_all(
+            _locked_open_handoffs(trainer=locked), actor=actor, reason=f"{locked} was deactivated."
+        )
+        clinic_ids = Membership.objects.filter(user=locked, role=Membership.Role.PHYSIOTHERAPIST).values_list(
+            "organization_id", flat=True
+        )
+        for clinic in Organization.objects.filter(pk__in=list(clinic_ids)).order_by("pk"):
+            touched += _hand_over(
+                physio=locked, clinic=clinic, actor=actor, colleague=None, why="was deactivated"
+            )
+    return touched
 
 
 # --- notifications, credentials ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from referrals.errors import (
     ConcernAlreadyResolved,
     DuplicatePatient,
     InvalidTransition,
+    NoLongerEligible,
     NotPermitted,
     SendBlocked,
 )
@@ -691,6 +692,9 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
     except ValidationError as exc:
         form.add_error("text", exc.messages)
         return _render_handoff(request, handoff, bound={action: form}, status=400)
+    except NoLongerEligible as exc:
+        for blocker in exc.blockers:
+            messages.error(request, f"Not done: {blocker.message} The physiotherapist has been told.")
     except InvalidTransition as exc:
         messages.error(request, exc.message)
     except NotPermitted as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Membership, Organization, User
 from config.throttling import reset_local_counts
@@ -39,6 +40,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: not skipping)", pytrace=False)
     pytest.skip(message)
+
+
+# Property-based tests (hypothesis): in CI the same examples every run (derandomized, no example database,
+# no deadline on a shared machine), so a failure reproduces and a pass is not luck; locally, random.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 
 @pytest.fixture(autouse=True)

@@ -97,6 +97,7 @@ class CertificationFactory(factory.django.DjangoModelFactory):
     issuing_body = Certification.IssuingBody.NSCA_CPT
     number = factory.Sequence(lambda n: f"CPT-{n:06d}")
     expiry = factory.LazyFunction(lambda: in_days(500))
+    verified = True  # only a verified certification makes a trainer sendable (pass False for one that is not)
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

@@ -347,7 +347,9 @@ def test_the_cancel_action_cancels_a_requested_handoff_with_the_reason(
     assert event.from_status == HandoffStatus.REQUESTED
     assert event.text == "The patient moved away."
     assert ("success", "Cancelled 1 handoff(s).") in messages_of(response)
-    assert [m.to for m in mail.outbox] == [[requested.trainer.email]]
+    # an admin's cancellation tells the trainer and the treating PT (the clinic did not make it itself)
+    told = sorted(m.to[0] for m in mail.outbox)
+    assert told == sorted([requested.trainer.email, requested.plan.physiotherapist.email])
 
 
 def test_the_cancel_action_without_a_reason_changes_nothing_and_shows_an_error(
@@ -497,6 +499,7 @@ def test_the_resend_action_warns_about_a_message_in_flight(
 def test_the_verify_action_marks_a_certification_verified_by_the_admin(
     admin_client: Client, trainer: User, superuser: User
 ) -> None:
+    Certification.objects.filter(profile__user=trainer).update(verified=False)
     certification = Certification.objects.get(profile__user=trainer)
     assert not certification.verified
     response = admin_client.post(
@@ -512,6 +515,7 @@ def test_the_verify_action_marks_a_certification_verified_by_the_admin(
 
 
 def test_the_certification_form_cannot_tick_verified(admin_client: Client, trainer: User) -> None:
+    Certification.objects.filter(profile__user=trainer).update(verified=False)
     certification = Certification.objects.get(profile__user=trainer)
     response = admin_client.post(
         admin_url(Certification, "change", certification.pk),

@@ -71,7 +71,9 @@ class ErrorSerializer(serializers.Serializer[Any]):
         choices=HandoffStatus.choices, required=False, help_text="On 409: the handoff's status now."
     )
     blockers = BlockerSerializer(
-        many=True, required=False, help_text="On a blocked send: every unmet condition."
+        many=True,
+        required=False,
+        help_text="On a blocked send, or a refused accept, start or resume: every unmet condition.",
     )
     retry_after = serializers.IntegerField(required=False, help_text="On 429: seconds to wait.")
     existing_patient = serializers.UUIDField(

@@ -41,9 +41,11 @@ ERROR_DESCRIPTIONS = {
     401: "Not authenticated: send `Authorization: Bearer <token>` or log in.",
     403: "Not permitted: you can see this object but may not do this to it.",
     404: "Not found, or outside what you may see.",
-    409: "Conflict: the action is not legal in the current status (`current_status`), or a send is "
-    "blocked (`blockers`, one code per unmet condition), or the clinic already has this patient "
-    "(`duplicate_patient` with `existing_patient`), or the concern was resolved already.",
+    409: "Conflict: the action is not legal in the current status (`current_status`; `plan_completed` "
+    "when the plan is completed), or a send is blocked (`send_blocked`), or an accept, start or resume "
+    "is refused because the referral is no longer eligible (`no_longer_eligible`): `blockers` has one "
+    "code per unmet condition; or the clinic already has this patient (`duplicate_patient` with "
+    "`existing_patient`), or the concern was resolved already.",
     415: "Unsupported media type: send application/json.",
     429: "Too many requests: wait `retry_after` seconds.",
 }
