@@ -159,10 +159,10 @@ def test_pt_writes_and_sends_a_plan_and_the_trainer_accepts(
     trainer = new_page()
     log_in(trainer, "tess@ironworks.test")
     expect(trainer.get_by_test_id("unread-count")).to_have_text("1")
-    expect(trainer.get_by_test_id("handoff-row")).to_contain_text("Lakeside Physio")
-    expect(trainer.get_by_test_id("handoff-row")).not_to_contain_text("Jamie Rivera")
+    expect(trainer.get_by_test_id("inbox-row")).to_contain_text("Lakeside Physio")
+    expect(trainer.get_by_test_id("client-name")).to_have_text("Jamie Rivera")  # named, as consent allows
     screenshot(trainer, "09-trainer-home")
-    trainer.get_by_test_id("handoff-row").get_by_role("link").click()
+    trainer.get_by_test_id("inbox-row").get_by_role("link").click()
     expect(trainer.get_by_test_id("precaution")).to_have_count(2)
     expect(trainer.get_by_test_id("precaution").first).to_contain_text("Load limit (Shoulder): 5 kg")
     screenshot(trainer, "10-trainer-referral")
@@ -209,7 +209,7 @@ def test_trainer_declines_and_the_pt_offers_the_plan_to_another_trainer(
 
     trainer = new_page()
     log_in(trainer, "tess@ironworks.test")
-    trainer.get_by_test_id("handoff-row").get_by_role("link").click()
+    trainer.get_by_test_id("inbox-row").get_by_role("link").click()
     trainer.get_by_role("button", name="Decline").click()  # without a reason: refused, nothing changes
     expect(trainer.get_by_role("main")).to_contain_text("This field is required")
     expect(trainer.get_by_test_id("status")).to_have_text("Requested")
