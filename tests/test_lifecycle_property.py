@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -462,7 +462,10 @@ class ReferralLifecycle(RuleBasedStateMachine):
 
 
 def test_the_referral_life_cycle_holds_its_invariants_while_the_world_changes(db: Any) -> None:
+    # bounded to well under a minute: an example (up to 50 steps, the invariants after each) takes about
+    # 1.5 s on SQLite and 10 s on PostgreSQL on the shared CI machine
+    examples = 5 if connection.vendor == "postgresql" else 20
     run_state_machine_as_test(
         ReferralLifecycle,
-        settings=settings(max_examples=20, stateful_step_count=50, deadline=None),
+        settings=settings(max_examples=examples, stateful_step_count=50, deadline=None),
     )
