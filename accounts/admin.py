@@ -332,14 +332,54 @@ def _clean_new_email(form: forms.ModelForm[User]) -> str:
 
 
 class UserCreationForm(AdminUserCreationForm):
-    """Email, name and password (hashed by the standard form); the password may also be left unusable."""
+    """Email, name and password (the password may also be left unusable), and the organization and role
+    the new user starts with: one of the admin's organizations (UserAdmin.get_form scopes the choices, and
+    requires one of an org admin) and a role that fits its kind. UserAdmin.save_model creates both with
+    `user_create_with_membership`."""
+
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        required=False,
+        help_text="The organization the new user joins: one of yours.",
+    )
+    role = forms.ChoiceField(choices=[("", "---------"), *Membership.Role.choices], required=False)
+
+    # Set per request by UserAdmin.get_form on a subclass (never on the shared field objects).
+    organizations: ClassVar[QuerySet[Organization] | None] = None
+    organization_required: ClassVar[bool] = True
 
     class Meta:
         model = User
         fields = ("email", "full_name")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        organization = self.fields["organization"]
+        assert isinstance(organization, forms.ModelChoiceField)  # noqa: S101 - declared above
+        organization.queryset = (
+            self.organizations if self.organizations is not None else Organization.objects.none()
+        )
+        organization.required = self.organization_required
+
     def clean_email(self) -> str:
         return _clean_new_email(self)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        organization, role = cleaned.get("organization"), cleaned.get("role")
+        if organization is None:
+            if role and "organization" not in self.errors:
+                self.add_error("organization", "Choose the organization the role is at.")
+            return cleaned
+        if not role:
+            self.add_error("role", forms.ValidationError("Choose a role.", code="required"))
+            return cleaned
+        try:
+            account_services.membership_role_check(organization=organization, role=role)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return cleaned
 
 
 class UserChangeForm(_UserChangeFormBase):
@@ -419,7 +459,15 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("email", "full_name", "usable_password", "password1", "password2"),
+                "fields": (
+                    "email",
+                    "full_name",
+                    "organization",
+                    "role",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )
@@ -458,8 +506,46 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
         return (*fields, "is_staff", "is_superuser", "groups", "user_permissions")
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin[Any, Any]]]:
-        # The add page is email and password only, like Django's own; memberships come after.
+        # The add page asks for the first membership itself (organization and role); more come after.
         return [] if obj is None else list(super().get_inlines(request, obj))
+
+    def get_form(
+        self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form
+        # The organizations offered, and accepted on post, are those the admin may open (ScopedRelations,
+        # through Membership.organization); an org admin must choose one, a superuser may leave it empty.
+        organizations = self.relation_choices(
+            Membership._meta.get_field("organization"), request, Organization.objects.all()
+        )
+        scoped = {
+            "organizations": organizations,
+            "organization_required": not policies.is_superuser(request.user),
+        }
+        return type(form.__name__, (form,), scoped)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        try:
+            user = account_services.user_create_with_membership(
+                actor=admin_actor(request),
+                email=obj.email,
+                full_name=obj.full_name,
+                password=data["password1"] if data.get("set_usable_password") else None,
+                organization=data.get("organization"),
+                role=data.get("role") or "",
+            )
+        except DomainError as exc:  # the authority was lost between the form and the save
+            raise PermissionDenied(exc.message) from exc
+        # The admin goes on with this object (history entry, redirect to its change page).
+        for model_field in User._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(user, model_field.attname))
+        obj._state.adding = False
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # Django's password change view asks this too: refused (403) for a user outside the authority.

@@ -1,4 +1,4 @@
-"""Writes of the accounts app: API tokens, certifications."""
+"""Writes of the accounts app: users with their first membership, API tokens, certifications."""
 
 from __future__ import annotations
 
@@ -11,11 +11,64 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import ApiToken, Certification, User
+from accounts.models import ApiToken, Certification, Membership, Organization, User
 from referrals.errors import NotPermitted
 
 TOKEN_PREFIX = "hnd_"  # noqa: S105 - not a secret: the visible start of every token
 TOKEN_NAME_MAX_LENGTH = 100
+
+
+# --- users ---------------------------------------------------------------------------------------------
+
+
+def membership_role_check(*, organization: Organization, role: str) -> None:
+    """A role fits the organization's kind: a physiotherapist at a clinic, a trainer at a gym, an org
+    admin at either (Membership.clean). Raises ValidationError on "role"."""
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose a role."})
+    Membership(organization=organization, role=role).clean()
+
+
+def user_create_with_membership(
+    *,
+    actor: User,
+    email: str,
+    full_name: str,
+    password: str | None,
+    organization: Organization | None,
+    role: str = "",
+) -> User:
+    """A new user and, in the same transaction, their membership of `organization` with `role`, so that
+    the org admin who adds them has them under their authority from the first moment. `password` None:
+    an unusable password (they set one through a reset). Only an active superuser may leave the
+    organization empty; anyone else must be an org admin of `organization` (re-checked here, under a
+    lock on that membership row, whatever the form offered)."""
+    email = (email or "").strip().lower()
+    if not (actor.is_active and actor.is_staff):
+        raise NotPermitted("Only staff can add users.")
+    if organization is None:
+        if not actor.is_superuser:
+            raise NotPermitted("Choose one of your organizations for the new user.")
+        if role:
+            raise ValidationError({"organization": "Choose the organization the role is at."})
+    else:
+        membership_role_check(organization=organization, role=role)
+    with transaction.atomic():
+        if organization is not None and not actor.is_superuser:
+            authority = Membership.objects.select_for_update().filter(
+                user_id=actor.pk, organization_id=organization.pk, role=Membership.Role.ORG_ADMIN
+            )
+            if not list(authority.values_list("pk", flat=True)):
+                raise NotPermitted("You can add users only to an organization you administer.")
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError({"email": "A user with this email address already exists."})
+        user = User.objects.create_user(email, password, full_name=full_name)
+        if organization is not None:
+            Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+# --- API tokens ----------------------------------------------------------------------------------------
 
 
 def api_token_hash(raw: str) -> str:

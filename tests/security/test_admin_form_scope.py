@@ -175,12 +175,18 @@ CASES: dict[str, Case] = {
         add=lambda s: {
             "email": "newcomer@example.test",
             "full_name": "New Comer",
+            "organization": s.mine.gym,
+            "role": Role.TRAINER,
             "usable_password": "true",
             "password1": NEW_PASSWORD,
             "password2": NEW_PASSWORD,
         },
         change=lambda s: s.mine.physio,  # a member of my clinic only: under my authority
-        relations={"memberships.organization": their_clinic, "memberships.id": their_membership},
+        relations={
+            "organization": their_clinic,  # the add form's first membership
+            "memberships.organization": their_clinic,
+            "memberships.id": their_membership,
+        },
         new_rows={"memberships": lambda s: {"organization": s.mine.gym, "role": Role.TRAINER}},
     ),
     "accounts.Organization": Case(
