@@ -35,6 +35,7 @@ from referrals.models import (
     TreatmentPlan,
     text_limit,
 )
+from referrals.services import ROW_CAPS, row_cap_message
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -264,7 +265,8 @@ def management_problem(data: QueryDict, prefix: str, max_num: int) -> str | None
             return "The rows sent were incomplete or malformed."
         counts[key] = int(values[0])
     if counts["TOTAL_FORMS"] > max_num:
-        return f"At most {max_num} rows can be sent."
+        # a plan's own row sets say it as the service does ("At most 30 red flags per plan.")
+        return row_cap_message(prefix) if prefix in ROW_CAPS else f"At most {max_num} rows can be sent."
     if counts["INITIAL_FORMS"] > counts["TOTAL_FORMS"]:
         return "The rows sent were incomplete or malformed."
     return None

@@ -270,7 +270,6 @@ ROW_SETS: dict[str, Any] = {
     "precautions": forms.PrecautionFormSet,
     "red_flags": forms.RedFlagFormSet,
 }
-ROW_LABELS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red flags"}
 _EXERCISE_KEY = re.compile(r"exercises-[0-9]{1,4}-exercise")
 _EXERCISE_ID = re.compile(r"[0-9]{1,9}")  # an Exercise's id: a huge or odd number is no choice at all
 _REMOVE = re.compile(r"(exercises|precautions|red_flags)-([0-9]{1,4})")
@@ -334,9 +333,7 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         elif str(data.get("add", "")) in ROW_SETS:
             prefix = data["add"]
             if forms.row_count(data, prefix) >= ROW_SETS[prefix].max_num:
-                messages.error(
-                    request, f"A plan has at most {ROW_SETS[prefix].max_num} {ROW_LABELS[prefix]}."
-                )
+                messages.error(request, services.row_cap_message(prefix))
             else:
                 data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
         elif data.get("remove"):

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from referrals.models import (
+    Concern,
     Consent,
     Notification,
     Patient,
@@ -81,7 +82,9 @@ def url_for(pattern: URLPattern, world: World, handoff: TrainerHandoff) -> str |
     params = set(pattern.pattern.regex.groupindex)
     if not params:
         return reverse(str(pattern.name))
-    assert params <= {"public_id", "action"}, f"{pattern.name}: give this URL's parameters a sample here"
+    assert params <= {"public_id", "action", "concern_id"}, (
+        f"{pattern.name}: give this URL's parameters a sample here"
+    )
     kind = str(pattern.pattern).split("/")[0]
     objects = _objects(world, handoff)
     assert kind in objects, f"{pattern.name}: no object of the world for URLs starting with '{kind}/'"
@@ -91,6 +94,11 @@ def url_for(pattern: URLPattern, world: World, handoff: TrainerHandoff) -> str |
     kwargs: dict[str, Any] = {"public_id": obj.public_id}
     if "action" in params:
         kwargs["action"] = "accept"
+    if "concern_id" in params:  # a concern of the handoff (POST-only views: acknowledge, resolve)
+        concern = Concern.objects.filter(handoff=handoff).first()
+        if concern is None:
+            return None
+        kwargs["concern_id"] = concern.public_id
     return reverse(str(pattern.name), kwargs=kwargs)
 
 

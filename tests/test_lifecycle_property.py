@@ -391,9 +391,18 @@ class ReferralLifecycle(RuleBasedStateMachine):
             physios
             and not Consent.objects.filter(patient=chosen, gym=where, withdrawn_at__isnull=True).exists()
         ):
-            services.consent_record(
-                patient=chosen, gym=where, scope=Consent.Scope.GUIDELINES, actor=fresh(physios[0])
-            )
+            partnered = Partnership.objects.filter(
+                clinic_id=chosen.clinic_id, gym=where, active=True
+            ).exists()
+            if partnered:
+                services.consent_record(
+                    patient=chosen, gym=where, scope=Consent.Scope.GUIDELINES, actor=fresh(physios[0])
+                )
+            else:  # consent is recorded only for a partner gym of the patient's clinic, and nothing stored
+                with pytest.raises(ValidationError):
+                    services.consent_record(
+                        patient=chosen, gym=where, scope=Consent.Scope.GUIDELINES, actor=fresh(physios[0])
+                    )
 
     def credential_lapsed(self, which: int, what: str) -> None:
         """A day passes on which a credential lapsed; the day's review runs. Mostly the credential of a

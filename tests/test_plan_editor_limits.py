@@ -82,7 +82,7 @@ def test_a_post_of_2000_empty_rows_is_refused_at_once_and_stores_nothing(
     response = client.post(edit_url(world), post_data(**{"exercises-TOTAL_FORMS": "2000"}))
     elapsed = time.perf_counter() - started
     assert response.status_code == 400
-    assert "At most 60 rows can be sent." in response.content.decode()
+    assert "At most 60 exercises per plan." in response.content.decode()
     assert elapsed < 3.0, elapsed
     assert len(response.content) < 200_000, len(response.content)
     assert stored(world) == before

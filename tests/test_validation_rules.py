@@ -251,7 +251,8 @@ def test_the_page_refuses_31_red_flags_with_the_services_message(client: Client,
     data |= {f"red_flags-{i}-description": f"Flag {i}" for i in range(31)}
     response = login(client, world.physio).post(url("plan_create", patient), data)
     assert response.status_code == 400
-    assert "At most 30 red flags per plan." in response.context["form"].non_field_errors()
+    # more rows than a plan may hold are refused before any row is read, with the service's message
+    assert "At most 30 red flags per plan." in response.context["refused"]
     assert not TreatmentPlan.objects.filter(patient=patient).exclude(pk=world.plan.pk).exists()
 
 

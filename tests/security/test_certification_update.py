@@ -26,6 +26,9 @@ Body = Certification.IssuingBody
 @pytest.fixture
 def verified(trainer: User, superuser: User) -> Certification:
     certification = Certification.objects.get(profile__user=trainer)
+    # the factories verify without a who or when: start from an unverified row, verified by the admin here
+    Certification.objects.filter(pk=certification.pk).update(verified=False)
+    certification.refresh_from_db()
     return services.certification_verify(certification=certification, actor=superuser)
 
 
