@@ -7,6 +7,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -29,6 +30,35 @@ from referrals.models import (
 from referrals.services import REASON_MAX_LENGTH, TEXT_MAX_LENGTH
 
 LONG_TEXT = 4000
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time WITH its offset (`Z` or `+01:00`), as every `updated_at` the API
+    answers is. A naive one is refused rather than guessed (UTC? the clinic's zone? the client's?): a
+    poll that silently shifted by an hour would miss changes. In a query string the `+` of an offset
+    must be URL-encoded (`%2B`), or a space arrives instead; `Z` needs no encoding."""
+
+    default_error_messages = {
+        "invalid": "Give an ISO 8601 date and time with its offset, e.g. 2026-01-31T09:00:00Z.",
+        "naive": "Give the offset too (Z or +01:00, URL-encoded as %2B01:00): a time without one is "
+        "ambiguous.",
+        "overflow": "This date and time is out of range.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime.datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            self.fail("invalid")
+        parsed = None
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            self.fail("invalid")
+        if parsed is None:
+            self.fail("invalid")
+        if not timezone.is_aware(parsed):
+            self.fail("naive")
+        when: datetime.datetime = super().to_internal_value(parsed)
+        return when
 
 
 # --- errors --------------------------------------------------------------------------------------------
@@ -595,8 +625,10 @@ class HandoffQuerySerializer(serializers.Serializer[Any]):
         required=False,
         help_text="One or more statuses (repeat the parameter).",
     )
-    updated_since = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; only handoffs changed since."
+    updated_since = AwareDateTimeField(
+        required=False,
+        help_text="Only handoffs changed at or after this moment: ISO 8601 with its offset (the "
+        "`updated_at` of the newest handoff you hold). Empty, malformed or without an offset: 400.",
     )
     ordering = serializers.ChoiceField(
         choices=["-updated_at", "updated_at", "-created_at", "created_at"],
@@ -624,8 +656,10 @@ class NotificationSerializer(serializers.Serializer[Notification]):
 
 class NotificationQuerySerializer(serializers.Serializer[Any]):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
-    updated_since = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; notifications created or read since."
+    updated_since = AwareDateTimeField(
+        required=False,
+        help_text="Only notifications created or read at or after this moment: ISO 8601 with its "
+        "offset. Empty, malformed or without an offset: 400.",
     )
 
 

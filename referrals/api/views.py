@@ -79,7 +79,18 @@ def _fetch(getter: Callable[..., M], model: type[M], user: User, raw_id: Any) ->
 
 
 def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
+    """The query parameters, validated. Passed as a plain dict, not the QueryDict: DRF reads a QueryDict
+    as an HTML form and silently drops an optional field sent empty (`?updated_since=`), where the API
+    answers a 400 naming the parameter. A list field (a repeated parameter) gets every value."""
+    fields = serializer_class().fields
+    params = request.query_params
+    many = (serializers.ListField, serializers.MultipleChoiceField)
+    data = {
+        name: params.getlist(name) if isinstance(fields[name], many) else params[name]
+        for name in params
+        if name in fields
+    }
+    query = serializer_class(data=data)
     query.is_valid(raise_exception=True)
     return dict(query.validated_data)
 
