@@ -4,7 +4,8 @@ Every error the REST adapter can return passes through `exception_handler`: DRF'
 authentication, permission, not found, method, media type, throttling, malformed JSON), Django's
 (Http404, PermissionDenied, ValidationError raised by a service) and the domain errors of
 referrals.errors (NotPermitted -> 403, InvalidTransition -> 409 with the current status, SendBlocked ->
-409 with one code per blocker). Anything else is left to Django: a real bug stays a 500 and is logged.
+409 with one code per blocker, any other DomainError -> 409 with its code). Anything else is left to
+Django: a real bug stays a 500 and is logged.
 """
 
 from __future__ import annotations
@@ -19,9 +20,22 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import DomainError, InvalidTransition, NotPermitted, SendBlocked
 
 NON_FIELD = "non_field_errors"
+
+# What each 409 code means: the schema (referrals.api.schema) documents an operation's 409 from the codes
+# its view declares in `api_conflicts`, with these words. A new conflict code is added here.
+CONFLICTS = {
+    "invalid_transition": "the action is not legal in the handoff's current status (`current_status`)",
+    "plan_has_open_handoff": "the plan already has an open handoff (`current_status` is its status); "
+    "cancel it first",
+    "send_blocked": "a condition of sending is unmet (`blockers`: one `code` and `detail` per unmet "
+    "condition)",
+    "consent_withdrawn": "this consent was already withdrawn",
+    "duplicate_patient": "a patient with this full name and date of birth is already in the clinic "
+    "(`existing_patient` is their id); send `confirm_distinct: true` if this is a different person",
+}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -72,6 +86,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, NotPermitted):
         body = error_body(exc.code, exc.message)
         response_status = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, DomainError):  # any other rule that said no: the world is not ready
+        body = error_body(exc.code, exc.message)
+        response_status = status.HTTP_409_CONFLICT
     elif isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             fields = {NON_FIELD if k == "__all__" else k: list(v) for k, v in exc.message_dict.items()}

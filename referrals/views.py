@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization, User
 from referrals import audit, forms, policies, selectors, services
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import DomainError, InvalidTransition, NotPermitted, SendBlocked
 from referrals.models import (
     OPEN_STATUSES,
     Consent,
@@ -237,6 +237,8 @@ def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         messages.error(request, " ".join(exc.messages))
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:  # already withdrawn
+        messages.error(request, exc.message)
     else:
         messages.success(
             request, f"Consent for {consent.gym.name} was withdrawn; open referrals there were cancelled."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -26,10 +28,36 @@ from referrals.models import (
     Precaution,
     TrainerHandoff,
     TreatmentPlan,
+    icd10_validator,
+    tempo_validator,
 )
 from referrals.services import REASON_MAX_LENGTH, TEXT_MAX_LENGTH
 
 LONG_TEXT = 4000
+
+
+def or_blank(model_rule: RegexValidator) -> RegexValidator:
+    """The model's regex rule of an optional text, said in the schema too (drf-spectacular writes a
+    RegexValidator as the field's `pattern`): one rule, read from the model, and empty is no value."""
+    core = model_rule.regex.pattern.removeprefix("^").removesuffix("$")
+    return RegexValidator(rf"^(?:{core})?$", model_rule.message, flags=model_rule.flags)
+
+
+def decimal_input(*, max_digits: int, decimal_places: int, **kwargs: Any) -> serializers.DecimalField:
+    """A non-negative decimal, written as text (`"2.5"`), exactly as the schema's pattern says: the
+    pattern the server enforces is the one it documents (DRF alone would accept `"1e2"` and document
+    `"-"`, `""` and `"."` as valid)."""
+    whole = max_digits - decimal_places
+    pattern = rf"^\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+
+    @extend_schema_field({"type": "string", "format": "decimal", "pattern": pattern})
+    class ExactDecimalField(serializers.DecimalField):
+        def to_internal_value(self, data: Any) -> Any:
+            if isinstance(data, str) and not re.fullmatch(pattern, data):
+                self.fail("invalid")
+            return super().to_internal_value(data)
+
+    return ExactDecimalField(max_digits=max_digits, decimal_places=decimal_places, min_value=0, **kwargs)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -85,6 +113,9 @@ class ErrorSerializer(serializers.Serializer[Any]):
         many=True, required=False, help_text="On a blocked send: every unmet condition."
     )
     retry_after = serializers.IntegerField(required=False, help_text="On 429: seconds to wait.")
+    existing_patient = serializers.UUIDField(
+        required=False, help_text="On `duplicate_patient`: the id of the patient already in the clinic."
+    )
 
 
 # --- small shared outputs ------------------------------------------------------------------------------
@@ -122,6 +153,12 @@ class PatientInputSerializer(serializers.Serializer[Any]):
     date_of_birth = serializers.DateField()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    confirm_distinct = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A patient with the same full name and date of birth is already in the clinic (a 409 "
+        "`duplicate_patient` names them): true records this one anyway, as a different person.",
+    )
 
 
 class PatientUpdateSerializer(serializers.Serializer[Any]):
@@ -190,11 +227,14 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
     hold_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False, allow_null=True)
     duration_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True)
     load_unit = serializers.ChoiceField(choices=LoadUnit.choices, required=False, allow_blank=True)
-    load_value = serializers.DecimalField(
-        max_digits=6, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
+    load_value = decimal_input(max_digits=6, decimal_places=2, required=False, allow_null=True)
     frequency_per_week = serializers.IntegerField(min_value=1, max_value=14, required=False)
-    tempo = serializers.CharField(max_length=7, required=False, allow_blank=True)
+    tempo = serializers.CharField(
+        max_length=7,
+        required=False,
+        allow_blank=True,
+        validators=[or_blank(tempo_validator)],
+    )
     rest_seconds = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     progression_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -203,9 +243,7 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
 class PrecautionInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Precaution.Kind.choices)
     body_region = serializers.ChoiceField(choices=BodyRegion.choices, required=False, allow_blank=True)
-    limit_value = serializers.DecimalField(
-        max_digits=6, decimal_places=1, min_value=0, required=False, allow_null=True
-    )
+    limit_value = decimal_input(max_digits=6, decimal_places=1, required=False, allow_null=True)
     limit_unit = serializers.ChoiceField(choices=Precaution.Unit.choices, required=False, allow_blank=True)
     weight_bearing = serializers.ChoiceField(
         choices=Precaution.WeightBearing.choices, required=False, allow_blank=True
@@ -217,7 +255,9 @@ class PrecautionInputSerializer(serializers.Serializer[Any]):
 class PlanInputSerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(help_text="The patient's id.")
     diagnosis = serializers.CharField(max_length=LONG_TEXT)
-    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    icd10_code = serializers.CharField(
+        max_length=8, required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    )
     goals = serializers.CharField(max_length=LONG_TEXT)
     start_date = serializers.DateField(required=False)
     exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
@@ -231,7 +271,9 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
     """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
 
     diagnosis = serializers.CharField(max_length=LONG_TEXT, required=False)
-    icd10_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    icd10_code = serializers.CharField(
+        max_length=8, required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    )
     goals = serializers.CharField(max_length=LONG_TEXT, required=False)
     start_date = serializers.DateField(required=False)
     exercises = PlanExerciseInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
@@ -313,7 +355,7 @@ class TrainerSerializer(serializers.Serializer[Membership]):
 class TrainerQuerySerializer(serializers.Serializer[Any]):
     specialization = serializers.ChoiceField(choices=Specialization.choices, required=False)
     gym = serializers.UUIDField(required=False, help_text="A gym's id.")
-    accepting = serializers.BooleanField(required=False, allow_null=True, default=None)
+    accepting = serializers.BooleanField(required=False)
 
 
 # --- consents ------------------------------------------------------------------------------------------
@@ -655,7 +697,7 @@ class NotificationSerializer(serializers.Serializer[Notification]):
 
 
 class NotificationQuerySerializer(serializers.Serializer[Any]):
-    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+    unread = serializers.BooleanField(required=False)
     updated_since = AwareDateTimeField(
         required=False,
         help_text="Only notifications created or read at or after this moment: ISO 8601 with its "

@@ -96,6 +96,9 @@ def test_other_filters_sent_empty_are_refused_not_ignored(api_for: Any, world: A
         (f"{API}/trainers/?gym=", "gym"),
         (f"{API}/handoffs/?status=", "status"),
         (f"{API}/handoffs/?ordering=", "ordering"),
+        (f"{API}/trainers/?accepting=", "accepting"),
+        (f"{API}/consents/?active=", "active"),
+        (f"{API}/notifications/?unread=", "unread"),
     ):
         assert list(assert_error(client.get(url), 400)["fields"]) == [field], url
 
