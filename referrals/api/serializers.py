@@ -39,8 +39,9 @@ LONG_TEXT = 4000
 def or_blank(model_rule: RegexValidator) -> RegexValidator:
     """The model's regex rule of an optional text, said in the schema too (drf-spectacular writes a
     RegexValidator as the field's `pattern`): one rule, read from the model, and empty is no value."""
-    core = model_rule.regex.pattern.removeprefix("^").removesuffix("$")
-    return RegexValidator(rf"^(?:{core})?$", model_rule.message, flags=model_rule.flags)
+    regex = model_rule.regex
+    core = (regex if isinstance(regex, str) else regex.pattern).removeprefix("^").removesuffix("$")
+    return RegexValidator(rf"^(?:{core})?$", model_rule.message)
 
 
 def decimal_input(*, max_digits: int, decimal_places: int, **kwargs: Any) -> serializers.DecimalField:
