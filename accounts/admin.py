@@ -528,6 +528,12 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
+            # Unticking "active" deactivates through the service: open referrals cancelled or handed over.
+            if "is_active" in form.changed_data and not obj.is_active:
+                try:
+                    services.user_deactivate(user=obj, actor=admin_actor(request))
+                except DomainError as exc:
+                    raise _as_admin_refusal(exc) from exc
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
@@ -557,15 +563,6 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
         return allowed and (obj is None or is_under_authority(request, obj))
 
     actions = ("deactivate_users",)
-
-    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        # Unticking "active" deactivates through the service: open referrals cancelled or handed over.
-        if change and "is_active" in form.changed_data and not obj.is_active:
-            try:
-                services.user_deactivate(user=obj, actor=admin_actor(request))
-            except DomainError as exc:
-                raise _as_admin_refusal(exc) from exc
-        super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if not save_membership_formset(request, formset):

@@ -4,8 +4,8 @@ Every error the REST adapter can return passes through `exception_handler`: DRF'
 authentication, permission, not found, method, media type, throttling, malformed JSON), Django's
 (Http404, PermissionDenied, ValidationError raised by a service) and the domain errors of
 referrals.errors (NotPermitted -> 403, InvalidTransition -> 409 with the current status, SendBlocked ->
-409 with one code per blocker, DuplicatePatient -> 409 with the existing patient's id,
-ConcernAlreadyResolved -> 409). Anything else is left to Django: a real bug stays a 500 and is logged.
+409 with one code per blocker, DuplicatePatient -> 409 with the existing patient's id, any other
+DomainError -> 409 with its code). Anything else is left to Django: a real bug stays a 500 and is logged.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rest_framework.views import set_rollback
 
 from referrals.errors import (
     ConcernAlreadyResolved,
+    DomainError,
     DuplicatePatient,
     InvalidTransition,
     NotPermitted,
@@ -29,6 +30,24 @@ from referrals.errors import (
 )
 
 NON_FIELD = "non_field_errors"
+
+# What each 409 code means: the schema (referrals.api.schema) documents an operation's 409 from the codes
+# its view declares in `api_conflicts`, with these words. A new conflict code is added here.
+CONFLICTS = {
+    "invalid_transition": "the action is not legal in the handoff's current status (`current_status`)",
+    "plan_has_open_handoff": "the plan already has an open handoff (`current_status` is its status); "
+    "cancel it first",
+    "send_blocked": "a condition of sending is unmet (`blockers`: one `code` and `detail` per unmet "
+    "condition)",
+    "consent_withdrawn": "this consent was already withdrawn",
+    "plan_completed": "the plan is completed: a new episode is a new plan",
+    "no_longer_eligible": "the referral's trainer is no longer eligible (`blockers`: one `code` and "
+    "`detail` per reason: partnership ended, credential expired, trainer deactivated or no longer at the "
+    "gym); the clinic is told",
+    "concern_already_resolved": "the concern was resolved already",
+    "duplicate_patient": "a patient with this full name and date of birth is already in the clinic "
+    "(`existing_patient` is their id); send `confirm_distinct: true` if this is a different person",
+}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -85,6 +104,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, NotPermitted):
         body = error_body(exc.code, exc.message)
         response_status = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, DomainError):  # any other rule that said no: the world is not ready
+        body = error_body(exc.code, exc.message)
+        response_status = status.HTTP_409_CONFLICT
     elif isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             fields = {NON_FIELD if k == "__all__" else k: list(v) for k, v in exc.message_dict.items()}

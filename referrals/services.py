@@ -19,6 +19,7 @@ from referrals import notifications, policies, selectors, tasks
 from referrals.errors import (
     Blocker,
     ConcernAlreadyResolved,
+    DomainError,
     DuplicatePatient,
     InvalidTransition,
     NoLongerEligible,
@@ -694,7 +695,7 @@ def consent_withdraw(*, consent: Consent, actor: User, reason: str = "") -> Cons
         if not policies.can_record_consent(actor, locked.patient):
             raise NotPermitted("Only a physiotherapist of this patient's clinic can withdraw their consent.")
         if locked.withdrawn_at is not None:
-            raise ValidationError({"consent": "This consent was already withdrawn."})
+            raise DomainError("This consent was already withdrawn.", code="consent_withdrawn")
         locked.withdrawn_at = timezone.now()
         locked.withdrawn_by = actor
         locked.withdrawal_reason = reason

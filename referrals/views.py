@@ -27,6 +27,7 @@ from accounts.models import Organization, User
 from referrals import audit, forms, policies, selectors, services
 from referrals.errors import (
     ConcernAlreadyResolved,
+    DomainError,
     DuplicatePatient,
     InvalidTransition,
     NoLongerEligible,
@@ -256,6 +257,8 @@ def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         messages.error(request, " ".join(exc.messages))
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:  # already withdrawn
+        messages.error(request, exc.message)
     else:
         messages.success(
             request, f"Consent for {consent.gym.name} was withdrawn; open referrals there were cancelled."

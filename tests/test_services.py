@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Partnership
 from referrals import services
-from referrals.errors import InvalidTransition, NotPermitted, SendBlocked
+from referrals.errors import DomainError, InvalidTransition, NotPermitted, SendBlocked
 from referrals.models import (
     Consent,
     HandoffEvent,
@@ -579,5 +579,6 @@ def test_withdrawing_consent_leaves_closed_handoffs_alone(
     requested.refresh_from_db()
     second.refresh_from_db()
     assert (requested.status, second.status) == (S.REJECTED, S.CANCELLED)
-    with pytest.raises(ValidationError):
+    with pytest.raises(DomainError) as refused:  # a state conflict (the API's 409), not bad input
         services.consent_withdraw(consent=consent, actor=world.physio)
+    assert refused.value.code == "consent_withdrawn"

@@ -298,7 +298,8 @@ HANDOFF_OUTBOX_BATCH_SIZE = env.int(
 HANDOFF_OUTBOX_BATCH_SECONDS = env.float("HANDOFF_OUTBOX_BATCH_SECONDS", default=5.0)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation's 4xx answers and links are derived there, not written per view.
+    "DEFAULT_SCHEMA_CLASS": "referrals.api.schema.ApiAutoSchema",
     # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiTokenAuthentication",
@@ -324,12 +325,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Clinic systems and gym apps: everything a physiotherapist or a trainer can do in the pages, "
         "under the same rules. Authenticate with `Authorization: Bearer <token>` (create one on your "
-        "profile page) or a session. Every error is `{code, detail, fields}`."
+        "profile page) or a session. Every error is `{code, detail, fields}`; each operation lists the "
+        "4xx it can answer, and a method an operation does not have is a 405 with `Allow`. Lists are "
+        "cursor-paginated: follow `next` and `previous`, the cursor is opaque."
     ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referrals.api.schema.add_links",
+        "referrals.api.schema.text_patterns",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "HandoffStatusEnum": "referrals.models.HandoffStatus",
         "BodyRegionEnum": "referrals.models.BodyRegion",

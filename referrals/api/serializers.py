@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import TYPE_CHECKING, Any
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,6 +36,8 @@ from referrals.models import (
     RedFlag,
     TrainerHandoff,
     TreatmentPlan,
+    icd10_validator,
+    tempo_validator,
     text_limit,
 )
 from referrals.services import row_cap_message
@@ -48,6 +53,60 @@ def _text(model: type[Any], name: str, **kwargs: Any) -> serializers.CharField:
 
 def _rows_error(key: str) -> dict[str, str | StrPromise]:
     return {"max_length": row_cap_message(key)}
+
+
+def or_blank(model_rule: RegexValidator) -> RegexValidator:
+    """The model's regex rule of an optional text, said in the schema too (drf-spectacular writes a
+    RegexValidator as the field's `pattern`): one rule, read from the model, and empty is no value."""
+    regex = model_rule.regex
+    core = (regex if isinstance(regex, str) else regex.pattern).removeprefix("^").removesuffix("$")
+    return RegexValidator(rf"^(?:{core})?$", model_rule.message)
+
+
+def decimal_input(*, max_digits: int, decimal_places: int, **kwargs: Any) -> serializers.DecimalField:
+    """A non-negative decimal, written as text (`"2.5"`), exactly as the schema's pattern says: the
+    pattern the server enforces is the one it documents (DRF alone would accept `"1e2"` and document
+    `"-"`, `""` and `"."` as valid)."""
+    whole = max_digits - decimal_places
+    pattern = rf"^\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+
+    @extend_schema_field({"type": "string", "format": "decimal", "pattern": pattern})
+    class ExactDecimalField(serializers.DecimalField):
+        def to_internal_value(self, data: Any) -> Any:
+            if isinstance(data, str) and not re.fullmatch(pattern, data):
+                self.fail("invalid")
+            return super().to_internal_value(data)
+
+    return ExactDecimalField(max_digits=max_digits, decimal_places=decimal_places, min_value=0, **kwargs)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time WITH its offset (`Z` or `+01:00`), as every `updated_at` the API
+    answers is. A naive one is refused rather than guessed (UTC? the clinic's zone? the client's?): a
+    poll that silently shifted by an hour would miss changes. In a query string the `+` of an offset
+    must be URL-encoded (`%2B`), or a space arrives instead; `Z` needs no encoding."""
+
+    default_error_messages = {
+        "invalid": "Give an ISO 8601 date and time with its offset, e.g. 2026-01-31T09:00:00Z.",
+        "naive": "Give the offset too (Z or +01:00, URL-encoded as %2B01:00): a time without one is "
+        "ambiguous.",
+        "overflow": "This date and time is out of range.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime.datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            self.fail("invalid")
+        parsed = None
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            self.fail("invalid")
+        if parsed is None:
+            self.fail("invalid")
+        if not timezone.is_aware(parsed):
+            self.fail("naive")
+        when: datetime.datetime = super().to_internal_value(parsed)
+        return when
 
 
 # --- errors --------------------------------------------------------------------------------------------
@@ -191,11 +250,11 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
     hold_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False, allow_null=True)
     duration_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True)
     load_unit = serializers.ChoiceField(choices=LoadUnit.choices, required=False, allow_blank=True)
-    load_value = serializers.DecimalField(
-        max_digits=6, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
+    load_value = decimal_input(max_digits=6, decimal_places=2, required=False, allow_null=True)
     frequency_per_week = serializers.IntegerField(min_value=1, max_value=14, required=False)
-    tempo = _text(PlanExercise, "tempo", required=False, allow_blank=True)
+    tempo = _text(
+        PlanExercise, "tempo", required=False, allow_blank=True, validators=[or_blank(tempo_validator)]
+    )
     rest_seconds = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True)
     notes = _text(PlanExercise, "notes", required=False, allow_blank=True)
     progression_note = _text(PlanExercise, "progression_note", required=False, allow_blank=True)
@@ -204,9 +263,7 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
 class PrecautionInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Precaution.Kind.choices)
     body_region = serializers.ChoiceField(choices=BodyRegion.choices, required=False, allow_blank=True)
-    limit_value = serializers.DecimalField(
-        max_digits=6, decimal_places=1, min_value=0, required=False, allow_null=True
-    )
+    limit_value = decimal_input(max_digits=6, decimal_places=1, required=False, allow_null=True)
     limit_unit = serializers.ChoiceField(choices=Precaution.Unit.choices, required=False, allow_blank=True)
     weight_bearing = serializers.ChoiceField(
         choices=Precaution.WeightBearing.choices, required=False, allow_blank=True
@@ -218,7 +275,9 @@ class PrecautionInputSerializer(serializers.Serializer[Any]):
 class PlanInputSerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(help_text="The patient's id.")
     diagnosis = _text(TreatmentPlan, "diagnosis")
-    icd10_code = _text(TreatmentPlan, "icd10_code", required=False, allow_blank=True)
+    icd10_code = _text(
+        TreatmentPlan, "icd10_code", required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    )
     goals = _text(TreatmentPlan, "goals")
     start_date = serializers.DateField(required=False)
     # Too many rows are refused before any is parsed, with the service's message.
@@ -246,7 +305,9 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
     """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
 
     diagnosis = _text(TreatmentPlan, "diagnosis", required=False)
-    icd10_code = _text(TreatmentPlan, "icd10_code", required=False, allow_blank=True)
+    icd10_code = _text(
+        TreatmentPlan, "icd10_code", required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    )
     goals = _text(TreatmentPlan, "goals", required=False)
     start_date = serializers.DateField(required=False)
     # Too many rows are refused before any is parsed, with the service's message.
@@ -342,7 +403,7 @@ class TrainerSerializer(serializers.Serializer[Membership]):
 class TrainerQuerySerializer(serializers.Serializer[Any]):
     specialization = serializers.ChoiceField(choices=Specialization.choices, required=False)
     gym = serializers.UUIDField(required=False, help_text="A gym's id.")
-    accepting = serializers.BooleanField(required=False, allow_null=True, default=None)
+    accepting = serializers.BooleanField(required=False)
 
 
 # --- consents ------------------------------------------------------------------------------------------
@@ -680,8 +741,10 @@ class HandoffQuerySerializer(serializers.Serializer[Any]):
         required=False,
         help_text="One or more statuses (repeat the parameter).",
     )
-    updated_since = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; only handoffs changed since."
+    updated_since = AwareDateTimeField(
+        required=False,
+        help_text="Only handoffs changed at or after this moment: ISO 8601 with its offset (the "
+        "`updated_at` of the newest handoff you hold). Empty, malformed or without an offset: 400.",
     )
     ordering = serializers.ChoiceField(
         choices=["-updated_at", "updated_at", "-created_at", "created_at"],
@@ -708,9 +771,11 @@ class NotificationSerializer(serializers.Serializer[Notification]):
 
 
 class NotificationQuerySerializer(serializers.Serializer[Any]):
-    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
-    updated_since = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; notifications created or read since."
+    unread = serializers.BooleanField(required=False)
+    updated_since = AwareDateTimeField(
+        required=False,
+        help_text="Only notifications created or read at or after this moment: ISO 8601 with its "
+        "offset. Empty, malformed or without an offset: 400.",
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from accounts.models import Organization, User
 from referrals import audit, policies, selectors, services
 from referrals.api import serializers as s
 from referrals.api.pagination import ApiCursorPagination
+from referrals.api.strict import check_types
 from referrals.errors import NotPermitted
 from referrals.models import (
     Concern,
@@ -34,29 +35,6 @@ from referrals.models import (
     TrainerHandoff,
     TreatmentPlan,
 )
-
-ERROR_DESCRIPTIONS = {
-    400: "Invalid input: `fields` names each field at fault (malformed JSON, wrong type, unknown value, "
-    "too long).",
-    401: "Not authenticated: send `Authorization: Bearer <token>` or log in.",
-    403: "Not permitted: you can see this object but may not do this to it.",
-    404: "Not found, or outside what you may see.",
-    409: "Conflict: the action is not legal in the current status (`current_status`; `plan_completed` "
-    "when the plan is completed), or a send is blocked (`send_blocked`), or an accept, start or resume "
-    "is refused because the referral is no longer eligible (`no_longer_eligible`): `blockers` has one "
-    "code per unmet condition; or the clinic already has this patient (`duplicate_patient` with "
-    "`existing_patient`), or the concern was resolved already.",
-    415: "Unsupported media type: send application/json.",
-    429: "Too many requests: wait `retry_after` seconds.",
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(response=s.ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-        for code in (*codes, 401, 429)
-    }
-
 
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id."
@@ -90,13 +68,25 @@ def _fetch(getter: Callable[..., M], model: type[M], user: User, raw_id: Any) ->
 
 
 def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
+    """The query parameters, validated. Passed as a plain dict, not the QueryDict: DRF reads a QueryDict
+    as an HTML form and silently drops an optional field sent empty (`?updated_since=`), where the API
+    answers a 400 naming the parameter. A list field (a repeated parameter) gets every value."""
+    fields = serializer_class().fields
+    params = request.query_params
+    many = (serializers.ListField, serializers.MultipleChoiceField)
+    data = {
+        name: params.getlist(name) if isinstance(fields[name], many) else params[name]
+        for name in params
+        if name in fields
+    }
+    query = serializer_class(data=data)
     query.is_valid(raise_exception=True)
     return dict(query.validated_data)
 
 
 def _body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     data = serializer_class(data=request.data)
+    check_types(data, request.data)
     data.is_valid(raise_exception=True)
     return dict(data.validated_data)
 
@@ -121,17 +111,18 @@ class ApiListView(generics.ListAPIView):  # type: ignore[type-arg]
     get=extend_schema(
         operation_id="patients_list",
         summary="The patients of your clinics",
-        responses={200: s.PatientSerializer(many=True), **errors(400)},
+        responses={200: s.PatientSerializer(many=True)},
     ),
     post=extend_schema(
         operation_id="patients_create",
         summary="Add a patient to your clinic",
         request=s.PatientInputSerializer,
-        responses={201: s.PatientSerializer, **errors(400, 403, 409, 415)},
+        responses={201: s.PatientSerializer},
     ),
 )
 class PatientListCreateApi(ApiListView):
     serializer_class = s.PatientSerializer
+    api_conflicts = ("duplicate_patient",)
     api_ordering = ("full_name",)
 
     def scoped_queryset(self, user: User) -> QuerySet[Patient]:
@@ -143,6 +134,8 @@ class PatientListCreateApi(ApiListView):
         clinic_ids = [org for org, role in policies.roles_of(user) if role == policies.Role.PHYSIOTHERAPIST]
         if not clinic_ids:
             raise NotPermitted("Only a physiotherapist can add patients.")
+        # Read by the duplicate-patient check of patient_create; documented here (a 409 names the other).
+        data.pop("confirm_distinct", False)
         wanted = data.pop("clinic", None)
         clinics = Organization.objects.filter(pk__in=clinic_ids)
         if wanted is not None:
@@ -164,13 +157,13 @@ class PatientListCreateApi(ApiListView):
     get=extend_schema(
         operation_id="patients_retrieve",
         parameters=[ID_PARAMETER],
-        responses={200: s.PatientSerializer, **errors(404)},
+        responses={200: s.PatientSerializer},
     ),
     patch=extend_schema(
         operation_id="patients_update",
         parameters=[ID_PARAMETER],
         request=s.PatientUpdateSerializer,
-        responses={200: s.PatientSerializer, **errors(400, 403, 404, 415)},
+        responses={200: s.PatientSerializer},
     ),
 )
 class PatientDetailApi(APIView):
@@ -207,13 +200,13 @@ def _plan_queryset(user: User) -> QuerySet[TreatmentPlan]:
         operation_id="plans_list",
         summary="The treatment plans of your clinics' patients",
         parameters=[PlanQuerySerializer],
-        responses={200: s.PlanSerializer(many=True), **errors(400)},
+        responses={200: s.PlanSerializer(many=True)},
     ),
     post=extend_schema(
         operation_id="plans_create",
         summary="Write a treatment plan with its exercises, precautions and red flags",
         request=s.PlanInputSerializer,
-        responses={201: s.PlanSerializer, **errors(400, 403, 415)},
+        responses={201: s.PlanSerializer},
     ),
 )
 class PlanListCreateApi(ApiListView):
@@ -245,14 +238,14 @@ class PlanListCreateApi(ApiListView):
     get=extend_schema(
         operation_id="plans_retrieve",
         parameters=[ID_PARAMETER],
-        responses={200: s.PlanSerializer, **errors(404)},
+        responses={200: s.PlanSerializer},
     ),
     patch=extend_schema(
         operation_id="plans_update",
         summary="Edit a plan; a list given replaces the plan's rows. Sent handoffs keep their snapshot.",
         parameters=[ID_PARAMETER],
         request=s.PlanUpdateSerializer,
-        responses={200: s.PlanSerializer, **errors(400, 403, 404, 415)},
+        responses={200: s.PlanSerializer},
     ),
 )
 class PlanDetailApi(APIView):
@@ -278,7 +271,7 @@ class PlanDetailApi(APIView):
         operation_id="exercises_list",
         summary="The exercise library, searchable by name, category and body region",
         parameters=[s.ExerciseQuerySerializer],
-        responses={200: s.ExerciseSerializer(many=True), **errors(400)},
+        responses={200: s.ExerciseSerializer(many=True)},
     )
 )
 class ExerciseListApi(ApiListView):
@@ -299,7 +292,7 @@ class ExerciseListApi(ApiListView):
         operation_id="trainers_list",
         summary="Trainers you may refer to (a physiotherapist) or work with (a trainer)",
         parameters=[s.TrainerQuerySerializer],
-        responses={200: s.TrainerSerializer(many=True), **errors(400)},
+        responses={200: s.TrainerSerializer(many=True)},
     )
 )
 class TrainerListApi(ApiListView):
@@ -321,20 +314,20 @@ class TrainerListApi(ApiListView):
 
 class ConsentQuerySerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(required=False, help_text="Only this patient's consents.")
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    active = serializers.BooleanField(required=False)
 
 
 @extend_schema_view(
     get=extend_schema(
         operation_id="consents_list",
         parameters=[ConsentQuerySerializer],
-        responses={200: s.ConsentSerializer(many=True), **errors(400)},
+        responses={200: s.ConsentSerializer(many=True)},
     ),
     post=extend_schema(
         operation_id="consents_create",
         summary="Record the patient's consent to share their guidelines with a gym",
         request=s.ConsentInputSerializer,
-        responses={201: s.ConsentSerializer, **errors(400, 403, 415)},
+        responses={201: s.ConsentSerializer},
     ),
 )
 class ConsentListCreateApi(ApiListView):
@@ -373,7 +366,7 @@ def _consent_get_for_user(*, user: User, public_id: uuid.UUID) -> Consent:
     get=extend_schema(
         operation_id="consents_retrieve",
         parameters=[ID_PARAMETER],
-        responses={200: s.ConsentSerializer, **errors(404)},
+        responses={200: s.ConsentSerializer},
     )
 )
 class ConsentDetailApi(APIView):
@@ -388,10 +381,12 @@ class ConsentDetailApi(APIView):
         summary="Withdraw consent: open handoffs to that gym are cancelled",
         parameters=[ID_PARAMETER],
         request=s.ConsentWithdrawSerializer,
-        responses={200: s.ConsentSerializer, **errors(400, 403, 404, 415)},
+        responses={200: s.ConsentSerializer},
     )
 )
 class ConsentWithdrawApi(APIView):
+    api_conflicts = ("consent_withdrawn",)
+
     def post(self, request: Request, id: str) -> Response:
         user = _user(request)
         consent = _fetch(_consent_get_for_user, Consent, user, id)
@@ -415,19 +410,20 @@ def _handoff_out(request: Request, handoff: TrainerHandoff) -> Response:
         summary="Handoffs of your clinics, and those offered to you as a trainer",
         description="Poll cheaply with `updated_since` (the `updated_at` of the newest handoff you hold).",
         parameters=[s.HandoffQuerySerializer],
-        responses={200: s.HandoffSummarySerializer(many=True), **errors(400)},
+        responses={200: s.HandoffSummarySerializer(many=True)},
     ),
     post=extend_schema(
         operation_id="handoffs_create",
         summary="Offer a plan to a trainer: a draft, or sent at once with `send`",
         request=s.HandoffInputSerializer,
-        responses={201: s.HandoffSerializer, **errors(400, 403, 409, 415)},
+        responses={201: s.HandoffSerializer},
     ),
 )
 class HandoffListCreateApi(ApiListView):
     # The list is a summary per handoff, read as plain values in one query (no model instances, no
     # per-row serializer); the guidelines are the detail's.
     serializer_class = s.HandoffSummarySerializer
+    api_conflicts = ("plan_has_open_handoff", "plan_completed", "send_blocked")
 
     def scoped_queryset(self, user: User) -> QuerySet[Any]:
         query = _query(s.HandoffQuerySerializer, self.request)
@@ -474,7 +470,7 @@ class HandoffListCreateApi(ApiListView):
     get=extend_schema(
         operation_id="handoffs_retrieve",
         parameters=[ID_PARAMETER],
-        responses={200: s.HandoffSerializer, **errors(404)},
+        responses={200: s.HandoffSerializer},
     )
 )
 class HandoffDetailApi(APIView):
@@ -489,6 +485,7 @@ class HandoffActionApi(APIView):
     """POST one transition. Subclasses name the service and, when it takes one, the input serializer."""
 
     input_serializer: type[serializers.Serializer[Any]] | None = None
+    api_conflicts: tuple[str, ...] = ("invalid_transition",)
 
     def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -508,19 +505,23 @@ def _action_schema(action: str, summary: str, request: Any = None) -> Callable[[
             summary=summary,
             parameters=[ID_PARAMETER],
             request=request,
-            responses={200: s.HandoffSerializer, **errors(400, 403, 404, 409, 415)},
+            responses={200: s.HandoffSerializer},
         )
     )
 
 
 @_action_schema("send", "Clinic: send a draft (checks every precondition, freezes the guidelines)")
 class HandoffSendApi(HandoffActionApi):
+    api_conflicts = ("invalid_transition", "send_blocked")
+
     def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
         services.handoff_send(handoff=handoff, actor=actor)
 
 
 @_action_schema("accept", "Trainer: accept a requested handoff")
 class HandoffAcceptApi(HandoffActionApi):
+    api_conflicts = ("invalid_transition", "no_longer_eligible")
+
     def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
         services.handoff_accept(handoff=handoff, actor=actor)
 
@@ -535,6 +536,8 @@ class HandoffRejectApi(HandoffActionApi):
 
 @_action_schema("start", "Trainer: the first session took place (accepted -> in progress)")
 class HandoffStartApi(HandoffActionApi):
+    api_conflicts = ("invalid_transition", "no_longer_eligible")
+
     def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
         services.handoff_start(handoff=handoff, actor=actor)
 
@@ -549,6 +552,8 @@ class HandoffHoldApi(HandoffActionApi):
 
 @_action_schema("resume", "Trainer: resume a handoff on hold")
 class HandoffResumeApi(HandoffActionApi):
+    api_conflicts = ("invalid_transition", "no_longer_eligible")
+
     def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
         services.handoff_resume(handoff=handoff, actor=actor)
 
@@ -593,10 +598,12 @@ class HandoffEnterInErrorApi(HandoffActionApi):
         summary="Trainer: raise a concern (red flag, pain, a question); the clinic is told urgently",
         parameters=[ID_PARAMETER],
         request=s.ConcernInputSerializer,
-        responses={201: s.HandoffEventSerializer, **errors(400, 403, 404, 409, 415)},
+        responses={201: s.HandoffEventSerializer},
     )
 )
 class HandoffConcernApi(APIView):
+    api_conflicts = ("invalid_transition",)
+
     def post(self, request: Request, id: str) -> Response:
         user = _user(request)
         handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, id)
@@ -618,6 +625,7 @@ class ConcernActionApi(APIView):
     scope), the concern among that handoff's, the service decides who may (a 403 for the trainer)."""
 
     input_serializer: type[serializers.Serializer[Any]] | None = None
+    api_conflicts: tuple[str, ...] = ("concern_already_resolved",)
 
     def perform(self, concern: Concern, actor: User, data: dict[str, Any]) -> Concern:
         raise NotImplementedError
@@ -644,7 +652,7 @@ def _concern_schema(action: str, summary: str, request: Any = None) -> Callable[
             summary=summary,
             parameters=[ID_PARAMETER, CONCERN_ID_PARAMETER],
             request=request,
-            responses={200: s.ConcernSerializer, **errors(400, 403, 404, 409, 415)},
+            responses={200: s.ConcernSerializer},
         )
     )
 
@@ -677,7 +685,7 @@ class ConcernResolveApi(ConcernActionApi):
         operation_id="handoffs_events_list",
         summary="The handoff's timeline: every status change and concern, oldest first",
         parameters=[ID_PARAMETER],
-        responses={200: s.HandoffEventSerializer(many=True), **errors(400, 404)},
+        responses={200: s.HandoffEventSerializer(many=True)},
     )
 )
 class HandoffEventListApi(ApiListView):
@@ -701,7 +709,7 @@ class HandoffEventListApi(ApiListView):
         summary="Your notifications, newest first",
         description="Poll cheaply with `updated_since`: notifications created or read since then.",
         parameters=[s.NotificationQuerySerializer],
-        responses={200: s.NotificationSerializer(many=True), **errors(400)},
+        responses={200: s.NotificationSerializer(many=True)},
     )
 )
 class NotificationListApi(ApiListView):
@@ -725,7 +733,7 @@ class NotificationListApi(ApiListView):
         summary="Mark one notification read",
         parameters=[ID_PARAMETER],
         request=None,
-        responses={200: s.NotificationSerializer, **errors(403, 404)},
+        responses={200: s.NotificationSerializer},
     )
 )
 class NotificationReadApi(APIView):
@@ -741,7 +749,7 @@ class NotificationReadApi(APIView):
         operation_id="notifications_read_all",
         summary="Mark all your notifications read",
         request=None,
-        responses={200: s.MarkAllReadSerializer, **errors()},
+        responses={200: s.MarkAllReadSerializer},
     )
 )
 class NotificationReadAllApi(APIView):

@@ -48,7 +48,7 @@ def test_a_wrong_method_is_a_405(api_for: Any, physio: Any) -> None:
     ("override", "field"),
     [
         ({"full_name": "x" * 151}, "full_name"),
-        ({"full_name": 12}, None),  # DRF coerces a number to text: accepted, like a form would
+        ({"full_name": 12}, "full_name"),  # the schema says text: a number is refused, not coerced
         ({"date_of_birth": "yesterday"}, "date_of_birth"),
         ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
         ({"email": "not-an-email"}, "email"),
@@ -179,3 +179,73 @@ def test_throttling_is_a_429_in_the_error_shape(
     anonymous = APIClient()
     statuses = [anonymous.get(f"{API}/schema/").status_code for _ in range(3)]
     assert statuses[-1] == 429
+
+
+def test_withdrawing_a_withdrawn_consent_is_a_409_and_changes_nothing(api_for: Any, world: Any) -> None:
+    consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
+    client = api_for(world.physio)
+    url = f"{API}/consents/{consent.public_id}/withdraw/"
+    assert client.post(url, {"reason": "moved away"}, format="json").status_code == 200
+    consent.refresh_from_db()
+    withdrawn_at = consent.withdrawn_at
+    assert_error(client.post(url, {"reason": "again"}, format="json"), 409, "consent_withdrawn")
+    consent.refresh_from_db()
+    assert consent.withdrawn_at == withdrawn_at and consent.withdrawal_reason == "moved away"
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("patients/", {"full_name": "Robin Reyes", "date_of_birth": "1980-02-03", "phone": 5}, "phone"),
+        ("patients/", {"full_name": True, "date_of_birth": "1980-02-03"}, "full_name"),
+        ("patients/", {"full_name": "Robin Reyes", "date_of_birth": 19800203}, "date_of_birth"),
+        (
+            "patients/",
+            {"full_name": "R", "date_of_birth": "1980-02-03", "confirm_distinct": 1},
+            "confirm_distinct",
+        ),
+    ],
+)
+def test_a_json_value_of_another_type_than_the_schema_says_is_refused_not_coerced(
+    api_for: Any, physio: Any, url: str, body: dict[str, Any], field: str
+) -> None:
+    response = api_for(physio).post(f"{API}/{url}", body, format="json")
+    assert field in assert_error(response, 400, "invalid")["fields"]
+    assert not Patient.objects.exists()
+
+
+def test_nested_rows_of_another_type_are_named_by_their_path(api_for: Any, world: Any) -> None:
+    body = plan_body(
+        world.plan.patient,
+        exercises=[{"exercise": 1, "sets": "3"}],
+        red_flags=["fine", 7],
+        precautions=[{"kind": "pain_rule", "limit_value": 3}],
+    )
+    before = TreatmentPlan.objects.count()
+    fields = assert_error(api_for(world.physio).post(f"{API}/plans/", body, format="json"), 400)["fields"]
+    assert {"exercises.0.sets", "red_flags.1", "precautions.0.limit_value"} <= set(fields), fields
+    assert TreatmentPlan.objects.count() == before
+
+
+def test_a_concern_with_a_number_for_hold_is_refused(api_for: Any, world: Any, requested: Any) -> None:
+    url = f"{API}/handoffs/{requested.public_id}/concern/"
+    response = api_for(world.trainer).post(url, {"text": "Knee pain", "hold": 0}, format="json")
+    assert "hold" in assert_error(response, 400)["fields"]
+    assert not requested.events.filter(kind="concern").exists()
+
+
+def test_the_page_tells_that_a_consent_was_already_withdrawn(client: Any, world: Any) -> None:
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
+    login(client, world.physio)
+    url = reverse("consent_withdraw", args=[consent.public_id])
+    assert client.post(url, {"reason": "moved away"}).status_code == 302
+    again = client.post(url, {"reason": "again"})
+    assert again.status_code == 302
+    assert any("already withdrawn" in str(m) for m in get_messages(again.wsgi_request))
+    consent.refresh_from_db()
+    assert consent.withdrawal_reason == "moved away"
