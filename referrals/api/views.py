@@ -134,8 +134,6 @@ class PatientListCreateApi(ApiListView):
         clinic_ids = [org for org, role in policies.roles_of(user) if role == policies.Role.PHYSIOTHERAPIST]
         if not clinic_ids:
             raise NotPermitted("Only a physiotherapist can add patients.")
-        # Read by the duplicate-patient check of patient_create; documented here (a 409 names the other).
-        data.pop("confirm_distinct", False)
         wanted = data.pop("clinic", None)
         clinics = Organization.objects.filter(pk__in=clinic_ids)
         if wanted is not None:
