@@ -713,10 +713,14 @@ class HandoffView:
     def diagnosis(self) -> dict[str, Any] | None:
         return (self.guidelines or {}).get("diagnosis") if policies.Shown.DIAGNOSIS in self.shown else None
 
+    def names_actor(self, event: HandoffEvent) -> bool:
+        """Whether a timeline names who did it: the trainer always; the clinic's people only while the
+        physiotherapist is shown."""
+        return event.actor_id == self.trainer_id or policies.Shown.PHYSIOTHERAPIST in self.shown
+
     def actor_name(self, event: HandoffEvent) -> str:
-        """Who did it, on a timeline: the trainer by name; the clinic's people by name only while the
-        physiotherapist is shown, otherwise the clinic."""
-        if event.actor_id == self.trainer_id or policies.Shown.PHYSIOTHERAPIST in self.shown:
+        """Who did it, on a timeline: the person when `names_actor`, otherwise the clinic."""
+        if self.names_actor(event):
             return event.actor.full_name
         return self.clinic or "The clinic"
 

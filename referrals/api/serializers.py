@@ -709,10 +709,20 @@ class ConcernSerializer(serializers.Serializer[Concern]):
     resolution_note = serializers.CharField(allow_blank=True)
 
 
+class EventActorSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(
+        allow_null=True, help_text="Null when consent no longer lets you see who at the clinic it was."
+    )
+    full_name = serializers.CharField(help_text="The person, or the clinic's name when consent hides them.")
+
+
 class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
+    """One row of a timeline. Who acted is named as the one consent rule allows (context `view`: the
+    handoff as `selectors.handoff_view_for_user` shows it to the asker, as on the page)."""
+
     id = serializers.UUIDField(source="public_id")
     kind = serializers.ChoiceField(choices=HandoffEvent.Kind.choices)
-    actor = PersonRefSerializer()
+    actor = serializers.SerializerMethodField()
     from_status = serializers.CharField(allow_blank=True)
     to_status = serializers.CharField(allow_blank=True)
     text = serializers.CharField(allow_blank=True)
@@ -724,6 +734,13 @@ class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
     regarding = serializers.SerializerMethodField(
         help_text="On an acknowledgement or a resolution: the id of the concern it answers."
     )
+
+    @extend_schema_field(EventActorSerializer())
+    def get_actor(self, event: HandoffEvent) -> dict[str, Any]:
+        view = self.context["view_of_handoff"]
+        if view.names_actor(event):
+            return {"id": str(event.actor.public_id), "full_name": event.actor.full_name}
+        return {"id": None, "full_name": view.actor_name(event)}
 
     @extend_schema_field(ConcernSerializer(allow_null=True))
     def get_concern(self, event: HandoffEvent) -> dict[str, Any] | None:

@@ -695,7 +695,15 @@ class HandoffEventListApi(ApiListView):
         audit.record_read(
             self.request, handoff, channel=audit.Channel.API, object_type=audit.ObjectType.HANDOFF_EVENTS
         )
+        # who acted is named as consent allows, by the rule the page's timeline uses
+        self.view_of_handoff = selectors.handoff_view_for_user(
+            user=user, handoff=handoff, surface=policies.Surface.API_DETAIL
+        )
         return selectors.handoff_events(handoff=handoff)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # (the schema generator asks for a serializer without a request's handoff)
+        return {**super().get_serializer_context(), "view_of_handoff": getattr(self, "view_of_handoff", None)}
 
 
 # --- notifications -------------------------------------------------------------------------------------

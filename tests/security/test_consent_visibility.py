@@ -200,6 +200,26 @@ def test_after_withdrawal_the_api_detail_and_list_keep_only_the_clinic(
     assert detail["guidelines"] is None
 
 
+def test_after_withdrawal_the_api_timeline_names_the_clinic_instead_of_its_people(
+    client: Client, world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    handoff = send(world, django_capture_on_commit_callbacks)
+    login(client, world.trainer)
+    before = client.get(f"/api/v1/handoffs/{handoff.public_id}/events/").json()["results"]
+    assert before[0]["actor"] == {"id": str(world.physio.public_id), "full_name": PHYSIO}
+    withdraw_on_the_page(client, world, django_capture_on_commit_callbacks)
+    login(client, world.trainer)
+    response = client.get(f"/api/v1/handoffs/{handoff.public_id}/events/")
+    assert response.status_code == 200
+    actors = [event["actor"] for event in response.json()["results"]]
+    assert actors and all(actor == {"id": None, "full_name": CLINIC} for actor in actors), actors
+    assert PHYSIO not in response.content.decode()
+    # the clinic itself still sees who did what
+    login(client, world.physio)
+    own = client.get(f"/api/v1/handoffs/{handoff.public_id}/events/").json()["results"]
+    assert all(event["actor"]["full_name"] == PHYSIO for event in own)
+
+
 def test_after_withdrawal_the_trainer_is_told_naming_only_the_clinic(
     client: Client, world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
