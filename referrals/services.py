@@ -630,10 +630,16 @@ def plan_update(
             raise NotPermitted("Only a physiotherapist of this patient's clinic can edit their plan.")
         for key, value in data.items():
             setattr(locked, key, value)
+        changed = [*data.keys()]
+        if not _is_active_physio(locked.physiotherapist, locked.patient.clinic_id):
+            # Its physiotherapist left the clinic with nobody named to take over: the colleague who edits
+            # the plan takes it on (the plan always has a physiotherapist of the patient's clinic).
+            locked.physiotherapist = actor
+            changed.append("physiotherapist")
         _validate(locked)
         if precautions is None and "start_date" in data:
             _check_precautions_outlast_start(locked)
-        locked.save(update_fields=[*data.keys(), "updated_at"])
+        locked.save(update_fields=[*changed, "updated_at"])
         _build_children(
             locked,
             None if exercises is None else list(exercises),

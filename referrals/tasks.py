@@ -71,3 +71,13 @@ def sweep_outbox() -> int:
     ids = notifications.due_message_ids()
     publish_deliveries(ids)
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def review_eligibility() -> int:
+    """Daily: open referrals whose trainer's credentials lapsed (or whose organizations changed outside
+    the services) are recorded and their clinic told, once per reason (services.handoff_review_eligibility:
+    idempotent, so a second run the same day tells nobody again)."""
+    from referrals import services  # services import this module to enqueue; imported when run
+
+    return len(services.handoff_review_eligibility())

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import pytest
@@ -485,3 +486,21 @@ def test_the_daily_review_tells_the_pt_once_when_a_credential_lapsed_during_care
     assert [n.recipient for n in Notification.objects.filter(event=refusal)] == [world.physio]
     handoff.refresh_from_db()
     assert handoff.status == S.IN_PROGRESS  # the care goes on; the PT decides
+
+
+def test_beat_runs_the_eligibility_review_daily_and_the_command_runs_it_by_hand(
+    world: World, requested: TrainerHandoff
+) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    entry = settings.CELERY_BEAT_SCHEDULE["review-eligibility"]
+    assert entry["task"] == "referrals.tasks.review_eligibility"
+    assert entry["schedule"] == datetime.timedelta(hours=24)
+    handoff = act("accept", requested, world.trainer)
+    TrainerProfile.objects.filter(user=world.trainer).update(cpr_aed_expiry=yesterday())
+    out = io.StringIO()
+    call_command("review_eligibility", stdout=out)
+    assert out.getvalue().startswith("1 referral(s) newly flagged")
+    call_command("review_eligibility", stdout=out)  # idempotent: nobody is told twice
+    assert HandoffEvent.objects.filter(handoff=handoff, kind=HandoffEvent.Kind.REFUSAL).count() == 1

@@ -242,6 +242,17 @@ def test_a_pt_leaving_without_a_colleague_tells_the_clinics_other_pts(
     assert world.plan.physiotherapist == world.physio  # nobody was named to take it over
 
 
+def test_a_colleague_who_edits_the_plan_of_a_pt_who_left_takes_it_on(
+    world: World, requested: TrainerHandoff, clinic: Organization, clinic_admin: User
+) -> None:
+    colleague = make_physio(clinic)
+    membership = Membership.objects.get(user=world.physio, organization=clinic)
+    services.physio_leave_clinic(membership=membership, actor=clinic_admin)
+    plan = services.plan_update(plan=world.plan, actor=colleague, goals="Run 5 km again.")
+    plan.refresh_from_db()
+    assert plan.goals == "Run 5 km again." and plan.physiotherapist == colleague
+
+
 def test_the_colleague_must_be_another_active_pt_of_the_same_clinic(
     world: World,
     requested: TrainerHandoff,

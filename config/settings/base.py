@@ -272,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.tasks.sweep_outbox",
         "schedule": timedelta(seconds=HANDOFF_OUTBOX_SWEEP_SECONDS),
     },
+    # a credential that lapsed during care is flagged to the clinic the day it lapses, not only at the
+    # trainer's next step (accept, start, resume re-check it anyway)
+    "review-eligibility": {
+        "task": "referrals.tasks.review_eligibility",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 # --- Outbox delivery ------------------------------------------------------------------------------------
