@@ -63,6 +63,26 @@ def or_blank(model_rule: RegexValidator) -> RegexValidator:
     return RegexValidator(rf"^(?:{core})?$", model_rule.message)
 
 
+def either_case(model_rule: RegexValidator) -> RegexValidator:
+    """The model's rule of an upper-case code (ICD-10) taking lower case too, as the service upper-cases
+    what it is given: each character class of the model's pattern gets its letters' lower case."""
+    regex = model_rule.regex
+    pattern = regex if isinstance(regex, str) else regex.pattern
+
+    def both(match: re.Match[str]) -> str:
+        letters = re.findall(r"[A-Z]-[A-Z]|[A-Z]", match[1])
+        return f"[{match[1]}{''.join(letters).lower()}]"
+
+    return RegexValidator(re.sub(r"\[([^\]]*)\]", both, pattern), model_rule.message)
+
+
+class UpperCodeField(serializers.CharField):
+    """A code written in any letter case and read in upper case (as the pages and the service do)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return str(super().to_internal_value(data)).upper()
+
+
 def decimal_input(*, max_digits: int, decimal_places: int, **kwargs: Any) -> serializers.DecimalField:
     """A non-negative decimal, written as text (`"2.5"`), exactly as the schema's pattern says: the
     pattern the server enforces is the one it documents (DRF alone would accept `"1e2"` and document
@@ -275,8 +295,11 @@ class PrecautionInputSerializer(serializers.Serializer[Any]):
 class PlanInputSerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(help_text="The patient's id.")
     diagnosis = _text(TreatmentPlan, "diagnosis")
-    icd10_code = _text(
-        TreatmentPlan, "icd10_code", required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    icd10_code = UpperCodeField(
+        max_length=text_limit(TreatmentPlan, "icd10_code"),
+        required=False,
+        allow_blank=True,
+        validators=[or_blank(either_case(icd10_validator))],
     )
     goals = _text(TreatmentPlan, "goals")
     start_date = serializers.DateField(required=False)
@@ -305,8 +328,11 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
     """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
 
     diagnosis = _text(TreatmentPlan, "diagnosis", required=False)
-    icd10_code = _text(
-        TreatmentPlan, "icd10_code", required=False, allow_blank=True, validators=[or_blank(icd10_validator)]
+    icd10_code = UpperCodeField(
+        max_length=text_limit(TreatmentPlan, "icd10_code"),
+        required=False,
+        allow_blank=True,
+        validators=[or_blank(either_case(icd10_validator))],
     )
     goals = _text(TreatmentPlan, "goals", required=False)
     start_date = serializers.DateField(required=False)

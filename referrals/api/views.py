@@ -610,7 +610,11 @@ class HandoffConcernApi(APIView):
             handoff=handoff, actor=user, text=data["text"], hold=data["hold"]
         )
         event = selectors.handoff_events(handoff=handoff).get(pk=event.pk)
-        return Response(s.HandoffEventSerializer(event).data, status=status.HTTP_201_CREATED)
+        view = selectors.handoff_view_for_user(
+            user=user, handoff=handoff, surface=policies.Surface.API_DETAIL
+        )
+        out = s.HandoffEventSerializer(event, context={"view_of_handoff": view})
+        return Response(out.data, status=status.HTTP_201_CREATED)
 
 
 CONCERN_ID_PARAMETER = OpenApiParameter(
