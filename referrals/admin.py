@@ -85,9 +85,32 @@ def _short(text: str, length: int = 80) -> str:
 class PatientAdminForm(forms.ModelForm[Patient]):
     """The clinic is one of the admin's (ScopedRelations); a patient with plans stays where they are."""
 
+    confirm_distinct = forms.BooleanField(
+        required=False,
+        label="This is a different person",
+        help_text="Tick only when the clinic already has a patient with this name and date of birth.",
+    )
+
     class Meta:
         model = Patient
         fields = ("full_name", "clinic", "date_of_birth", "email", "phone")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        clinic, name, born = data.get("clinic"), data.get("full_name"), data.get("date_of_birth")
+        if clinic is None or not name or born is None or data.get("confirm_distinct"):
+            return data
+        existing = services.patient_namesake(
+            clinic_id=clinic.pk, full_name=name, date_of_birth=born, exclude_pk=self.instance.pk
+        )
+        if existing is not None:
+            raise forms.ValidationError(
+                f"{existing.full_name}, born {existing.date_of_birth:%Y-%m-%d}, is already a patient of "
+                f"{clinic.name} (id {existing.public_id}). Open that record, or tick 'This is a different "
+                "person'.",
+                code="duplicate_patient",
+            )
+        return data
 
     def clean_clinic(self) -> Any:
         clinic = self.cleaned_data["clinic"]
@@ -117,6 +140,7 @@ class PatientAdmin(AuditReadsMixin, ModelAdmin[Patient]):
         "date_of_birth",
         "email",
         "phone",
+        "confirm_distinct",
         "public_id",
         "created_by",
         "created_at",

@@ -445,6 +445,18 @@ def _same_name(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
+def patient_namesake(
+    *, clinic_id: int, full_name: str, date_of_birth: datetime.date, exclude_pk: int | None = None
+) -> Patient | None:
+    """The clinic's patient with this name (whatever its case and spacing) and date of birth, if any: the
+    one duplicate rule of the pages, the API (through `patient_create`) and the admin."""
+    wanted = _same_name(full_name)
+    namesakes = Patient.objects.filter(clinic_id=clinic_id, date_of_birth=date_of_birth)
+    if exclude_pk is not None:
+        namesakes = namesakes.exclude(pk=exclude_pk)
+    return next((p for p in namesakes.order_by("pk") if _same_name(p.full_name) == wanted), None)
+
+
 def patient_create(
     *,
     clinic: Organization,
@@ -472,9 +484,9 @@ def patient_create(
         # One add at a time per clinic: two people typing the same patient cannot both miss the other.
         Organization.objects.select_for_update().filter(pk=clinic.pk).first()
         if not confirm_distinct:
-            wanted = _same_name(patient.full_name)
-            namesakes = Patient.objects.filter(clinic=clinic, date_of_birth=patient.date_of_birth)
-            existing = next((p for p in namesakes.order_by("pk") if _same_name(p.full_name) == wanted), None)
+            existing = patient_namesake(
+                clinic_id=clinic.pk, full_name=patient.full_name, date_of_birth=patient.date_of_birth
+            )
             if existing is not None:
                 raise DuplicatePatient(
                     f"{existing.full_name}, born {existing.date_of_birth:%Y-%m-%d}, is already a patient of "

@@ -660,3 +660,37 @@ def test_the_clinic_change_policy_refuses_once_there_is_a_plan(clinic: Any, phys
     assert policies.can_change_patient_clinic(patient)
     f.PlanFactory(patient=patient, physiotherapist=physio)
     assert not policies.can_change_patient_clinic(patient)
+
+
+def test_adding_a_namesake_in_the_admin_names_the_existing_patient_until_confirmed(
+    two_clinic_admin: Client, clinic: Any
+) -> None:
+    existing = f.PatientFactory(clinic=clinic, full_name="Jamie Rivera")
+    data = {**patient_post(existing, clinic.pk), "full_name": "  jamie   RIVERA "}
+    before = Patient.objects.count()
+    response = two_clinic_admin.post(admin_url(Patient, "add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any(str(existing.public_id) in error for error in errors), errors
+    assert Patient.objects.count() == before
+    confirmed = two_clinic_admin.post(admin_url(Patient, "add"), {**data, "confirm_distinct": "on"})
+    assert confirmed.status_code == 302
+    assert Patient.objects.count() == before + 1
+
+
+def test_renaming_a_patient_in_the_admin_into_a_namesake_is_refused_until_confirmed(
+    two_clinic_admin: Client, clinic: Any
+) -> None:
+    existing = f.PatientFactory(clinic=clinic, full_name="Jamie Rivera")
+    other = f.PatientFactory(clinic=clinic, full_name="Sam Other", date_of_birth=existing.date_of_birth)
+    data = {**patient_post(other, clinic.pk), "full_name": "Jamie Rivera"}
+    assert two_clinic_admin.post(admin_url(Patient, "change", other.pk), data).status_code == 200
+    other.refresh_from_db()
+    assert other.full_name == "Sam Other"
+    # saving a patient unchanged never finds them their own namesake
+    assert (
+        two_clinic_admin.post(
+            admin_url(Patient, "change", existing.pk), patient_post(existing, clinic.pk)
+        ).status_code
+        == 302
+    )
