@@ -116,7 +116,7 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     was_sent = handoff.sent_at is not None
     trainer_told = clinic_told = False
     if kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.DRAFT:
-        pass
+        pass  # a draft is the clinic's own business: nobody is told
     elif kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.REQUESTED:
         trainer_told = True
     elif kind == HandoffEvent.Kind.TRANSITION and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
