@@ -292,38 +292,6 @@ class PrecautionInputSerializer(serializers.Serializer[Any]):
     detail = _text(Precaution, "detail", required=False, allow_blank=True)
 
 
-class PlanInputSerializer(serializers.Serializer[Any]):
-    patient = serializers.UUIDField(help_text="The patient's id.")
-    diagnosis = _text(TreatmentPlan, "diagnosis")
-    icd10_code = UpperCodeField(
-        max_length=text_limit(TreatmentPlan, "icd10_code"),
-        required=False,
-        allow_blank=True,
-        validators=[or_blank(either_case(icd10_validator))],
-    )
-    goals = _text(TreatmentPlan, "goals")
-    start_date = serializers.DateField(required=False)
-    # Too many rows are refused before any is parsed, with the service's message.
-    exercises: serializers.ListSerializer[Any] = serializers.ListSerializer(
-        child=PlanExerciseInputSerializer(),
-        required=False,
-        max_length=PLAN_MAX_EXERCISES,
-        error_messages=_rows_error("exercises"),
-    )
-    precautions: serializers.ListSerializer[Any] = serializers.ListSerializer(
-        child=PrecautionInputSerializer(),
-        required=False,
-        max_length=PLAN_MAX_PRECAUTIONS,
-        error_messages=_rows_error("precautions"),
-    )
-    red_flags = serializers.ListField(
-        child=_text(RedFlag, "description"),
-        required=False,
-        max_length=PLAN_MAX_RED_FLAGS,
-        error_messages=_rows_error("red_flags"),
-    )
-
-
 class PlanUpdateSerializer(serializers.Serializer[Any]):
     """Partial update. A list given (exercises, precautions, red_flags) replaces the plan's rows."""
 
@@ -355,6 +323,14 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
         max_length=PLAN_MAX_RED_FLAGS,
         error_messages=_rows_error("red_flags"),
     )
+
+
+class PlanInputSerializer(PlanUpdateSerializer):
+    """A new plan: the update's fields, with the patient, the diagnosis and the goals required."""
+
+    patient = serializers.UUIDField(help_text="The patient's id.")
+    diagnosis = _text(TreatmentPlan, "diagnosis")
+    goals = _text(TreatmentPlan, "goals")
 
 
 # --- the exercise library and the trainers directory ---------------------------------------------------
