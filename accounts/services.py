@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors
+from accounts.errors import NotPermitted
 from accounts.models import ApiToken, Certification, Membership, Organization, User
-from referrals.errors import NotPermitted
 
 TOKEN_PREFIX = "hnd_"  # noqa: S105 - not a secret: the visible start of every token
 TOKEN_NAME_MAX_LENGTH = 100

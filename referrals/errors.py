@@ -1,27 +1,17 @@
-"""Domain errors raised by services. Adapters map them once: API exception handler, form errors in HTML."""
+"""Domain errors raised by services. Adapters map them once: API exception handler, form errors in HTML.
+
+The base classes, DomainError and NotPermitted, are defined in accounts.errors (accounts imports nothing
+of referrals) and re-exported here: `from referrals.errors import NotPermitted` names the same class.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-
-class DomainError(Exception):
-    """Base class: a business rule said no. `code` is machine-readable, `message` is for people."""
-
-    code = "domain_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-
-
-class NotPermitted(DomainError):
-    """The actor may not do this (maps to 403 for someone who can see the object)."""
-
-    code = "not_permitted"
+# Re-exported (`import X as X`): the same classes, so an `except NotPermitted` catches either app's.
+from accounts.errors import DomainError as DomainError
+from accounts.errors import NotPermitted as NotPermitted
 
 
 class InvalidTransition(DomainError):

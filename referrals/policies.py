@@ -13,6 +13,8 @@ from typing import Any
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership
+from accounts.policies import admin_organization_ids as admin_organization_ids  # the admin's scope
+from accounts.policies import is_superuser as is_superuser
 from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
 
 Role = Membership.Role
@@ -30,10 +32,6 @@ def forget_roles(user: Any) -> None:
 
 def has_role(user: Any, organization_id: int, role: str) -> bool:
     return (organization_id, role) in roles_of(user)
-
-
-def is_superuser(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_superuser)
 
 
 def is_physiotherapist(user: Any) -> bool:
@@ -164,14 +162,6 @@ def can_resend_notification(user: Any) -> bool:
 
 
 # --- the Django admin ----------------------------------------------------------------------------------
-
-
-def admin_organization_ids(user: Any) -> frozenset[int] | None:
-    """The organizations whose objects a staff user administers in the Django admin: None means all (a
-    superuser); otherwise the organizations where the user is an org admin (empty for anyone else)."""
-    if is_superuser(user):
-        return None
-    return frozenset(org_id for org_id, role in roles_of(user) if role == Role.ORG_ADMIN)
 
 
 def can_manage_organization(user: Any, organization_id: int) -> bool:
