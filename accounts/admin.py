@@ -1,222 +1,53 @@
-"""Admin for the people and organizations: users, clinics and gyms, memberships, partnerships, credentials.
+"""Admin for what of the people and organizations touches no referral: professional profiles and their
+specializations and credentials (edited here; verified from the certifications' admin), API tokens; the
+user forms and the membership inlines of the user and organization pages; the libraries' admins made
+superuser only.
 
-Credentials are verified through `services.certification_verify`, never by ticking a box.
+The admins whose hooks and actions change the referrals (users, organizations, memberships,
+partnerships, certifications) are in referrals.admin_accounts: `accounts` imports nothing of referrals.
+The machinery (scoping, base classes) is accounts.admin_base.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from axes.models import AccessAttempt, AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
-from django.contrib.admin.options import BaseModelAdmin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, ForeignKey, ManyToManyField, Model, Q, QuerySet
-from django.forms.models import BaseInlineFormSet
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.admin_base import (
+    ModelAdmin,
+    RelationScope,
+    SuperuserOnly,
+    TabularInline,
+    admin_actor,
+    is_under_authority,
+    run_service_for_each,
+    users_under_authority,
+)
 from accounts.models import (
     ApiToken,
     Certification,
     Membership,
     Organization,
-    Partnership,
     PhysiotherapistProfile,
     TrainerProfile,
     TrainerSpecialization,
     User,
 )
-from referrals import policies, services
-from referrals.errors import DomainError
 
-if TYPE_CHECKING:
-    from django.contrib.admin.options import InlineModelAdmin
-
-# django_stubs_ext.monkeypatch() (config/settings/base.py) makes the admin classes subscriptable at run
-# time, so `ModelAdmin[Model]` is both what mypy checks and what Django runs.
-_UserAdminBase = DjangoUserAdmin[User]  # type: ignore[type-var]  # stubs bind it to AbstractUser
 _UserChangeFormBase = DjangoUserChangeForm[User]
-_AM = TypeVar("_AM", bound=Model)
-_PM = TypeVar("_PM", bound=Model)
-
-
-# --- the org admin's scope: what they see, what they may choose, whom they may change ------------------
-#
-# One decision, policies.admin_organization_ids: None for a superuser (everything), otherwise the
-# organizations where the user is an org admin. Every admin below reads it through these functions:
-# `scope_to_organizations` for the rows an admin lists and opens, `ScopedRelations` for the rows a form
-# offers and accepts in a foreign key or many-to-many (the related model's admin scope, so "what you may
-# choose" is "what you may open"), `users_under_authority` for the people an org admin may change.
-
-
-def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...] | None) -> QuerySet[_AM]:
-    """Org admin scoping (policies.admin_organization_ids): a superuser sees every row; a staff org admin
-    the rows linked to their organizations through any of `lookups` (paths to an Organization); anyone
-    else nothing. `None` marks shared reference data (the exercise library) that every staff user sees."""
-    org_ids = policies.admin_organization_ids(user)
-    if org_ids is None or lookups is None:
-        return qs
-    if not org_ids or not lookups:
-        return qs.none()
-    match = Q()
-    for lookup in lookups:
-        match |= Q(**{f"{lookup}__in": sorted(org_ids)})
-    # A subquery rather than a join: a user with two memberships in scope is still one row.
-    return qs.filter(pk__in=qs.model._default_manager.filter(match).values("pk"))
-
-
-def organization_members(request: HttpRequest, qs: QuerySet[User]) -> QuerySet[User]:
-    """The users with a membership in one of the admin's organizations (superuser: everyone)."""
-    return scope_to_organizations(qs, request.user, ("memberships__organization",))
-
-
-def users_under_authority(request: HttpRequest, qs: QuerySet[User]) -> QuerySet[User]:
-    """The users an org admin may change: members of their organizations who are neither superusers nor
-    staff and who belong to no organization the admin does not administer. A superuser: everyone."""
-    org_ids = policies.admin_organization_ids(request.user)
-    if org_ids is None:
-        return qs
-    elsewhere = Membership.objects.exclude(organization_id__in=sorted(org_ids)).values("user_id")
-    return (
-        organization_members(request, qs).filter(is_superuser=False, is_staff=False).exclude(pk__in=elsewhere)
-    )
-
-
-def is_under_authority(request: HttpRequest, user: User) -> bool:
-    return users_under_authority(request, User.objects.filter(pk=user.pk)).exists()
-
-
-RelationScope = Callable[[HttpRequest, QuerySet[Any]], QuerySet[Any]]
-
-if TYPE_CHECKING:
-    _ScopedRelationsBase = BaseModelAdmin[Any]
-else:
-    _ScopedRelationsBase = object
-
-
-class ScopedRelations(_ScopedRelationsBase):
-    """Every foreign key and many-to-many a form of this admin accepts offers, and on post accepts, only
-    the rows the user may open in the related model's own admin (its `organization_scope`): the form
-    field's queryset is both the choices and what a posted id is checked against, so a crafted id
-    outside it is a form error ("Select a valid choice") and nothing is saved. A related model without a
-    scoped admin offers nothing to an org admin (fail closed). `relation_scopes` names a field whose
-    choices follow another rule (e.g. only the users under the admin's authority)."""
-
-    relation_scopes: ClassVar[dict[str, RelationScope]] = {}
-
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelChoiceField[Any] | None:
-        kwargs["queryset"] = self.relation_choices(db_field, request, kwargs.get("queryset"))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(
-        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelMultipleChoiceField[Any] | None:
-        kwargs["queryset"] = self.relation_choices(db_field, request, kwargs.get("queryset"))
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def relation_choices(
-        self, db_field: Any, request: HttpRequest, queryset: QuerySet[Any] | None
-    ) -> QuerySet[Any]:
-        if queryset is None:
-            queryset = self.get_field_queryset(None, db_field, request)
-        if queryset is None:
-            queryset = db_field.remote_field.model._default_manager.all()
-        scope = self.relation_scopes.get(db_field.name)
-        if scope is not None:
-            return scope(request, queryset)
-        related_admin = self.admin_site._registry.get(queryset.model)
-        lookups = getattr(related_admin, "organization_scope", ())
-        return scope_to_organizations(queryset, request.user, lookups)
-
-
-def autocomplete_choices(
-    site: admin.AdminSite, request: HttpRequest, queryset: QuerySet[Any]
-) -> QuerySet[Any]:
-    """On the admin's autocomplete view, the rows the asking field accepts: the related admin's scope
-    (its queryset) and, when the field has its own rule (`relation_scopes`), that rule too, so the widget
-    offers exactly what the form will accept."""
-    match = request.resolver_match
-    if match is None or match.url_name != "autocomplete":
-        return queryset
-    try:
-        source_model = apps.get_model(request.GET["app_label"], request.GET["model_name"])
-    except (KeyError, LookupError, ValueError):
-        return queryset
-    source_admin = site._registry.get(source_model)
-    scope = getattr(source_admin, "relation_scopes", {}).get(request.GET.get("field_name", ""))
-    return queryset if scope is None else scope(request, queryset)
-
-
-class ModelAdmin(ScopedRelations, admin.ModelAdmin[_AM]):
-    """Every model admin of the project: its changelist, change, history and delete views, its actions and
-    the autocompletes that point at it see only the rows of the user's organizations (superusers: all),
-    and its forms accept only related rows in that scope (ScopedRelations).
-    Subclasses name the paths from their model to an Organization in `organization_scope`; the default,
-    empty, shows nothing to a non-superuser (fail closed)."""
-
-    organization_scope: tuple[str, ...] | None = ()
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[_AM]:
-        return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[_AM], search_term: str
-    ) -> tuple[QuerySet[_AM], bool]:
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
-
-
-class ScopedInlineFormSet(BaseInlineFormSet[Any, Any, Any]):
-    """A posted row id names one of this parent's rows: another id (another organization's row) is a
-    form error. Django's own formset checks it against the whole table and silently drops the row."""
-
-    def add_fields(self, form: Any, index: int | None) -> None:
-        super().add_fields(form, index)
-        pk_field = form.fields.get(self.model._meta.pk.name)
-        if isinstance(pk_field, forms.ModelChoiceField):
-            pk_field.queryset = self.get_queryset()
-
-
-class TabularInline(ScopedRelations, admin.TabularInline[_AM, _PM]):
-    """Every inline of the project: its rows' foreign keys are scoped like the model admins' forms, and
-    its row ids are those of the parent's rows."""
-
-    formset = ScopedInlineFormSet
-
-
-class SuperuserOnly(_ScopedRelationsBase):
-    """The machinery the project gets from its libraries (groups and permissions, second-factor devices,
-    login lockouts) belongs to the superusers: an org admin, whatever permissions they were given, cannot
-    see or change it, so they cannot grant themselves permissions or touch someone else's devices."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return policies.is_superuser(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return policies.is_superuser(request.user)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return policies.is_superuser(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return policies.is_superuser(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return policies.is_superuser(request.user)
 
 
 def _superusers_only(*models: type[Model]) -> None:
@@ -230,91 +61,6 @@ def _superusers_only(*models: type[Model]) -> None:
 
 
 _superusers_only(Group, TOTPDevice, StaticDevice, AccessAttempt, AxesAccessLog, AccessFailureLog)
-
-
-def admin_actor(request: HttpRequest) -> User:
-    """The logged-in admin, as the `actor` a service expects. The admin site only lets staff in."""
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
-_T = TypeVar("_T")
-
-
-def run_service_for_each(
-    model_admin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    objects: Iterable[_T],
-    service: Callable[[_T], object],
-    *,
-    done: str,
-    failed: str,
-    label: Callable[[_T], str] = str,
-) -> None:
-    """An admin action's loop: call the service for each object, then report successes and refusals.
-
-    `done` and `failed` are formatted with `n`; a refusal (a domain or validation error) is a warning
-    naming the object, never a 500, and leaves that object as it was.
-    """
-    succeeded = 0
-    problems: list[str] = []
-    for obj in objects:
-        try:
-            service(obj)
-        except DomainError as exc:
-            problems.append(f"{label(obj)}: {exc.message}")
-        except ValidationError as exc:
-            problems.append(f"{label(obj)}: {' '.join(exc.messages)}")
-        else:
-            succeeded += 1
-    if succeeded:
-        model_admin.message_user(request, done.format(n=succeeded), level=messages.SUCCESS)
-    if problems:
-        model_admin.message_user(
-            request, failed.format(n=len(problems)) + "; ".join(problems), level=messages.WARNING
-        )
-
-
-def _as_admin_refusal(exc: DomainError | ValidationError) -> PermissionDenied:
-    return PermissionDenied(exc.message if isinstance(exc, DomainError) else " ".join(exc.messages))
-
-
-MEMBERSHIP_IDENTITY = frozenset({"user", "organization", "role"})
-
-
-def end_membership(request: HttpRequest, membership: Membership) -> None:
-    """A membership deleted in the admin ends through its service (referrals.services.membership_end):
-    a trainer's open referrals at that gym are cancelled, a physiotherapist's are handed over."""
-    try:
-        services.membership_end(membership=membership, actor=admin_actor(request))
-    except (DomainError, ValidationError) as exc:
-        raise _as_admin_refusal(exc) from exc
-
-
-def save_membership(request: HttpRequest, membership: Membership, changed: Iterable[str]) -> None:
-    """Save a membership from a form. One moved to another user, organization or role ends the old one
-    through its service first (as a delete would), and is then saved as a new membership."""
-    if membership.pk is not None and MEMBERSHIP_IDENTITY & set(changed):
-        end_membership(request, Membership.objects.get(pk=membership.pk))
-        membership.pk = None
-    membership.save()
-
-
-def save_membership_formset(request: HttpRequest, formset: Any) -> bool:
-    """The memberships inline of the user and organization pages, through the same hooks; False when the
-    formset is not of memberships (the caller saves it as usual)."""
-    if formset.model is not Membership:
-        return False
-    instances = formset.save(commit=False)
-    for membership in formset.deleted_objects:
-        end_membership(request, membership)
-    changed = {obj.pk: names for obj, names in formset.changed_objects}
-    for membership in instances:
-        save_membership(request, membership, changed.get(membership.pk, ()))
-    formset.save_m2m()
-    return True
 
 
 # --- users ---------------------------------------------------------------------------------------------
@@ -437,252 +183,6 @@ class OrganizationMembershipInline(MembershipInline):
     fields = ("user", "role", "created_at")
 
 
-@admin.register(User)
-class UserAdmin(ScopedRelations, _UserAdminBase):
-    """An org admin lists the members of their organizations and changes only those under their
-    authority (users_under_authority): a superuser, a staff user or someone who also belongs to another
-    organization is read-only to them: no save, no password change, no deletion."""
-
-    form = UserChangeForm
-    add_form = UserCreationForm
-    fieldsets = (
-        (None, {"fields": ("email", "password", "public_id")}),
-        ("Personal info", {"fields": ("full_name",)}),
-        (
-            "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
-        ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": (
-                    "email",
-                    "full_name",
-                    "organization",
-                    "role",
-                    "usable_password",
-                    "password1",
-                    "password2",
-                ),
-            },
-        ),
-    )
-    readonly_fields = ("public_id", "last_login")
-    list_display = (
-        "email",
-        "full_name",
-        "is_active",
-        "is_staff",
-        "is_superuser",
-        "date_joined",
-        "last_login",
-    )
-    list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role", "groups")
-    search_fields = ("email", "full_name")
-    ordering = ("email",)
-    date_hierarchy = "date_joined"
-    inlines = (UserMembershipInline,)
-
-    organization_scope = ("memberships__organization",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return scope_to_organizations(super().get_queryset(request), request.user, self.organization_scope)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
-    ) -> tuple[QuerySet[User], bool]:
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return autocomplete_choices(self.admin_site, request, queryset), may_have_duplicates
-
-    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if policies.is_superuser(request.user):
-            return fields
-        # An org admin manages the people of their organization, not who is staff or superuser.
-        return (*fields, "is_staff", "is_superuser", "groups", "user_permissions")
-
-    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin[Any, Any]]]:
-        # The add page asks for the first membership itself (organization and role); more come after.
-        return [] if obj is None else list(super().get_inlines(request, obj))
-
-    def get_form(
-        self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            return form
-        # The organizations offered, and accepted on post, are those the admin may open (ScopedRelations,
-        # through Membership.organization); an org admin must choose one, a superuser may leave it empty.
-        organizations = self.relation_choices(
-            Membership._meta.get_field("organization"), request, Organization.objects.all()
-        )
-        scoped = {
-            "organizations": organizations,
-            "organization_required": not policies.is_superuser(request.user),
-        }
-        return type(form.__name__, (form,), scoped)
-
-    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        if change:
-            # Unticking "active" deactivates through the service: open referrals cancelled or handed over.
-            if "is_active" in form.changed_data and not obj.is_active:
-                try:
-                    services.user_deactivate(user=obj, actor=admin_actor(request))
-                except DomainError as exc:
-                    raise _as_admin_refusal(exc) from exc
-            super().save_model(request, obj, form, change)
-            return
-        data = form.cleaned_data
-        try:
-            user = account_services.user_create_with_membership(
-                actor=admin_actor(request),
-                email=obj.email,
-                full_name=obj.full_name,
-                password=data["password1"] if data.get("set_usable_password") else None,
-                organization=data.get("organization"),
-                role=data.get("role") or "",
-            )
-        except DomainError as exc:  # the authority was lost between the form and the save
-            raise PermissionDenied(exc.message) from exc
-        # The admin goes on with this object (history entry, redirect to its change page).
-        for model_field in User._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(user, model_field.attname))
-        obj._state.adding = False
-
-    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
-        # Django's password change view asks this too: refused (403) for a user outside the authority.
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or is_under_authority(request, obj))
-
-    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or is_under_authority(request, obj))
-
-    actions = ("deactivate_users",)
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if not save_membership_formset(request, formset):
-            super().save_formset(request, form, formset, change)
-
-    @admin.action(description="Deactivate selected users (their open referrals are cancelled or handed over)")
-    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        actor = admin_actor(request)
-        run_service_for_each(
-            self,
-            request,
-            queryset,
-            lambda user: services.user_deactivate(user=user, actor=actor),
-            done="{n} user(s) deactivated.",
-            failed="Not deactivated: ",
-        )
-
-
-# --- organizations -------------------------------------------------------------------------------------
-
-
-@admin.register(Organization)
-class OrganizationAdmin(ModelAdmin[Organization]):
-    organization_scope = ("pk",)
-    list_display = ("name", "kind", "city", "email", "phone", "member_count", "created_at")
-    list_filter = ("kind", "city")
-    search_fields = ("name", "city", "email")
-    ordering = ("name",)  # the member count's GROUP BY drops Meta.ordering
-    readonly_fields = ("public_id", "created_at")
-    fields = ("name", "kind", "city", "email", "phone", "public_id", "created_at")
-    inlines = (OrganizationMembershipInline,)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
-        return super().get_queryset(request).annotate(_member_count=Count("memberships", distinct=True))
-
-    @admin.display(description="members", ordering="_member_count")
-    def member_count(self, obj: Organization) -> int:
-        return int(getattr(obj, "_member_count", 0))
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if not save_membership_formset(request, formset):
-            super().save_formset(request, form, formset, change)
-
-
-@admin.register(Membership)
-class MembershipAdmin(ModelAdmin[Membership]):
-    organization_scope = ("organization",)
-    list_display = ("user", "organization", "role", "organization_kind", "created_at")
-    list_filter = ("role", "organization__kind", "organization")
-    search_fields = ("user__email", "user__full_name", "organization__name")
-    list_select_related = ("user", "organization")
-    autocomplete_fields = ("user", "organization")
-    readonly_fields = ("created_at",)
-    date_hierarchy = "created_at"
-
-    @admin.display(description="kind", ordering="organization__kind")
-    def organization_kind(self, obj: Membership) -> str:
-        return obj.organization.get_kind_display()
-
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        save_membership(request, obj, form.changed_data if change else ())
-
-    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        end_membership(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        for membership in queryset.order_by("pk"):
-            end_membership(request, membership)
-
-
-@admin.register(Partnership)
-class PartnershipAdmin(ModelAdmin[Partnership]):
-    organization_scope = ("clinic", "gym")
-    list_display = ("clinic", "gym", "active", "started_on")
-    list_filter = ("active", "started_on")
-    search_fields = ("clinic__name", "gym__name", "notes")
-    list_select_related = ("clinic", "gym")
-    autocomplete_fields = ("clinic", "gym")
-    date_hierarchy = "started_on"
-    actions = ("end_partnerships",)
-
-    def save_model(self, request: HttpRequest, obj: Partnership, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "active" in form.changed_data and not obj.active:
-            self._end(request, obj)  # its open referrals are cancelled, the people concerned told
-
-    def delete_model(self, request: HttpRequest, obj: Partnership) -> None:
-        self._end(request, obj)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Partnership]) -> None:
-        for partnership in queryset.order_by("pk"):
-            self._end(request, partnership)
-        super().delete_queryset(request, queryset)
-
-    def _end(self, request: HttpRequest, partnership: Partnership) -> None:
-        try:
-            services.partnership_end(partnership=partnership, actor=admin_actor(request))
-        except DomainError as exc:
-            raise _as_admin_refusal(exc) from exc
-
-    @admin.action(description="End selected partnerships (their open referrals are cancelled)")
-    def end_partnerships(self, request: HttpRequest, queryset: QuerySet[Partnership]) -> None:
-        actor = admin_actor(request)
-        run_service_for_each(
-            self,
-            request,
-            queryset,
-            lambda partnership: services.partnership_end(partnership=partnership, actor=actor),
-            done="{n} partnership(s) ended.",
-            failed="Not ended: ",
-        )
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Partnership | None = None) -> tuple[str, ...]:
-        fields = tuple(super().get_readonly_fields(request, obj))
-        # A partnership is its pair: another pair is another partnership. Both ends are chosen (within the
-        # admin's organizations) when it is added; afterwards the admin of either end may end it.
-        return (*fields, "clinic", "gym") if obj is not None else fields
-
-
 # --- professional profiles and credentials -------------------------------------------------------------
 
 
@@ -773,87 +273,6 @@ class TrainerSpecializationAdmin(ModelAdmin[TrainerSpecialization]):
     search_fields = ("profile__user__email", "profile__user__full_name")
     list_select_related = ("profile__user",)
     autocomplete_fields = ("profile",)
-
-
-class CertificationValidityFilter(admin.SimpleListFilter):
-    title = "validity"
-    parameter_name = "validity"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("current", "Current"), ("expired", "Expired")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "current":
-            return queryset.filter(expiry__gte=timezone.localdate())
-        if self.value() == "expired":
-            return queryset.filter(expiry__lt=timezone.localdate())
-        return queryset
-
-
-@admin.register(Certification)
-class CertificationAdmin(ModelAdmin[Certification]):
-    organization_scope = ("profile__user__memberships__organization",)
-    list_display = (
-        "__str__",
-        "trainer",
-        "issuing_body",
-        "number",
-        "expiry",
-        "current",
-        "verified",
-        "verified_by",
-        "verified_at",
-    )
-    list_filter = ("verified", CertificationValidityFilter, "issuing_body", "expiry")
-    search_fields = ("number", "other_body", "profile__user__email", "profile__user__full_name")
-    list_select_related = ("profile__user", "verified_by")
-    autocomplete_fields = ("profile",)
-    fields = (
-        "profile",
-        "issuing_body",
-        "other_body",
-        "number",
-        "expiry",
-        "verified",
-        "verified_by",
-        "verified_at",
-    )
-    readonly_fields = ("verified", "verified_by", "verified_at")
-    date_hierarchy = "expiry"
-    actions = ("verify_certifications",)
-
-    @admin.display(description="trainer", ordering="profile__user__full_name")
-    def trainer(self, obj: Certification) -> User:
-        return obj.profile.user
-
-    def save_model(self, request: HttpRequest, obj: Certification, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)  # a new certification starts unverified
-            return
-        updated = account_services.certification_update(
-            certification=obj, actor=admin_actor(request), **certification_changes(form)
-        )
-        obj.verified, obj.verified_by = updated.verified, updated.verified_by
-        obj.verified_at = updated.verified_at
-
-    @admin.display(description="current", boolean=True)
-    def current(self, obj: Certification) -> bool:
-        return obj.is_current()
-
-    def has_verify_permission(self, request: HttpRequest) -> bool:
-        return policies.can_verify_certification(request.user) and self.has_view_permission(request)
-
-    @admin.action(description="Mark selected certifications verified", permissions=["verify"])
-    def verify_certifications(self, request: HttpRequest, queryset: QuerySet[Certification]) -> None:
-        actor = admin_actor(request)
-        run_service_for_each(
-            self,
-            request,
-            queryset,
-            lambda certification: services.certification_verify(certification=certification, actor=actor),
-            done="{n} certification(s) verified.",
-            failed="Not verified: ",
-        )
 
 
 # --- API tokens ----------------------------------------------------------------------------------------

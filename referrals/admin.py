@@ -24,7 +24,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from accounts.admin import ModelAdmin, ScopedInlineFormSet, TabularInline, admin_actor, run_service_for_each
+import referrals.admin_accounts  # noqa: F401 - registers the admins whose hooks change referrals
+from accounts.admin_base import (
+    ModelAdmin,
+    ScopedInlineFormSet,
+    TabularInline,
+    admin_actor,
+    run_service_for_each,
+)
 from referrals import audit, policies, services
 from referrals.models import (
     AccessLog,

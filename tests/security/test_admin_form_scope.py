@@ -560,7 +560,7 @@ def test_an_org_admin_cannot_post_another_organizations_rows_into_an_admin_form(
 
 def test_a_superuser_is_offered_every_organization(db: Any) -> None:
     """The scoping leaves superusers alone: the choices are the whole table."""
-    from accounts.admin import MembershipAdmin
+    from referrals.admin_accounts import MembershipAdmin
 
     root = User.objects.create_superuser("root2@handoff.test", f.TEST_PASSWORD, full_name="Root")
     f.ClinicFactory(name="Anywhere Clinic")

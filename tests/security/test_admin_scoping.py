@@ -17,7 +17,7 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.admin import ModelAdmin as ScopedModelAdmin
+from accounts.admin_base import ModelAdmin as ScopedModelAdmin
 from accounts.models import (
     ApiToken,
     Certification,
