@@ -8,8 +8,10 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,25 @@ def test_make_test_without_chromium_as_a_user_stops_at_once_with_the_command_to_
     assert "sudo apt-get install -y chromium" in result.stderr, result.stderr
     assert result.stdout.strip() == "", result.stdout  # nothing ran: no venv, no gate, no pytest
     assert elapsed < 20
+
+
+def test_make_lint_checks_the_import_contracts_and_they_hold() -> None:
+    """The lint gate runs import-linter on pyproject.toml's contracts (imports point one way: adapters ->
+    services, selectors, policies -> models), among them that accounts imports nothing of referrals and
+    that neither app's core imports an adapter; and the code keeps them."""
+    planned = make("-n", "lint")
+    assert planned.returncode == 0, planned.stderr
+    assert any(line.split()[0].endswith("/bin/lint-imports") for line in planned.stdout.splitlines() if line)
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    expected = {"accounts-below-referrals", "referrals-core-below-adapters", "accounts-core-below-adapters"}
+    assert expected <= {contract["id"] for contract in contracts}
+    linted = subprocess.run(  # noqa: S603 - import-linter of this virtualenv, on this repository
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-logo", "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert "0 broken" in linted.stdout
