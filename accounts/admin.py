@@ -150,7 +150,9 @@ class UserChangeForm(_UserChangeFormBase):
 
 class MembershipInline(TabularInline[Membership, Any]):
     """Shared by the user and the organization pages: each hides the column of its own side. The user
-    offered is a member of the admin's organizations, the organization one of theirs (ScopedRelations)."""
+    offered is a member of the admin's organizations, the organization one of theirs (ScopedRelations).
+    Those pages (referrals.admin_accounts) save it through `save_membership_formset`: a membership
+    deleted or moved ends through its service, which settles its open referrals."""
 
     model = Membership
     extra = 0
