@@ -177,8 +177,6 @@ PrecautionFormSet = formset_factory(
 RedFlagFormSet = formset_factory(
     RedFlagForm, extra=0, max_num=PLAN_MAX_RED_FLAGS, validate_max=True, absolute_max=PLAN_MAX_RED_FLAGS
 )
-# Formset prefixes, and the key the services use for each list in their error messages.
-FORMSET_KEYS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red_flags"}
 
 
 class ConsentForm(forms.Form):

@@ -688,10 +688,6 @@ class CompleteInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class EmptyInputSerializer(serializers.Serializer[Any]):
-    pass
-
-
 class ConcernInputSerializer(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=CONCERN_MAX_LENGTH)
     hold = serializers.BooleanField(
