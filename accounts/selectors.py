@@ -17,8 +17,9 @@ import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, F, Model, OuterRef, QuerySet, Subquery, TextField
@@ -79,6 +80,22 @@ def request_context_columns(owner: str = "pk", *, devices: bool = True) -> dict[
         columns[TOTP_COLUMN] = _rows_of(TOTPDevice.objects.filter(confirmed=True), owner, "id")
         columns[STATIC_COLUMN] = _rows_of(StaticDevice.objects.filter(confirmed=True), owner, "id")
     return columns
+
+
+class _WithUser(Protocol):
+    """A page's HttpRequest or an API's Request: both carry the user who made it."""
+
+    @property
+    def user(self) -> object: ...
+
+
+def request_user(request: _WithUser) -> User:
+    """The signed-in user of a request, typed: the one helper of the pages and the API. Their views run it
+    after login_required or IsAuthenticated, so anyone else never reaches it (if they did: a 403)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 def _parse(text: str | None) -> list[list[Any]]:
