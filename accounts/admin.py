@@ -37,6 +37,7 @@ from accounts.models import (
     TrainerProfile,
     TrainerSpecialization,
     User,
+    UserOrAnonymous,
 )
 from referrals import policies, services
 from referrals.errors import DomainError
@@ -61,7 +62,9 @@ _PM = TypeVar("_PM", bound=Model)
 # choose" is "what you may open"), `users_under_authority` for the people an org admin may change.
 
 
-def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...] | None) -> QuerySet[_AM]:
+def scope_to_organizations(
+    qs: QuerySet[_AM], user: UserOrAnonymous, lookups: tuple[str, ...] | None
+) -> QuerySet[_AM]:
     """Org admin scoping (policies.admin_organization_ids): a superuser sees every row; a staff org admin
     the rows linked to their organizations through any of `lookups` (paths to an Organization); anyone
     else nothing. `None` marks shared reference data (the exercise library) that every staff user sees."""

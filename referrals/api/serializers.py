@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Certification, Membership, Organization, Specialization
+from accounts.models import Certification, Membership, Organization, Specialization, User
 from referrals import policies, selectors
 from referrals.models import (
     CONCERN_MAX_LENGTH,
@@ -623,7 +623,7 @@ class HandoffSummarySerializer(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField(read_only=True)
 
     @staticmethod
-    def rows(values: list[dict[str, Any]], *, user: Any, detail_url: str) -> list[dict[str, Any]]:
+    def rows(values: list[dict[str, Any]], *, user: User, detail_url: str) -> list[dict[str, Any]]:
         """The list's rows from `selectors.handoff_summaries_for_user`. `detail_url` is a handoff's URL with
         `{id}` for its id, formatted once per row instead of a reverse() per row."""
         out = []
