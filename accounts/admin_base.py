@@ -20,7 +20,7 @@ from django.http import HttpRequest
 
 from accounts import policies
 from accounts.errors import DomainError
-from accounts.models import Membership, User
+from accounts.models import Membership, User, UserOrAnonymous
 
 _AM = TypeVar("_AM", bound=Model)
 _PM = TypeVar("_PM", bound=Model)
@@ -35,7 +35,9 @@ _PM = TypeVar("_PM", bound=Model)
 # choose" is "what you may open"), `users_under_authority` for the people an org admin may change.
 
 
-def scope_to_organizations(qs: QuerySet[_AM], user: Any, lookups: tuple[str, ...] | None) -> QuerySet[_AM]:
+def scope_to_organizations(
+    qs: QuerySet[_AM], user: UserOrAnonymous, lookups: tuple[str, ...] | None
+) -> QuerySet[_AM]:
     """Org admin scoping (policies.admin_organization_ids): a superuser sees every row; a staff org admin
     the rows linked to their organizations through any of `lookups` (paths to an Organization); anyone
     else nothing. `None` marks shared reference data (the exercise library) that every staff user sees."""

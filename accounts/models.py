@@ -6,7 +6,7 @@ import datetime
 import uuid
 from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -62,6 +62,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+# Whoever a page, the API or the admin may be asked about: a signed-in user, or the anonymous visitor of
+# a request (the policies answer "no" for them). Where only a signed-in user can be meant: `User`.
+UserOrAnonymous = User | AnonymousUser
 
 
 class Organization(models.Model):

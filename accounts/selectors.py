@@ -17,8 +17,9 @@ import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, F, Model, OuterRef, QuerySet, Subquery, TextField
@@ -26,7 +27,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, User
+from accounts.models import Membership, User, UserOrAnonymous
 
 ROLES_COLUMN = "request_roles_json"
 TOTP_COLUMN = "request_totp_ids_json"
@@ -81,11 +82,27 @@ def request_context_columns(owner: str = "pk", *, devices: bool = True) -> dict[
     return columns
 
 
+class _WithUser(Protocol):
+    """A page's HttpRequest or an API's Request: both carry the user who made it."""
+
+    @property
+    def user(self) -> object: ...
+
+
+def request_user(request: _WithUser) -> User:
+    """The signed-in user of a request, typed: the one helper of the pages and the API. Their views run it
+    after login_required or IsAuthenticated, so anyone else never reaches it (if they did: a 403)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
 def _parse(text: str | None) -> list[list[Any]]:
     return [] if not text else list(json.loads(text))
 
 
-def remember_request_context(user: Any, columns: Any) -> None:
+def remember_request_context(user: User, columns: Any) -> None:
     """Keep the answers of `request_context_columns` (read off `columns`, the annotated row) on `user`."""
     roles = frozenset((int(org), str(role)) for org, role in _parse(getattr(columns, ROLES_COLUMN)))
     setattr(user, _ROLES_CACHE, roles)
@@ -103,7 +120,7 @@ def _persistent_ids(totp: Any, static: Any) -> frozenset[str]:
     )
 
 
-def forget_request_context(user: Any) -> None:
+def forget_request_context(user: UserOrAnonymous) -> None:
     """After a change to the user's memberships or devices within the same request. (`delattr`, not a
     look into `__dict__`: request.user is a lazy wrapper, and only attribute access reaches the user.)"""
     for name in (_ROLES_CACHE, _DEVICES_CACHE):
@@ -111,7 +128,7 @@ def forget_request_context(user: Any) -> None:
             delattr(user, name)
 
 
-def roles_of(user: Any) -> Roles:
+def roles_of(user: UserOrAnonymous | None) -> Roles:
     """The (organization id, role) pairs of an authenticated, active user; empty for anyone else."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
@@ -124,7 +141,7 @@ def roles_of(user: Any) -> Roles:
     return cached
 
 
-def confirmed_device_ids(user: Any) -> frozenset[str]:
+def confirmed_device_ids(user: User) -> frozenset[str]:
     """The persistent ids (django-otp's "app.model/id") of the user's confirmed TOTP and backup-code
     devices."""
     cached: frozenset[str] | None = getattr(user, _DEVICES_CACHE, None)
@@ -136,7 +153,7 @@ def confirmed_device_ids(user: Any) -> frozenset[str]:
     return cached
 
 
-def has_totp_device(user: Any) -> bool:
+def has_totp_device(user: User) -> bool:
     prefix = TOTPDevice.model_label() + "/"
     return any(device.startswith(prefix) for device in confirmed_device_ids(user))
 

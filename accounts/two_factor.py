@@ -5,8 +5,6 @@ The pages are in accounts/views.py; config.middleware.TwoFactorMiddleware enforc
 
 from __future__ import annotations
 
-from typing import Any
-
 import segno
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import selectors
-from accounts.models import Membership
+from accounts.models import Membership, User
 
 DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -28,16 +26,16 @@ def is_verified(request: HttpRequest) -> bool:
     return bool(check is not None and check())
 
 
-def confirmed_device(user: Any) -> TOTPDevice | None:
+def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def has_device(user: Any) -> bool:
+def has_device(user: User) -> bool:
     """A confirmed authenticator app (read with the request's user, see accounts.selectors)."""
     return selectors.has_totp_device(user)
 
 
-def is_required(user: Any) -> bool:
+def is_required(user: User) -> bool:
     """Required everywhere for physiotherapists when HANDOFF_REQUIRE_2FA_FOR_PHYSIOS is on. (Staff need it
     for the admin only; the middleware checks that on admin paths.)"""
     if not settings.HANDOFF_REQUIRE_2FA_FOR_PHYSIOS or not getattr(user, "is_authenticated", False):
@@ -45,12 +43,12 @@ def is_required(user: Any) -> bool:
     return any(role == Membership.Role.PHYSIOTHERAPIST for _, role in selectors.roles_of(user))
 
 
-def may_turn_off(user: Any) -> bool:
+def may_turn_off(user: User) -> bool:
     """Staff and required physiotherapists keep their second factor: they can only replace it."""
     return not (user.is_staff or is_required(user))
 
 
-def pending_device(user: Any) -> TOTPDevice:
+def pending_device(user: User) -> TOTPDevice:
     """The not yet confirmed device being set up: the same secret on every reload of the setup page."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
@@ -71,7 +69,7 @@ def secret_base32(device: TOTPDevice) -> str:
     return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def remove_other_devices(user: Any, *, keep: TOTPDevice | None) -> None:
+def remove_other_devices(user: User, *, keep: TOTPDevice | None) -> None:
     """Delete the user's TOTP devices except `keep`; None: all of them, and the backup codes too."""
     devices = TOTPDevice.objects.filter(user=user)
     if keep is not None:
@@ -82,7 +80,7 @@ def remove_other_devices(user: Any, *, keep: TOTPDevice | None) -> None:
     selectors.forget_request_context(user)
 
 
-def backup_codes_create(user: Any) -> list[str]:
+def backup_codes_create(user: User) -> list[str]:
     """A fresh set of one-time backup codes (the old set stops working), shown once to the user."""
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
     with transaction.atomic():
@@ -93,9 +91,9 @@ def backup_codes_create(user: Any) -> list[str]:
     return codes
 
 
-def backup_codes_left(user: Any) -> int:
+def backup_codes_left(user: User) -> int:
     return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
 
 
-def backup_device(user: Any) -> StaticDevice | None:
+def backup_device(user: User) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, confirmed=True).first()

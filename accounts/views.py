@@ -17,15 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, two_factor
 from accounts.forms import ApiTokenCreateForm, OtpTokenForm, OtpVerifyForm
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken
+from accounts.selectors import request_user as _user  # the one helper of pages and API
 
 WRONG_CODE = "That code is not right, or it was already used. Wait for the next code and try again."
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required guarantees it
-    return user
 
 
 @login_required

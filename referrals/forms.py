@@ -33,6 +33,7 @@ from referrals.models import (
     Precaution,
     RedFlag,
     TreatmentPlan,
+    decimal_shape,
     text_limit,
 )
 from referrals.services import ROW_CAPS, row_cap_message
@@ -111,7 +112,9 @@ class PlanExerciseForm(forms.Form):
     hold_seconds = forms.IntegerField(required=False, label="Hold (s)")
     duration_minutes = forms.IntegerField(required=False, label="Duration (min)")
     load_unit = forms.ChoiceField(required=False, choices=_blank(LoadUnit.choices, "No load"), label="Load")
-    load_value = forms.DecimalField(required=False, max_digits=6, decimal_places=2, label="Load value")
+    load_value = forms.DecimalField(
+        required=False, **decimal_shape(PlanExercise, "load_value"), label="Load value"
+    )
     frequency_per_week = forms.IntegerField(initial=3, label="Times a week")
     tempo = forms.CharField(
         required=False, max_length=text_limit(PlanExercise, "tempo"), help_text="e.g. 3-1-1-0"
@@ -138,7 +141,9 @@ class PlanExerciseForm(forms.Form):
 class PrecautionForm(forms.Form):
     kind = forms.ChoiceField(choices=_blank(Precaution.Kind.choices))
     body_region = forms.ChoiceField(required=False, choices=_blank(BodyRegion.choices), label="Body region")
-    limit_value = forms.DecimalField(required=False, max_digits=6, decimal_places=1, label="Limit")
+    limit_value = forms.DecimalField(
+        required=False, **decimal_shape(Precaution, "limit_value"), label="Limit"
+    )
     limit_unit = forms.ChoiceField(required=False, choices=_blank(Precaution.Unit.choices), label="Unit")
     weight_bearing = forms.ChoiceField(
         required=False, choices=_blank(Precaution.WeightBearing.choices), label="Weight-bearing"
@@ -172,8 +177,6 @@ PrecautionFormSet = formset_factory(
 RedFlagFormSet = formset_factory(
     RedFlagForm, extra=0, max_num=PLAN_MAX_RED_FLAGS, validate_max=True, absolute_max=PLAN_MAX_RED_FLAGS
 )
-# Formset prefixes, and the key the services use for each list in their error messages.
-FORMSET_KEYS = {"exercises": "exercises", "precautions": "precautions", "red_flags": "red_flags"}
 
 
 class ConsentForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,6 +45,20 @@ def text_limit(model: type[models.Model], name: str) -> int:
     if limit is None:  # pragma: no cover - a programming error, caught by the tests that use each field
         raise LookupError(f"{model.__name__}.{name} has no max_length")
     return int(limit)
+
+
+class DecimalShape(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+def decimal_shape(model: type[models.Model], name: str) -> DecimalShape:
+    """The digits of a model's decimal field (`max_digits`, `decimal_places`), as the page forms and the
+    API serializers declare them: read from the field, never written again."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.DecimalField):  # pragma: no cover - a programming error
+        raise LookupError(f"{model.__name__}.{name} is not a decimal field")
+    return DecimalShape(max_digits=int(field.max_digits), decimal_places=int(field.decimal_places))
 
 
 class BodyRegion(models.TextChoices):
@@ -210,9 +224,25 @@ LOAD_LIMITS: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 
-def _range(field: str) -> list[Any]:
+def dose_bounds(field: str) -> tuple[int, int]:
+    """The whole-number range of a dose field (DOSE_LIMITS): the one statement of it that the model's
+    validators, its database constraints and the API's inputs all read."""
     low, high = DOSE_LIMITS[field]
-    return [MinValueValidator(int(low)), MaxValueValidator(int(high))]
+    return int(low), int(high)
+
+
+def _range(field: str) -> list[Any]:
+    low, high = dose_bounds(field)
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def _dose_constraint(field: str, name: str, *, nullable: bool) -> models.CheckConstraint:
+    """The database's copy of a dose range (the same SQL and name as the hand-written ones had)."""
+    low, high = dose_bounds(field)
+    within = Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | within if nullable else within, name=name
+    )
 
 
 tempo_validator = RegexValidator(
@@ -243,23 +273,11 @@ class PlanExercise(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(sets__gte=1, sets__lte=20), name="planexercise_sets_range"),
-            models.CheckConstraint(
-                condition=Q(reps__isnull=True) | Q(reps__gte=1, reps__lte=100), name="planexercise_reps_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(hold_seconds__isnull=True) | Q(hold_seconds__gte=1, hold_seconds__lte=600),
-                name="planexercise_hold_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(duration_minutes__isnull=True)
-                | Q(duration_minutes__gte=1, duration_minutes__lte=240),
-                name="planexercise_duration_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(frequency_per_week__gte=1, frequency_per_week__lte=14),
-                name="planexercise_frequency_range",
-            ),
+            _dose_constraint("sets", "planexercise_sets_range", nullable=False),
+            _dose_constraint("reps", "planexercise_reps_range", nullable=True),
+            _dose_constraint("hold_seconds", "planexercise_hold_range", nullable=True),
+            _dose_constraint("duration_minutes", "planexercise_duration_range", nullable=True),
+            _dose_constraint("frequency_per_week", "planexercise_frequency_range", nullable=False),
             models.CheckConstraint(
                 condition=~Q(reps__isnull=True, hold_seconds__isnull=True, duration_minutes__isnull=True),
                 name="planexercise_has_volume",

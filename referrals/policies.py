@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership
+from accounts.models import Membership, User, UserOrAnonymous
 from accounts.policies import admin_organization_ids as admin_organization_ids  # the admin's scope
 from accounts.policies import is_superuser as is_superuser
 from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
@@ -20,44 +20,44 @@ from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPl
 Role = Membership.Role
 
 
-def roles_of(user: Any) -> frozenset[tuple[int, str]]:
+def roles_of(user: UserOrAnonymous) -> frozenset[tuple[int, str]]:
     """The (organization id, role) pairs of an authenticated user; empty for anyone else. Read once per
     user object: with the user itself on a request (accounts.selectors), with one query otherwise."""
     return account_selectors.roles_of(user)
 
 
-def forget_roles(user: Any) -> None:
+def forget_roles(user: UserOrAnonymous) -> None:
     account_selectors.forget_request_context(user)
 
 
-def has_role(user: Any, organization_id: int, role: str) -> bool:
+def has_role(user: UserOrAnonymous, organization_id: int, role: str) -> bool:
     return (organization_id, role) in roles_of(user)
 
 
-def is_physiotherapist(user: Any) -> bool:
+def is_physiotherapist(user: UserOrAnonymous) -> bool:
     return any(role == Role.PHYSIOTHERAPIST for _, role in roles_of(user))
 
 
-def is_trainer(user: Any) -> bool:
+def is_trainer(user: UserOrAnonymous) -> bool:
     return any(role == Role.TRAINER for _, role in roles_of(user))
 
 
-def is_clinic_physio(user: Any, clinic_id: int) -> bool:
+def is_clinic_physio(user: UserOrAnonymous, clinic_id: int) -> bool:
     return has_role(user, clinic_id, Role.PHYSIOTHERAPIST)
 
 
-def is_clinic_admin(user: Any, clinic_id: int) -> bool:
+def is_clinic_admin(user: UserOrAnonymous, clinic_id: int) -> bool:
     return has_role(user, clinic_id, Role.ORG_ADMIN) or is_superuser(user)
 
 
 # --- patients and plans -------------------------------------------------------------------------------
 
 
-def can_view_patient(user: Any, patient: Patient) -> bool:
+def can_view_patient(user: UserOrAnonymous, patient: Patient) -> bool:
     return is_clinic_physio(user, patient.clinic_id)
 
 
-def can_edit_patient(user: Any, patient: Patient) -> bool:
+def can_edit_patient(user: UserOrAnonymous, patient: Patient) -> bool:
     return is_clinic_physio(user, patient.clinic_id)
 
 
@@ -74,23 +74,23 @@ def can_change_patient_clinic(patient: Patient) -> bool:
 # --- end of the patient-clinic block ---------------------------------------------------------------------
 
 
-def can_create_patient(user: Any, clinic_id: int) -> bool:
+def can_create_patient(user: UserOrAnonymous, clinic_id: int) -> bool:
     return is_clinic_physio(user, clinic_id)
 
 
-def can_record_consent(user: Any, patient: Patient) -> bool:
+def can_record_consent(user: UserOrAnonymous, patient: Patient) -> bool:
     return is_clinic_physio(user, patient.clinic_id)
 
 
-def can_view_plan(user: Any, plan: TreatmentPlan) -> bool:
+def can_view_plan(user: UserOrAnonymous, plan: TreatmentPlan) -> bool:
     return is_clinic_physio(user, plan.patient.clinic_id)
 
 
-def can_edit_plan(user: Any, plan: TreatmentPlan) -> bool:
+def can_edit_plan(user: UserOrAnonymous, plan: TreatmentPlan) -> bool:
     return is_clinic_physio(user, plan.patient.clinic_id)
 
 
-def can_discharge(user: Any, plan: TreatmentPlan) -> bool:
+def can_discharge(user: UserOrAnonymous, plan: TreatmentPlan) -> bool:
     return is_clinic_physio(user, plan.patient.clinic_id)
 
 
@@ -101,7 +101,7 @@ def _clinic_id(handoff: TrainerHandoff) -> int:
     return handoff.plan.patient.clinic_id
 
 
-def is_handoff_trainer(user: Any, handoff: TrainerHandoff) -> bool:
+def is_handoff_trainer(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """The trainer the handoff was offered to, while still a trainer at that gym."""
     return (
         bool(getattr(user, "is_authenticated", False))
@@ -110,7 +110,7 @@ def is_handoff_trainer(user: Any, handoff: TrainerHandoff) -> bool:
     )
 
 
-def can_view_handoff(user: Any, handoff: TrainerHandoff) -> bool:
+def can_view_handoff(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     if is_clinic_physio(user, _clinic_id(handoff)):
         return True
     return handoff.status != HandoffStatus.DRAFT and is_handoff_trainer(user, handoff)
@@ -121,7 +121,7 @@ def can_view_handoff(user: Any, handoff: TrainerHandoff) -> bool:
 GUIDELINES_WITHDRAWN = (HandoffStatus.REJECTED, HandoffStatus.CANCELLED, HandoffStatus.ENTERED_IN_ERROR)
 
 
-def can_view_guidelines(user: Any, handoff: TrainerHandoff) -> bool:
+def can_view_guidelines(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """The snapshot: the clinic always; the trainer only while the patient's consent stands and the
     referral was not declined, cancelled or entered in error."""
     if is_clinic_physio(user, _clinic_id(handoff)):
@@ -132,44 +132,44 @@ def can_view_guidelines(user: Any, handoff: TrainerHandoff) -> bool:
     return consent is not None and consent.withdrawn_at is None
 
 
-def can_act_for_clinic(user: Any, handoff: TrainerHandoff) -> bool:
+def can_act_for_clinic(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """Send, cancel, mark entered-in-error: the clinic's physiotherapists, its org admins, superusers."""
     clinic_id = _clinic_id(handoff)
     return is_clinic_physio(user, clinic_id) or is_clinic_admin(user, clinic_id)
 
 
-def can_act_for_trainer(user: Any, handoff: TrainerHandoff) -> bool:
+def can_act_for_trainer(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """Accept, reject, start, hold, resume, complete, fail, raise a concern: the handoff's trainer only."""
     return is_handoff_trainer(user, handoff)
 
 
-def can_raise_concern(user: Any, handoff: TrainerHandoff) -> bool:
+def can_raise_concern(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     return is_handoff_trainer(user, handoff)
 
 
-def can_answer_concern(user: Any, handoff: TrainerHandoff) -> bool:
+def can_answer_concern(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """Acknowledge or resolve a trainer's concern: the physiotherapists of the referring clinic, whatever
     the referral's status since (a concern outlives the referral it was raised on)."""
     return is_clinic_physio(user, _clinic_id(handoff))
 
 
-def can_verify_certification(user: Any) -> bool:
+def can_verify_certification(user: UserOrAnonymous) -> bool:
     return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)
 
 
-def can_resend_notification(user: Any) -> bool:
+def can_resend_notification(user: UserOrAnonymous) -> bool:
     return is_superuser(user) or bool(getattr(user, "is_staff", False) and user.is_active)
 
 
 # --- the Django admin ----------------------------------------------------------------------------------
 
 
-def can_manage_organization(user: Any, organization_id: int) -> bool:
+def can_manage_organization(user: UserOrAnonymous, organization_id: int) -> bool:
     """End a partnership of it, remove a member from it: an org admin of the organization, a superuser."""
     return is_superuser(user) or has_role(user, organization_id, Role.ORG_ADMIN)
 
 
-def can_deactivate_user(user: Any, target: Any) -> bool:
+def can_deactivate_user(user: UserOrAnonymous, target: User) -> bool:
     """A superuser; or an org admin of every organization the target belongs to, for a target who is
     neither staff nor superuser (someone with a role elsewhere, or who runs the admin, is out of reach)."""
     if is_superuser(user):
@@ -180,14 +180,14 @@ def can_deactivate_user(user: Any, target: Any) -> bool:
     return bool(org_ids) and all(has_role(user, org_id, Role.ORG_ADMIN) for org_id in org_ids)
 
 
-def can_view_access_log(user: Any) -> bool:
+def can_view_access_log(user: UserOrAnonymous) -> bool:
     return is_superuser(user)
 
 
 # --- the API's handoffs list: rows read as values, not model instances --------------------------------
 
 
-def can_view_guidelines_of_summary(user: Any, row: Mapping[str, Any]) -> bool:
+def can_view_guidelines_of_summary(user: UserOrAnonymous, row: Mapping[str, Any]) -> bool:
     """`can_view_guidelines` for a row of `selectors.handoff_summaries_for_user` (ids and plain values,
     no related objects): the same rule, the same answer (tests/api/test_summary.py compares them)."""
     if is_clinic_physio(user, row["clinic_id"]):
@@ -251,7 +251,7 @@ def _limit(allowed: frozenset[Shown], surface: Surface) -> frozenset[Shown]:
     return allowed & SURFACE_SHOWS[surface]
 
 
-def handoff_shown(user: Any, handoff: TrainerHandoff, surface: Surface) -> frozenset[Shown]:
+def handoff_shown(user: UserOrAnonymous, handoff: TrainerHandoff, surface: Surface) -> frozenset[Shown]:
     """What of `handoff` `user` may see on `surface`: the clinic everything; the handoff's trainer the
     guidelines, the patient's name and the physiotherapist while `can_view_guidelines` holds, and
     otherwise only the clinic; anyone else nothing. The diagnosis is part of a handoff only when the
@@ -269,7 +269,9 @@ def handoff_shown(user: Any, handoff: TrainerHandoff, surface: Surface) -> froze
     return _limit(allowed, surface)
 
 
-def handoff_shown_of_summary(user: Any, row: Mapping[str, Any], surface: Surface) -> frozenset[Shown]:
+def handoff_shown_of_summary(
+    user: UserOrAnonymous, row: Mapping[str, Any], surface: Surface
+) -> frozenset[Shown]:
     """`handoff_shown` for a row of `selectors.handoff_summaries_for_user`, on the list surfaces (a row has
     no consent scope: the diagnosis is on no list). tests/api/test_summary.py compares the two."""
     if surface not in (Surface.INBOX, Surface.API_LIST):

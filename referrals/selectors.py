@@ -33,28 +33,28 @@ from referrals.models import (
 from referrals.policies import Role, roles_of
 
 
-def _org_ids(user: Any, role: str) -> list[int]:
+def _org_ids(user: User, role: str) -> list[int]:
     return sorted(org_id for org_id, r in roles_of(user) if r == role)
 
 
 # --- patients and plans -------------------------------------------------------------------------------
 
 
-def patient_list_for_user(*, user: Any) -> QuerySet[Patient]:
+def patient_list_for_user(*, user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)).select_related("clinic")
 
 
-def patient_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Patient:
+def patient_get_for_user(*, user: User, public_id: uuid.UUID | str) -> Patient:
     return patient_list_for_user(user=user).get(public_id=public_id)
 
 
-def plan_list_for_user(*, user: Any) -> QuerySet[TreatmentPlan]:
+def plan_list_for_user(*, user: User) -> QuerySet[TreatmentPlan]:
     return TreatmentPlan.objects.filter(
         patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)
     ).select_related("patient__clinic", "physiotherapist")
 
 
-def plan_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan:
+def plan_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TreatmentPlan:
     return (
         plan_list_for_user(user=user)
         .prefetch_related("exercises__exercise", "precautions", "red_flags")
@@ -62,7 +62,7 @@ def plan_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan
     )
 
 
-def consent_list_for_user(*, user: Any) -> QuerySet[Consent]:
+def consent_list_for_user(*, user: User) -> QuerySet[Consent]:
     return Consent.objects.filter(patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)).select_related(
         "patient", "gym", "recorded_by", "withdrawn_by"
     )
@@ -75,7 +75,7 @@ def active_consent(*, patient: Patient, gym_id: int) -> Consent | None:
 # --- handoffs ------------------------------------------------------------------------------------------
 
 
-def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+def handoff_list_for_user(*, user: User) -> QuerySet[TrainerHandoff]:
     """Handoffs of the clinics where the user is a physiotherapist, and those offered to the user as a
     trainer at a gym where the user is still a trainer (drafts are the clinic's own business)."""
     return _handoff_scope(user).select_related(
@@ -83,12 +83,12 @@ def handoff_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     )
 
 
-def _handoff_scope(user: Any) -> QuerySet[TrainerHandoff]:
+def _handoff_scope(user: User) -> QuerySet[TrainerHandoff]:
     """`handoff_list_for_user`'s rows, nothing joined."""
     return TrainerHandoff.objects.filter(_handoff_scope_q(user))
 
 
-def _handoff_scope_q(user: Any) -> Q:
+def _handoff_scope_q(user: User) -> Q:
     """The clinic's rows on the handoff's own (indexed) clinic column, the trainer's on trainer and gym
     (the trainer inbox index); only the part the user has a role for."""
     clinic_ids = _org_ids(user, Role.PHYSIOTHERAPIST)
@@ -101,7 +101,7 @@ def _handoff_scope_q(user: Any) -> Q:
     return Q(clinic_id__in=clinic_ids)  # an empty list: no rows
 
 
-def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+def handoff_attention_list_for_user(*, user: User) -> QuerySet[TrainerHandoff]:
     """Referrals of the user's clinics that ended without care (declined, failed) and whose plan has not
     been offered again since: the PT still has to find the patient a trainer."""
     newer = TrainerHandoff.objects.filter(plan=OuterRef("plan"), created_at__gt=OuterRef("created_at"))
@@ -113,7 +113,7 @@ def handoff_attention_list_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     )
 
 
-def _clinic_rows(user: Any) -> QuerySet[TrainerHandoff]:
+def _clinic_rows(user: User) -> QuerySet[TrainerHandoff]:
     """The handoffs of the user's clinics as the PT home lists them (patient, trainer, gym, status): the
     clinic's own indexed column, and only the joins a row renders."""
     return (
@@ -123,7 +123,7 @@ def _clinic_rows(user: Any) -> QuerySet[TrainerHandoff]:
     )
 
 
-def handoff_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TrainerHandoff:
+def handoff_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TrainerHandoff:
     return handoff_list_for_user(user=user).get(public_id=public_id)
 
 
@@ -148,7 +148,7 @@ def open_handoff_for_plan(*, plan: TreatmentPlan) -> TrainerHandoff | None:
 # --- notifications -------------------------------------------------------------------------------------
 
 
-def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
+def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
     if not getattr(user, "is_authenticated", False):
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).select_related("event__handoff")
@@ -157,7 +157,7 @@ def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
 UNREAD_COLUMN = "request_unread_notifications"
 
 
-def _unread(user: Any) -> QuerySet[Notification]:
+def _unread(user: Any) -> QuerySet[Notification]:  # a User, or OuterRef (the stubs' lookups take no OuterRef)
     return Notification.objects.filter(recipient=user, read_at__isnull=True)
 
 
@@ -168,7 +168,7 @@ def notification_unread_columns(owner: str = "pk") -> dict[str, Any]:
     return {UNREAD_COLUMN: Coalesce(Subquery(count[:1]), 0)}
 
 
-def notification_unread_count(*, user: Any) -> int:
+def notification_unread_count(*, user: User) -> int:
     """The bell's number: read with the request's user when it was loaded so, one query otherwise."""
     if not getattr(user, "is_authenticated", False):
         return 0
@@ -178,7 +178,7 @@ def notification_unread_count(*, user: Any) -> int:
     return _unread(user).count()
 
 
-def notification_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Notification:
+def notification_get_for_user(*, user: User, public_id: uuid.UUID | str) -> Notification:
     return notification_list_for_user(user=user).get(public_id=public_id)
 
 
@@ -293,7 +293,7 @@ def exercise_list(*, search: str = "", category: str = "", body_region: str = ""
 
 def trainer_directory_for_user(
     *,
-    user: Any,
+    user: User,
     specialization: str = "",
     gym_public_id: uuid.UUID | str | None = None,
     accepting: bool | None = None,
@@ -409,7 +409,7 @@ class TrainerChoice:
 
 
 def trainer_choices_for_plan(
-    *, user: Any, plan: TreatmentPlan, specialization: str = "", accepting: bool | None = None
+    *, user: User, plan: TreatmentPlan, specialization: str = "", accepting: bool | None = None
 ) -> list[TrainerChoice]:
     """The trainers of the plan's clinic's active partner gyms, each with the reasons it cannot be chosen.
 
@@ -450,7 +450,7 @@ def trainer_choices_for_plan(
 
 
 def trainer_choice_for_plan(
-    *, user: Any, plan: TreatmentPlan, trainer_public_id: uuid.UUID | str, gym_public_id: uuid.UUID | str
+    *, user: User, plan: TreatmentPlan, trainer_public_id: uuid.UUID | str, gym_public_id: uuid.UUID | str
 ) -> TrainerChoice | None:
     """One trainer at one partner gym, as `trainer_choices_for_plan` shows them; None when not offered."""
     for choice in trainer_choices_for_plan(user=user, plan=plan):
@@ -461,7 +461,7 @@ def trainer_choice_for_plan(
     return None
 
 
-def plan_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[TreatmentPlan]:
+def plan_list_for_patient(*, user: User, patient: Patient) -> QuerySet[TreatmentPlan]:
     return (
         plan_list_for_user(user=user)
         .filter(patient=patient)
@@ -470,15 +470,15 @@ def plan_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[TreatmentP
     )
 
 
-def consent_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[Consent]:
+def consent_list_for_patient(*, user: User, patient: Patient) -> QuerySet[Consent]:
     return consent_list_for_user(user=user).filter(patient=patient).order_by("-recorded_at", "-id")
 
 
-def consent_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> Consent:
+def consent_get_for_user(*, user: User, public_id: uuid.UUID | str) -> Consent:
     return consent_list_for_user(user=user).get(public_id=public_id)
 
 
-def trainer_inbox_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+def trainer_inbox_for_user(*, user: User) -> QuerySet[TrainerHandoff]:
     """The referrals offered to the user as a trainer that still need them: new ones first, then active
     clients, most recently changed first."""
     return (
@@ -489,12 +489,12 @@ def trainer_inbox_for_user(*, user: Any) -> QuerySet[TrainerHandoff]:
     )
 
 
-def open_handoffs_for_clinic_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+def open_handoffs_for_clinic_user(*, user: User) -> QuerySet[TrainerHandoff]:
     """The open handoffs of the user's clinics, by status then most recently changed."""
     return _clinic_rows(user).filter(status__in=OPEN_STATUSES).order_by("status", "-updated_at", "-id")
 
 
-def waiting_handoffs_for_clinic_user(*, user: Any) -> QuerySet[TrainerHandoff]:
+def waiting_handoffs_for_clinic_user(*, user: User) -> QuerySet[TrainerHandoff]:
     """The referrals of the user's clinics still waiting for the trainer's answer, oldest sent first."""
     return _clinic_rows(user).filter(status=HandoffStatus.REQUESTED).order_by("sent_at", "id")
 
@@ -503,11 +503,11 @@ def exercise_list_by_ids(*, ids: list[int]) -> QuerySet[Exercise]:
     return Exercise.objects.filter(pk__in=ids).order_by("name")
 
 
-def clinics_for_physio(*, user: Any) -> list[Organization]:
+def clinics_for_physio(*, user: User) -> list[Organization]:
     return list(Organization.objects.filter(pk__in=_org_ids(user, Role.PHYSIOTHERAPIST)).order_by("name"))
 
 
-def concerns_for_clinic_user(*, user: Any) -> QuerySet[Concern]:
+def concerns_for_clinic_user(*, user: User) -> QuerySet[Concern]:
     """The unresolved concerns raised on the referrals of the user's clinics, newest first, whatever
     became of the referral since (completed, cancelled, declined...): a concern leaves this list only
     when a physiotherapist resolves it."""
@@ -520,7 +520,7 @@ def concerns_for_clinic_user(*, user: Any) -> QuerySet[Concern]:
     )
 
 
-def concern_get_for_user(*, user: Any, handoff: TrainerHandoff, public_id: uuid.UUID | str) -> Concern:
+def concern_get_for_user(*, user: User, handoff: TrainerHandoff, public_id: uuid.UUID | str) -> Concern:
     """One concern of a handoff the user may see (the handoff came through `handoff_get_for_user`)."""
     return Concern.objects.select_related("event__actor").get(handoff=handoff, public_id=public_id)
 
@@ -667,7 +667,7 @@ HANDOFF_SUMMARY_CLINIC_FIELDS = (
 )
 
 
-def handoff_summaries_for_user(*, user: Any) -> QuerySet[Any]:
+def handoff_summaries_for_user(*, user: User) -> QuerySet[Any]:
     """`handoff_list_for_user`'s rows as dicts (`.values()`): the summary fields, the three names of the
     snapshot the trainer may see (`snapshot_clinic`, `snapshot_physiotherapist`, `snapshot_patient`),
     and the clinic-side fields only for a user who works for a clinic. Unordered: the caller orders."""
@@ -761,7 +761,7 @@ def _view(
     )
 
 
-def handoff_view_for_user(*, user: Any, handoff: TrainerHandoff, surface: policies.Surface) -> HandoffView:
+def handoff_view_for_user(*, user: User, handoff: TrainerHandoff, surface: policies.Surface) -> HandoffView:
     """`handoff` (with its plan, patient, clinic, physiotherapist and consent joined, as
     `handoff_list_for_user` reads it) as `user` may see it on `surface`."""
     shown = policies.handoff_shown(user, handoff, surface)
@@ -790,7 +790,7 @@ def handoff_view_for_user(*, user: Any, handoff: TrainerHandoff, surface: polici
 
 
 def handoff_summary_view_for_user(
-    *, user: Any, row: dict[str, Any], surface: policies.Surface
+    *, user: User, row: dict[str, Any], surface: policies.Surface
 ) -> HandoffView:
     """A row of `handoff_summaries_for_user` as `user` may see it on a list `surface`."""
     shown = policies.handoff_shown_of_summary(user, row, surface)

@@ -7,7 +7,7 @@ state, appends an event and writes the notifications it owes beside it. Celery i
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -964,7 +964,7 @@ def concern_resolve(*, concern: Concern, actor: User, note: str) -> Concern:
 
 
 # Service per action name, for adapters that dispatch on the action (API, admin).
-HANDOFF_ACTIONS = {
+HANDOFF_ACTIONS: dict[str, Callable[..., TrainerHandoff]] = {
     "send": handoff_send,
     "accept": handoff_accept,
     "reject": handoff_reject,

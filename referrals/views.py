@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organization, User
+from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals import audit, forms, policies, selectors, services
 from referrals.errors import (
     ConcernAlreadyResolved,
@@ -50,12 +51,6 @@ from referrals.policies import Shown, Surface
 S = HandoffStatus
 M = TypeVar("M", bound=Model)
 PAGE_SIZE = 25
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required guarantees it
-    return user
 
 
 def _get(fetch: Callable[..., M], model: type[M], **kwargs: Any) -> M:
@@ -314,46 +309,59 @@ def _plan_initial(plan: TreatmentPlan | None) -> dict[str, Any]:
     }
 
 
-def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | None) -> HttpResponse:
-    """Create or edit a plan. "Add" and "remove" buttons re-render the posted rows with one more or one
-    fewer, so nothing typed is lost; "filter" narrows the exercise lists; anything else saves."""
-    user = _user(request)
-    initial = _plan_initial(plan)
+@dataclass(frozen=True)
+class _EditorPost:
+    """What a request to the plan editor asks for: the rows to show (None: the plan as stored), whether
+    to save them, and why what was posted was refused (empty when it was not)."""
+
     data: QueryDict | None = None
-    saving = False
-    refused = ""
-    if request.method == "POST":
-        data = request.POST
-        problems = [
-            problem
-            for prefix, rowset in ROW_SETS.items()
-            if (problem := forms.management_problem(data, prefix, rowset.max_num))
-        ]
-        if problems:
-            # Rows that cannot be read are not guessed at: the editor starts again from what is stored.
-            data = None
-            refused = f"Nothing was saved: {problems[0]} Your changes were not kept; please make them again."
-        elif str(data.get("add", "")) in ROW_SETS:
-            prefix = data["add"]
-            if forms.row_count(data, prefix) >= ROW_SETS[prefix].max_num:
-                messages.error(request, services.row_cap_message(prefix))
-            else:
-                data = forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form)
-        elif data.get("remove"):
-            remove = _REMOVE.fullmatch(str(data["remove"]))
-            if remove is not None:
-                data = forms.formset_data_with_row_removed(data, remove[1], int(remove[2]))
-        elif "filter" not in data:
-            saving = True
-    filter_form = forms.ExerciseFilterForm(data if data is not None else request.GET)
-    if data is not None:
-        values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.fullmatch(k)]
-        selected = [int(v) for v in values if _EXERCISE_ID.fullmatch(v)]
-    else:
-        selected = [row["exercise"] for row in initial["exercises"]]
-    choices = _exercise_choices(filter_form, selected)
-    form = forms.PlanForm(data, initial=initial["plan"])
-    rowsets = {
+    saving: bool = False
+    refused: str = ""
+
+
+def _editor_post(request: HttpRequest) -> _EditorPost:
+    """Parse the editor's POST: "add" and "remove" change the posted rows, "filter" only narrows the
+    exercise lists, anything else saves. Rows that cannot be read are refused before any form is built."""
+    if request.method != "POST":
+        return _EditorPost()
+    data: QueryDict = request.POST
+    problems = [
+        problem
+        for prefix, rowset in ROW_SETS.items()
+        if (problem := forms.management_problem(data, prefix, rowset.max_num))
+    ]
+    if problems:
+        # Rows that cannot be read are not guessed at: the editor starts again from what is stored.
+        return _EditorPost(
+            refused=f"Nothing was saved: {problems[0]} Your changes were not kept; please make them again."
+        )
+    if str(data.get("add", "")) in ROW_SETS:
+        prefix = str(data["add"])
+        if forms.row_count(data, prefix) >= ROW_SETS[prefix].max_num:
+            messages.error(request, services.row_cap_message(prefix))
+            return _EditorPost(data)
+        return _EditorPost(forms.formset_data_with_row_added(data, prefix, ROW_SETS[prefix].form))
+    if data.get("remove"):
+        remove = _REMOVE.fullmatch(str(data["remove"]))
+        if remove is not None:
+            data = forms.formset_data_with_row_removed(data, remove[1], int(remove[2]))
+        return _EditorPost(data)
+    return _EditorPost(data, saving="filter" not in data)
+
+
+def _selected_exercises(data: QueryDict | None, initial: dict[str, Any]) -> list[int]:
+    """The exercises chosen in the rows shown: posted (a malformed id is no choice) or stored."""
+    if data is None:
+        return [row["exercise"] for row in initial["exercises"]]
+    values = [str(data.get(k, "")) for k in data if _EXERCISE_KEY.fullmatch(k)]
+    return [int(v) for v in values if _EXERCISE_ID.fullmatch(v)]
+
+
+def _editor_rows(
+    data: QueryDict | None, initial: dict[str, Any], choices: list[tuple[int, str]]
+) -> dict[str, Any]:
+    """The row formsets of the editor, by prefix."""
+    return {
         prefix: cls(
             data,
             # Initial values only for a fresh page: once posted, the rows are what was posted (a removed
@@ -364,30 +372,55 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         )
         for prefix, cls in ROW_SETS.items()
     }
-    if saving:
-        valid = form.is_valid() & all([rs.is_valid() for rs in rowsets.values()])
-        if valid:
-            rows = {prefix: forms.filled_rows(rs) for prefix, rs in rowsets.items()}
-            fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
-            fields |= {
-                "exercises": [r for _, r in rows["exercises"]],
-                "precautions": [r for _, r in rows["precautions"]],
-                "red_flags": [r["description"] for _, r in rows["red_flags"]],
-            }
-            try:
-                if plan is None:
-                    plan = services.plan_create(patient=patient, actor=user, **fields)
-                    messages.success(request, "The treatment plan was created.")
-                else:
-                    plan = services.plan_update(plan=plan, actor=user, **fields)
-                    messages.success(request, "The treatment plan was saved.")
-            except ValidationError as exc:
-                index_maps = {p: (rowsets[p], [i for i, _ in rows[p]]) for p in ROW_SETS}
-                forms.apply_service_errors(exc, form, index_maps)
-            except NotPermitted as exc:
-                raise PermissionDenied(exc.message) from exc
-            else:
-                return redirect("plan_detail", public_id=plan.public_id)
+
+
+def _plan_save(
+    request: HttpRequest,
+    patient: Patient,
+    plan: TreatmentPlan | None,
+    form: forms.PlanForm,
+    rowsets: dict[str, Any],
+) -> TreatmentPlan | None:
+    """Create or update the plan from valid forms; None (the errors put on the forms) when the forms or
+    the service refuse."""
+    valid = form.is_valid() & all([rs.is_valid() for rs in rowsets.values()])
+    if not valid:
+        return None
+    rows = {prefix: forms.filled_rows(rs) for prefix, rs in rowsets.items()}
+    fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
+    fields |= {
+        "exercises": [r for _, r in rows["exercises"]],
+        "precautions": [r for _, r in rows["precautions"]],
+        "red_flags": [r["description"] for _, r in rows["red_flags"]],
+    }
+    user = _user(request)
+    try:
+        if plan is None:
+            saved = services.plan_create(patient=patient, actor=user, **fields)
+            messages.success(request, "The treatment plan was created.")
+        else:
+            saved = services.plan_update(plan=plan, actor=user, **fields)
+            messages.success(request, "The treatment plan was saved.")
+    except ValidationError as exc:
+        index_maps = {p: (rowsets[p], [i for i, _ in rows[p]]) for p in ROW_SETS}
+        forms.apply_service_errors(exc, form, index_maps)
+        return None
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    return saved
+
+
+def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | None) -> HttpResponse:
+    """Create or edit a plan. "Add" and "remove" buttons re-render the posted rows with one more or one
+    fewer, so nothing typed is lost; "filter" narrows the exercise lists; anything else saves."""
+    initial = _plan_initial(plan)
+    post = _editor_post(request)
+    filter_form = forms.ExerciseFilterForm(post.data if post.data is not None else request.GET)
+    choices = _exercise_choices(filter_form, _selected_exercises(post.data, initial))
+    form = forms.PlanForm(post.data, initial=initial["plan"])
+    rowsets = _editor_rows(post.data, initial, choices)
+    if post.saving and (saved := _plan_save(request, patient, plan, form, rowsets)) is not None:
+        return redirect("plan_detail", public_id=saved.public_id)
     context = {
         "patient": patient,
         "plan": plan,
@@ -396,11 +429,12 @@ def _plan_editor(request: HttpRequest, patient: Patient, plan: TreatmentPlan | N
         "exercise_rows": rowsets["exercises"],
         "precaution_rows": rowsets["precautions"],
         "red_flag_rows": rowsets["red_flags"],
-        "show_errors": saving,
-        "refused": refused,
+        "show_errors": post.saving,
+        "refused": post.refused,
         "library_count": len(choices),
     }
-    return render(request, "referrals/plan_form.html", context, status=400 if saving or refused else 200)
+    status = 400 if post.saving or post.refused else 200
+    return render(request, "referrals/plan_form.html", context, status=status)
 
 
 @login_required

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from kombu import pools
 
-from config.celery_app import app as celery_app
+from config.celery_app import app
+
+# Its connection pools are private attributes and its settings writable at run time: neither is in the
+# stubs (celery-types), which describe the public, read-only view.
+celery_app: Any = app
 
 
 def _reset_pools() -> None:

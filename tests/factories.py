@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 import factory
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import (
@@ -21,12 +23,30 @@ from referrals.models import Consent, Exercise, Patient, PlanExercise, Precautio
 
 TEST_PASSWORD = "correct-horse-battery"
 
+M = TypeVar("M", bound=Model)
+
+
+class Made(Protocol[M]):
+    """What mypy knows of a factory: calling it, or its create(), makes a saved `M`. (factory_boy types
+    create() and create_batch(), but not the call itself, whose result it types as the factory.)"""
+
+    def __call__(self, **kwargs: Any) -> M: ...
+    def create(self, **kwargs: Any) -> M: ...
+    def build(self, **kwargs: Any) -> M: ...
+    def create_batch(self, size: int, **kwargs: Any) -> list[M]: ...
+    def __getattr__(self, name: str) -> Any: ...
+
+
+def made(cls: type[factory.django.DjangoModelFactory[M]]) -> Made[M]:
+    """The factory itself (nothing changes at run time), typed by the model it makes."""
+    return cast("Made[M]", cls)
+
 
 def in_days(days: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=days)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class _UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -35,7 +55,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(TEST_PASSWORD)
 
 
-class ClinicFactory(factory.django.DjangoModelFactory):
+UserFactory = made(_UserFactory)
+
+
+class _ClinicFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -43,7 +66,10 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     kind = Organization.Kind.CLINIC
 
 
-class GymFactory(factory.django.DjangoModelFactory):
+ClinicFactory = made(_ClinicFactory)
+
+
+class _GymFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -51,7 +77,10 @@ class GymFactory(factory.django.DjangoModelFactory):
     kind = Organization.Kind.GYM
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+GymFactory = made(_GymFactory)
+
+
+class _MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -60,7 +89,10 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.PHYSIOTHERAPIST
 
 
-class PartnershipFactory(factory.django.DjangoModelFactory):
+MembershipFactory = made(_MembershipFactory)
+
+
+class _PartnershipFactory(factory.django.DjangoModelFactory[Partnership]):
     class Meta:
         model = Partnership
 
@@ -69,7 +101,10 @@ class PartnershipFactory(factory.django.DjangoModelFactory):
     active = True
 
 
-class PhysioProfileFactory(factory.django.DjangoModelFactory):
+PartnershipFactory = made(_PartnershipFactory)
+
+
+class _PhysioProfileFactory(factory.django.DjangoModelFactory[PhysiotherapistProfile]):
     class Meta:
         model = PhysiotherapistProfile
 
@@ -79,7 +114,10 @@ class PhysioProfileFactory(factory.django.DjangoModelFactory):
     licence_expiry = factory.LazyFunction(lambda: in_days(400))
 
 
-class TrainerProfileFactory(factory.django.DjangoModelFactory):
+PhysioProfileFactory = made(_PhysioProfileFactory)
+
+
+class _TrainerProfileFactory(factory.django.DjangoModelFactory[TrainerProfile]):
     class Meta:
         model = TrainerProfile
 
@@ -89,7 +127,10 @@ class TrainerProfileFactory(factory.django.DjangoModelFactory):
     max_active_clients = 10
 
 
-class CertificationFactory(factory.django.DjangoModelFactory):
+TrainerProfileFactory = made(_TrainerProfileFactory)
+
+
+class _CertificationFactory(factory.django.DjangoModelFactory[Certification]):
     class Meta:
         model = Certification
 
@@ -100,7 +141,10 @@ class CertificationFactory(factory.django.DjangoModelFactory):
     verified = True  # only a verified certification makes a trainer sendable (pass False for one that is not)
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+CertificationFactory = made(_CertificationFactory)
+
+
+class _PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 
@@ -110,7 +154,10 @@ class PatientFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"patient{n}@example.test")
 
 
-class PlanFactory(factory.django.DjangoModelFactory):
+PatientFactory = made(_PatientFactory)
+
+
+class _PlanFactory(factory.django.DjangoModelFactory[TreatmentPlan]):
     class Meta:
         model = TreatmentPlan
 
@@ -121,7 +168,10 @@ class PlanFactory(factory.django.DjangoModelFactory):
     goals = "Lift a 10 kg box to shoulder height without pain."
 
 
-class PlanExerciseFactory(factory.django.DjangoModelFactory):
+PlanFactory = made(_PlanFactory)
+
+
+class _PlanExerciseFactory(factory.django.DjangoModelFactory[PlanExercise]):
     class Meta:
         model = PlanExercise
 
@@ -132,7 +182,10 @@ class PlanExerciseFactory(factory.django.DjangoModelFactory):
     frequency_per_week = 3
 
 
-class PrecautionFactory(factory.django.DjangoModelFactory):
+PlanExerciseFactory = made(_PlanExerciseFactory)
+
+
+class _PrecautionFactory(factory.django.DjangoModelFactory[Precaution]):
     class Meta:
         model = Precaution
 
@@ -145,7 +198,10 @@ class PrecautionFactory(factory.django.DjangoModelFactory):
     detail = "No overhead load above 5 kg."
 
 
-class RedFlagFactory(factory.django.DjangoModelFactory):
+PrecautionFactory = made(_PrecautionFactory)
+
+
+class _RedFlagFactory(factory.django.DjangoModelFactory[RedFlag]):
     class Meta:
         model = RedFlag
 
@@ -153,7 +209,10 @@ class RedFlagFactory(factory.django.DjangoModelFactory):
     description = "Night pain or numbness down the arm"
 
 
-class ConsentFactory(factory.django.DjangoModelFactory):
+RedFlagFactory = made(_RedFlagFactory)
+
+
+class _ConsentFactory(factory.django.DjangoModelFactory[Consent]):
     class Meta:
         model = Consent
 
@@ -163,9 +222,15 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     recorded_by = factory.SubFactory(UserFactory)
 
 
-class TrainerSpecializationFactory(factory.django.DjangoModelFactory):
+ConsentFactory = made(_ConsentFactory)
+
+
+class _TrainerSpecializationFactory(factory.django.DjangoModelFactory[TrainerSpecialization]):
     class Meta:
         model = TrainerSpecialization
 
     profile = factory.SubFactory(TrainerProfileFactory)
     specialization = "post_rehab"
+
+
+TrainerSpecializationFactory = made(_TrainerSpecializationFactory)

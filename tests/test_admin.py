@@ -278,7 +278,7 @@ def test_every_autocomplete_field_answers(
         {
             "term": "",
             "app_label": model._meta.app_label,
-            "model_name": model._meta.model_name,
+            "model_name": model._meta.model_name or "",
             "field_name": field_name,
         },
     )
@@ -508,7 +508,7 @@ def test_the_verify_action_marks_a_certification_verified_by_the_admin(
         follow=True,
     )
     assert ("success", "1 certification(s) verified.") in messages_of(response)
-    certification.refresh_from_db()
+    certification = Certification.objects.get(pk=certification.pk)
     assert certification.verified
     assert certification.verified_by == superuser
     assert certification.verified_at is not None

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
 from referrals import selectors, services
-from referrals.errors import InvalidTransition, NoLongerEligible, SendBlocked
+from referrals.errors import InvalidTransition, NoLongerEligible, NotPermitted, SendBlocked
 from referrals.models import (
     HandoffEvent,
     HandoffStatus,
@@ -250,7 +250,7 @@ def test_a_refused_step_by_the_wrong_user_is_forbidden_not_recorded(
     world: World, requested: TrainerHandoff, other_trainer: User
 ) -> None:
     Partnership.objects.update(active=False)
-    with pytest.raises(services.NotPermitted):
+    with pytest.raises(NotPermitted):
         services.handoff_accept(handoff=requested, actor=other_trainer)
     with pytest.raises(InvalidTransition):
         services.handoff_resume(handoff=requested, actor=world.trainer)
@@ -437,8 +437,8 @@ def test_the_pages_and_the_api_show_a_plan_awaiting_a_new_trainer(
         response = client.get(url)
         assert response.status_code == 200
         assert "Awaiting a new trainer" in response.content.decode()
-    response = api(world.physio).get(f"{API}/plans/{world.plan.public_id}/")
-    assert response.status_code == 200 and response.json()["status"] == "awaiting_trainer"
+    answer = api(world.physio).get(f"{API}/plans/{world.plan.public_id}/")
+    assert answer.status_code == 200 and answer.json()["status"] == "awaiting_trainer"
 
 
 def test_the_database_refuses_an_unknown_plan_status(world: World) -> None:

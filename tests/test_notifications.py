@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -81,7 +83,7 @@ def test_one_email_per_event_even_when_the_task_runs_twice(world: World, request
     row = OutboxMessage.objects.get()
     assert len(mail.outbox) == 1
     assert tasks.deliver_outbox_message(row.pk) == "skipped"
-    assert tasks.deliver_outbox_message.apply(args=[row.pk]).get() == "skipped"
+    assert tasks.deliver_outbox_message.apply(args=(row.pk,)).get() == "skipped"
     assert len(mail.outbox) == 1
     row.refresh_from_db()
     assert row.status == Status.SENT and row.attempts == 1
@@ -112,7 +114,8 @@ def test_email_names_what_and_where_but_no_patient_or_clinical_detail(
     world: World, requested: TrainerHandoff
 ) -> None:
     message = mail.outbox[0]
-    html = message.alternatives[0][0]  # type: ignore[attr-defined]
+    assert isinstance(message, EmailMultiAlternatives)
+    html = str(message.alternatives[0][0])
     text = f"{message.subject}\n{message.body}\n{html}"
     assert "New referral from Lakeside Physio" in message.subject
     assert f"/handoffs/{requested.public_id}/" in message.body
@@ -377,9 +380,12 @@ def test_a_failure_in_one_row_of_a_batch_does_not_lose_the_others(
     rows = owe_to_many(world, draft, 6)
     assert notifications.claim(rows[0].pk) is not None  # its own row is another worker's: a batch only
     published: list[tuple[int, float | None]] = []
-    monkeypatch.setattr(
-        tasks, "publish_delivery", lambda pk, countdown=None: published.append((pk, countdown)) or True
-    )
+
+    def publish(pk: int, countdown: float | None = None) -> bool:
+        published.append((pk, countdown))
+        return True
+
+    monkeypatch.setattr(tasks, "publish_delivery", publish)
     set_failures(1)  # the mail server refuses the first email of the run: the batch's first row
     assert tasks.deliver_outbox_message(rows[0].pk) == "skipped"
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.recipient.email for r in rows[2:])
@@ -421,7 +427,12 @@ def test_the_task_republishes_what_its_batch_gave_back(
 ) -> None:
     rows = owe_to_many(world, draft, 3)
     published: list[int] = []
-    monkeypatch.setattr(tasks, "publish_delivery", lambda pk, countdown=None: published.append(pk) or True)
+
+    def publish(pk: int, countdown: float | None = None) -> bool:
+        published.append(pk)
+        return True
+
+    monkeypatch.setattr(tasks, "publish_delivery", publish)
     monkeypatch.setattr(
         notifications,
         "deliver",
@@ -469,16 +480,21 @@ def test_the_task_takes_over_only_for_a_redelivered_message_without_an_eta(
     world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        notifications, "deliver", lambda pk, **kw: calls.append(kw) or notifications.BatchReport()
-    )
+
+    def deliver(pk: int, **kw: Any) -> notifications.BatchReport:
+        calls.append(kw)
+        return notifications.BatchReport()
+
+    monkeypatch.setattr(notifications, "deliver", deliver)
     task = tasks.deliver_outbox_message
+    # celery-types gives push_request the task's own parameters; it takes the request's fields
+    push_request: Callable[..., None] = task.push_request
     for delivery_info, eta in [
         ({"redelivered": True}, None),
         ({"redelivered": False}, None),
         ({"redelivered": True}, "2026-01-01T00:00:00+00:00"),  # a retry: Redis may hand it out twice
     ]:
-        task.push_request(id="4b4c6a36-8d0b-4a51-9f5e-1f1f9c4e1a10", delivery_info=delivery_info, eta=eta)
+        push_request(id="4b4c6a36-8d0b-4a51-9f5e-1f1f9c4e1a10", delivery_info=delivery_info, eta=eta)
         try:
             task.run(1)
         finally:

@@ -46,12 +46,13 @@ def referral_in(
     if status == S.DRAFT:
         return services.handoff_create(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
     handoff = services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
-    steps = {
+    steps_to: dict[str, list[str]] = {
         S.REQUESTED: [],
         S.ACCEPTED: ["accept"],
         S.IN_PROGRESS: ["accept", "start"],
         S.ON_HOLD: ["accept", "start", "hold"],
-    }[status]
+    }
+    steps = steps_to[status]
     for step in steps:
         kwargs = {"reason": "Flare-up."} if step == "hold" else {}
         handoff = services.HANDOFF_ACTIONS[step](handoff=handoff, actor=trainer, **kwargs)

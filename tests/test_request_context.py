@@ -6,7 +6,7 @@ request."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -132,7 +132,7 @@ def test_forgetting_the_context_reaches_the_user_through_the_request_s_lazy_wrap
     from config.auth import RequestUserBackend
 
     loaded = RequestUserBackend().get_user(world.trainer.pk)
-    wrapped = SimpleLazyObject(lambda: loaded)
+    wrapped = cast(User, SimpleLazyObject(lambda: loaded))  # request.user: a lazy object standing for a User
     assert policies.roles_of(wrapped)
     Membership.objects.filter(user=world.trainer).delete()
     account_selectors.forget_request_context(wrapped)
@@ -208,5 +208,6 @@ def test_a_compiled_query_converts_boolean_datetime_and_uuid_annotations_like_th
     row = query.first(world.physio.pk)
     assert row is not None
     assert row.is_member is True  # type: ignore[attr-defined]
-    assert timezone.is_aware(row.token_created)  # type: ignore[attr-defined]
+    token_created: datetime.datetime = row.token_created  # type: ignore[attr-defined]
+    assert timezone.is_aware(token_created)
     _assert_same_values_as_the_orm(query, world.physio.pk)

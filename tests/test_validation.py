@@ -125,7 +125,7 @@ def test_precautions_are_checked_by_kind(world: World, precaution: dict[str, Any
 
 
 def test_valid_precautions_of_every_kind_are_stored(world: World) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"kind": "avoid_movement", "body_region": "lumbar_spine", "detail": "No loaded spinal flexion"},
         {"kind": "load_limit", "body_region": "knee", "limit_value": 20, "limit_unit": "kg"},
         {"kind": "rom_limit", "body_region": "knee", "limit_value": 90, "limit_unit": "deg"},

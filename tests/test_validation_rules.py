@@ -8,9 +8,11 @@ import datetime
 from typing import Any
 
 import pytest
+from django import forms as django_forms
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
+from rest_framework import serializers
 
 from accounts.models import Organization, User
 from referrals import forms, services
@@ -247,7 +249,7 @@ def test_the_api_refuses_one_row_more_than_the_cap_with_the_same_message(
 
 def test_the_page_refuses_31_red_flags_with_the_services_message(client: Client, world: World) -> None:
     patient = world.plan.patient
-    data = plan_post([], **{"red_flags-TOTAL_FORMS": "31"})
+    data = plan_post([], [], **{"red_flags-TOTAL_FORMS": "31"})
     data |= {f"red_flags-{i}-description": f"Flag {i}" for i in range(31)}
     response = login(client, world.physio).post(url("plan_create", patient), data)
     assert response.status_code == 400
@@ -268,8 +270,8 @@ def test_the_admin_refuses_one_red_flag_more_than_the_cap(
         if name in form.fields and value is not None
     }
     data["start_date"] = plan.start_date.isoformat()
-    for prefix, rows in (("exercises", []), ("precautions", [])):
-        data |= {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": 0}
+    for prefix in ("exercises", "precautions"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
     data |= {"handoffs-TOTAL_FORMS": 0, "handoffs-INITIAL_FORMS": 0}
     flags = plan.red_flags.all()
     data |= {"red_flags-TOTAL_FORMS": 31, "red_flags-INITIAL_FORMS": flags.count()}
@@ -289,7 +291,7 @@ def test_the_admin_refuses_one_red_flag_more_than_the_cap(
             for field in services.EXERCISE_FIELDS if prefix == "exercises" else services.PRECAUTION_FIELDS:
                 value = getattr(row, f"{field}_id", None) if field == "exercise" else getattr(row, field)
                 data[f"{prefix}-{i}-{field}"] = "" if value is None else value
-            if prefix == "exercises":
+            if isinstance(row, PlanExercise):
                 data[f"{prefix}-{i}-position"] = row.position
     response = admin.post(f"/admin/referrals/treatmentplan/{plan.pk}/change/", data)
     assert response.status_code == 200, response.content[:500]
@@ -307,7 +309,9 @@ def test_the_admin_refuses_one_red_flag_more_than_the_cap(
 
 def test_every_text_input_reads_the_models_limit() -> None:
     """Forms, serializers and the model agree, so no limit can drift from another."""
-    pairs = [
+    red_flags = s.PlanInputSerializer().fields["red_flags"]
+    assert isinstance(red_flags, serializers.ListField)
+    pairs: list[tuple[django_forms.Field, serializers.Field[Any, Any, Any, Any], int]] = [
         (
             forms.PatientForm.base_fields["full_name"],
             s.PatientInputSerializer().fields["full_name"],
@@ -355,7 +359,7 @@ def test_every_text_input_reads_the_models_limit() -> None:
         ),
         (
             forms.RedFlagForm.base_fields["description"],
-            s.PlanInputSerializer().fields["red_flags"].child,
+            red_flags.child,
             text_limit(RedFlag, "description"),
         ),
         (
@@ -372,6 +376,8 @@ def test_every_text_input_reads_the_models_limit() -> None:
         ),
     ]
     for form_field, api_field, limit in pairs:
+        assert isinstance(form_field, django_forms.CharField), form_field
+        assert isinstance(api_field, serializers.CharField), api_field
         assert form_field.max_length == api_field.max_length == limit, (form_field, api_field, limit)
     assert text_limit(TreatmentPlan, "diagnosis") == 4000  # the API's limit, now the page's too
     assert text_limit(TrainerHandoff, "status_reason") == REASON_MAX_LENGTH
@@ -413,7 +419,7 @@ def test_a_plan_text_one_over_its_limit_is_a_field_error_on_page_and_api(
     patient = world.plan.patient
     before = TreatmentPlan.objects.count()
     page = login(client, world.physio).post(
-        url("plan_create", patient), plan_post([], **{field: _too_long(limit)})
+        url("plan_create", patient), plan_post([], [], **{field: _too_long(limit)})
     )
     assert list(page.context["form"].errors) == [field]
     api = assert_error(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -418,7 +418,9 @@ def test_forms_need_csrf(world: World, requested: TrainerHandoff) -> None:
 # --- plans ---------------------------------------------------------------------------------------------
 
 
-def plan_post(exercises: list[dict[str, Any]], precautions: list[dict[str, Any]] = (), **extra: Any) -> dict:  # type: ignore[assignment]
+def plan_post(
+    exercises: list[dict[str, Any]], precautions: Sequence[dict[str, Any]] = (), **extra: Any
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "diagnosis": "Patellofemoral pain",
         "goals": "Stairs without pain",
@@ -545,6 +547,7 @@ def test_physio_edits_a_plan_and_the_sent_snapshot_stays(
     world.plan.refresh_from_db()
     assert world.plan.diagnosis == "Changed" and world.plan.exercises.count() == 1
     requested.refresh_from_db()
+    assert requested.snapshot is not None
     assert len(requested.snapshot["exercises"]) == 2
 
 
@@ -634,6 +637,7 @@ def test_review_shows_the_guidelines_as_the_trainer_will_see_them(
     handoff = TrainerHandoff.objects.get(plan=world.plan)
     assert sent.status_code == 302 and sent["Location"] == url("handoff_detail", handoff)
     assert handoff.status == "requested"
+    assert handoff.snapshot is not None
     assert {k: v for k, v in handoff.snapshot.items() if k != "sent_at"} == {
         k: v for k, v in preview.items() if k != "sent_at"
     }
@@ -731,7 +735,8 @@ def test_trainer_walks_a_referral_to_completion(
         assert response.status_code == 302, (action, response.content[:300])
         requested.refresh_from_db()
         assert requested.status == status
-    assert requested.events.order_by("created_at", "id").last().text == "Twelve sessions, back to hiking"
+    last = requested.events.order_by("created_at", "id").last()
+    assert last is not None and last.text == "Twelve sessions, back to hiking"
     page = client.get(url("handoff_detail", requested)).content.decode()
     assert page.count('data-testid="event"') == 7
 
@@ -928,7 +933,9 @@ def test_pages_have_no_inline_script_style_or_handlers(
 # --- query counts: constant as the lists grow ----------------------------------------------------------
 
 
-def assert_constant_queries(client: Client, page: str, grow: Callable[[int], None], assert_max: Any) -> None:
+def assert_constant_queries(
+    client: Client, page: str, grow: Callable[[int], object], assert_max: Any
+) -> None:
     grow(5)
     with CaptureQueriesContext(connection) as small:
         assert client.get(page).status_code == 200

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Certification, Membership, Organization, Specialization
+from accounts.models import Certification, Membership, Organization, Specialization, User
 from referrals import policies, selectors
 from referrals.models import (
     CONCERN_MAX_LENGTH,
@@ -36,6 +36,8 @@ from referrals.models import (
     RedFlag,
     TrainerHandoff,
     TreatmentPlan,
+    decimal_shape,
+    dose_bounds,
     icd10_validator,
     tempo_validator,
     text_limit,
@@ -49,6 +51,12 @@ if TYPE_CHECKING:
 def _text(model: type[Any], name: str, **kwargs: Any) -> serializers.CharField:
     """A text input with the model field's own limit: the API, the pages and the admin share it."""
     return serializers.CharField(max_length=text_limit(model, name), **kwargs)
+
+
+def _dose(name: str, **kwargs: Any) -> serializers.IntegerField:
+    """A dose input with the model's range (referrals.models.DOSE_LIMITS), documented in the schema."""
+    low, high = dose_bounds(name)
+    return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
 
 
 def _rows_error(key: str) -> dict[str, str | StrPromise]:
@@ -223,7 +231,7 @@ class PlanExerciseSerializer(serializers.Serializer[PlanExercise]):
     hold_seconds = serializers.IntegerField(allow_null=True)
     duration_minutes = serializers.IntegerField(allow_null=True)
     load_unit = serializers.CharField(allow_blank=True)
-    load_value = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    load_value = serializers.DecimalField(**decimal_shape(PlanExercise, "load_value"), allow_null=True)
     frequency_per_week = serializers.IntegerField()
     tempo = serializers.CharField(allow_blank=True)
     rest_seconds = serializers.IntegerField(allow_null=True)
@@ -235,7 +243,7 @@ class PlanExerciseSerializer(serializers.Serializer[PlanExercise]):
 class PrecautionSerializer(serializers.Serializer[Precaution]):
     kind = serializers.CharField()
     body_region = serializers.CharField(allow_blank=True)
-    limit_value = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    limit_value = serializers.DecimalField(**decimal_shape(Precaution, "limit_value"), allow_null=True)
     limit_unit = serializers.CharField(allow_blank=True)
     weight_bearing = serializers.CharField(allow_blank=True)
     valid_until = serializers.DateField(allow_null=True)
@@ -265,17 +273,17 @@ class PlanSerializer(serializers.Serializer[TreatmentPlan]):
 
 class PlanExerciseInputSerializer(serializers.Serializer[Any]):
     exercise = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="A library exercise id.")
-    sets = serializers.IntegerField(min_value=1, max_value=20, required=False)
-    reps = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
-    hold_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False, allow_null=True)
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True)
+    sets = _dose("sets", required=False)
+    reps = _dose("reps", required=False, allow_null=True)
+    hold_seconds = _dose("hold_seconds", required=False, allow_null=True)
+    duration_minutes = _dose("duration_minutes", required=False, allow_null=True)
     load_unit = serializers.ChoiceField(choices=LoadUnit.choices, required=False, allow_blank=True)
-    load_value = decimal_input(max_digits=6, decimal_places=2, required=False, allow_null=True)
-    frequency_per_week = serializers.IntegerField(min_value=1, max_value=14, required=False)
+    load_value = decimal_input(**decimal_shape(PlanExercise, "load_value"), required=False, allow_null=True)
+    frequency_per_week = _dose("frequency_per_week", required=False)
     tempo = _text(
         PlanExercise, "tempo", required=False, allow_blank=True, validators=[or_blank(tempo_validator)]
     )
-    rest_seconds = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True)
+    rest_seconds = _dose("rest_seconds", required=False, allow_null=True)
     notes = _text(PlanExercise, "notes", required=False, allow_blank=True)
     progression_note = _text(PlanExercise, "progression_note", required=False, allow_blank=True)
 
@@ -283,7 +291,7 @@ class PlanExerciseInputSerializer(serializers.Serializer[Any]):
 class PrecautionInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Precaution.Kind.choices)
     body_region = serializers.ChoiceField(choices=BodyRegion.choices, required=False, allow_blank=True)
-    limit_value = decimal_input(max_digits=6, decimal_places=1, required=False, allow_null=True)
+    limit_value = decimal_input(**decimal_shape(Precaution, "limit_value"), required=False, allow_null=True)
     limit_unit = serializers.ChoiceField(choices=Precaution.Unit.choices, required=False, allow_blank=True)
     weight_bearing = serializers.ChoiceField(
         choices=Precaution.WeightBearing.choices, required=False, allow_blank=True
@@ -615,7 +623,7 @@ class HandoffSummarySerializer(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField(read_only=True)
 
     @staticmethod
-    def rows(values: list[dict[str, Any]], *, user: Any, detail_url: str) -> list[dict[str, Any]]:
+    def rows(values: list[dict[str, Any]], *, user: User, detail_url: str) -> list[dict[str, Any]]:
         """The list's rows from `selectors.handoff_summaries_for_user`. `detail_url` is a handoff's URL with
         `{id}` for its id, formatted once per row instead of a reverse() per row."""
         out = []
@@ -678,10 +686,6 @@ class OptionalReasonInputSerializer(serializers.Serializer[Any]):
 
 class CompleteInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
-
-
-class EmptyInputSerializer(serializers.Serializer[Any]):
-    pass
 
 
 class ConcernInputSerializer(serializers.Serializer[Any]):

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
+from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals import audit, policies, selectors, services
 from referrals.api import serializers as s
 from referrals.api.pagination import ApiCursorPagination
@@ -39,13 +40,6 @@ from referrals.models import (
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id."
 )
-
-
-def _user(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):  # IsAuthenticated has run; this only narrows the type
-        raise exceptions.NotAuthenticated()
-    return user
 
 
 def _parse_id(raw: Any) -> uuid.UUID:

@@ -43,7 +43,7 @@ def api_for() -> Any:
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.content[:500])
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) >= {"code", "detail", "fields"}, body
     assert isinstance(body["fields"], dict)
     if code is not None:

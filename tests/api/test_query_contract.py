@@ -110,7 +110,7 @@ def forge(**tokens: str) -> str:
 
 
 def next_cursor(client: Any, url: str) -> str:
-    link = client.get(url).json()["next"]
+    link: str = client.get(url).json()["next"]
     assert link, url
     return parse_qs(urlparse(link).query)["cursor"][0]
 

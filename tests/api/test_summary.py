@@ -32,7 +32,9 @@ SUMMARY_KEYS = {
 
 
 def _row(client: Any, handoff: TrainerHandoff) -> dict[str, Any]:
-    rows = [r for r in client.get(f"{API}/handoffs/").json()["results"] if r["id"] == str(handoff.public_id)]
+    rows: list[dict[str, Any]] = [
+        r for r in client.get(f"{API}/handoffs/").json()["results"] if r["id"] == str(handoff.public_id)
+    ]
     assert len(rows) == 1, rows
     return rows[0]
 

@@ -37,6 +37,7 @@ def test_the_inbox_names_each_client_and_fits_a_375_px_phone(
     accepted = referral(c.physio, c.trainer, c.gym, c.clinic, LONG_NAME)
     services.handoff_accept(handoff=accepted, actor=c.trainer)
     lapsed = referral(c.physio, c.trainer, c.gym, c.clinic, "Hidden Person")
+    assert lapsed.consent_id is not None
     Consent.objects.filter(pk=lapsed.consent_id).update(withdrawn_at=lapsed.sent_at)
 
     page = new_page(PHONE_375)

@@ -187,6 +187,7 @@ def test_pt_writes_and_sends_a_plan_and_the_trainer_accepts(
     expect(pt.get_by_test_id("unread-count")).to_have_text("0")
     handoff = TrainerHandoff.objects.get()
     assert handoff.trainer_id == world.trainer.pk and handoff.status == "accepted"
+    assert handoff.snapshot is not None
     assert len(handoff.snapshot["exercises"]) == 3 and len(handoff.snapshot["precautions"]) == 2
 
     phone = new_page(viewport=PHONE)

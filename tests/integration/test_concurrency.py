@@ -46,7 +46,7 @@ class Outcome:
         return self.error is None
 
 
-def race(late: dict[str, float] | None = None, **contenders: Callable[[], Any]) -> dict[str, Outcome]:
+def race(late: dict[str, float] | None = None, **contenders: Callable[..., Any]) -> dict[str, Outcome]:
     """Run each callable in its own thread (own connection), all released at once; collect the outcomes.
 
     `late` holds some contenders back a little after the release, to force the interleaving the

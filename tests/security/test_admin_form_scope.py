@@ -347,7 +347,9 @@ def form_data(form: forms.BaseForm, overrides: dict[str, Any] | None = None) -> 
         while isinstance(widget, RelatedFieldWidgetWrapper):
             widget = widget.widget
         if isinstance(widget, forms.MultiWidget) and bound.name not in overrides:
-            for i, part in enumerate(widget.decompress(value)):
+            parts = widget.decompress(value)
+            assert parts is not None, bound.name
+            for i, part in enumerate(parts):
                 data[f"{bound.html_name}_{i}"] = as_post_value(part)
         elif isinstance(widget, forms.CheckboxInput):
             if value:
@@ -486,8 +488,9 @@ def check_page(client: Client, case: Case, scene: Scene, label: str, page: Page)
         assert name in case.relations, f"{label}: no admin scope case for field {name}"
         outside = case.relations[name]
         if outside is None:  # shared on purpose: every row is offered
-            model = formfield.queryset.model
-            assert set(formfield.queryset) == set(model._default_manager.all()), f"{label}.{name}"
+            queryset = formfield.queryset
+            assert queryset is not None, f"{label}.{name}"
+            assert set(queryset) == set(queryset.model._default_manager.all()), f"{label}.{name}"
             continue
         new_row = name.split(".", 1)[0] if row == -1 else None
         if new_row is not None and new_row not in checked_new_rows:
@@ -565,4 +568,6 @@ def test_a_superuser_is_offered_every_organization(db: Any) -> None:
     root = User.objects.create_superuser("root2@handoff.test", f.TEST_PASSWORD, full_name="Root")
     f.ClinicFactory(name="Anywhere Clinic")
     form = MembershipAdmin(Membership, admin.site).get_form(admin_request(root))()
-    assert set(form.fields["organization"].queryset) == set(Organization.objects.all())
+    field = form.fields["organization"]
+    assert isinstance(field, forms.ModelChoiceField) and field.queryset is not None
+    assert set(field.queryset) == set(Organization.objects.all())

@@ -8,12 +8,12 @@ log in with a verified second factor, as the admin requires of staff."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.test import Client
 from django.urls import reverse
 
@@ -48,6 +48,8 @@ from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_physio, make_trainer
 
 Role = Membership.Role
+
+M = TypeVar("M", bound=Model)
 
 
 def admin_url(model: type[Model], view: str, *args: Any) -> str:
@@ -103,6 +105,12 @@ def sides(
     return mine, theirs
 
 
+def _first(rows: QuerySet[M]) -> M:
+    row = rows.first()
+    assert row is not None, rows.model
+    return row
+
+
 def clinic_rows(side: Side) -> dict[type[Model], Model]:
     """One row of each clinic-owned model on this side."""
     plan = side.handoff.plan
@@ -111,14 +119,14 @@ def clinic_rows(side: Side) -> dict[type[Model], Model]:
     return {
         Patient: plan.patient,
         TreatmentPlan: plan,
-        PlanExercise: plan.exercises.first(),
-        Precaution: plan.precautions.first(),
-        RedFlag: plan.red_flags.first(),
+        PlanExercise: _first(plan.exercises.all()),
+        Precaution: _first(plan.precautions.all()),
+        RedFlag: _first(plan.red_flags.all()),
         Consent: Consent.objects.get(patient=plan.patient),
         TrainerHandoff: side.handoff,
         HandoffEvent: event,
-        Notification: Notification.objects.filter(event__handoff=side.handoff).first(),
-        OutboxMessage: OutboxMessage.objects.filter(event__handoff=side.handoff).first(),
+        Notification: _first(Notification.objects.filter(event__handoff=side.handoff)),
+        OutboxMessage: _first(OutboxMessage.objects.filter(event__handoff=side.handoff)),
         Organization: side.clinic,
         Membership: Membership.objects.get(user=side.physio, organization=side.clinic),
         Partnership: Partnership.objects.get(clinic=side.clinic, gym=side.gym),
@@ -136,8 +144,8 @@ def gym_rows(side: Side) -> dict[type[Model], Model]:
         Membership: Membership.objects.get(user=side.trainer, organization=side.gym),
         Partnership: Partnership.objects.get(clinic=side.clinic, gym=side.gym),
         TrainerProfile: profile,
-        TrainerSpecialization: profile.specializations.first(),
-        Certification: profile.certifications.first(),
+        TrainerSpecialization: _first(profile.specializations.all()),
+        Certification: _first(profile.certifications.all()),
         User: side.trainer,
         ApiToken: ApiToken.objects.get(user=side.trainer),
     }

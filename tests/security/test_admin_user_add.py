@@ -44,7 +44,10 @@ def add_post(**values: Any) -> dict[str, str]:
 
 
 def stored() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return list(User.objects.order_by("pk").values()), list(Membership.objects.order_by("pk").values())
+    return (
+        [dict(row) for row in User.objects.order_by("pk").values()],
+        [dict(row) for row in Membership.objects.order_by("pk").values()],
+    )
 
 
 def form_errors(response: Any) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 
@@ -189,7 +190,9 @@ def test_after_withdrawal_the_trainer_keeps_the_referral_but_loses_every_clinica
     assert note.title == f"{world.plan.patient.clinic.name} cancelled a referral"
     emails = [m for m in mail.outbox if sent.trainer.email in m.to]
     assert len(emails) == 1
-    text = emails[0].subject + emails[0].body + "".join(str(c) for c, _ in emails[0].alternatives)
+    email = emails[0]
+    assert isinstance(email, EmailMultiAlternatives)
+    text = str(email.subject) + str(email.body) + "".join(str(c) for c, _ in email.alternatives)
     assert "cancelled a referral" in text
     for detail_text in clinical:
         assert detail_text not in text and detail_text not in note.title, detail_text

@@ -244,7 +244,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "exercise name (library)",
         120,
-        _snapshot_field(_set(lambda c: c.plan.exercises.first().exercise, "name")),
+        _snapshot_field(_set(lambda c: c.plan.exercises.all()[0].exercise, "name")),
         (("physio", plan_page), *TRAINER_SNAPSHOT_VIEWS),
     ),
     Field(
