@@ -62,6 +62,11 @@ def plan_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan
     )
 
 
+def plan_row_get_for_user(*, user: Any, public_id: uuid.UUID | str) -> TreatmentPlan:
+    """`plan_get_for_user` without its exercises, precautions and red flags (a write reads them itself)."""
+    return plan_list_for_user(user=user).get(public_id=public_id)
+
+
 def consent_list_for_user(*, user: Any) -> QuerySet[Consent]:
     return Consent.objects.filter(patient__clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST)).select_related(
         "patient", "gym", "recorded_by", "withdrawn_by"
@@ -145,6 +150,22 @@ def open_handoff_for_plan(*, plan: TreatmentPlan) -> TrainerHandoff | None:
     return TrainerHandoff.objects.filter(plan=plan, status__in=OPEN_STATUSES).first()
 
 
+def plan_referral_columns() -> dict[str, Any]:
+    """For a query of plans, what services.plan_discharge needs of the plan's referrals, read with the plan:
+    the status of its open one (`open_handoff_for_plan`; None without), and of its sent ones as
+    `plan_status_from_referrals` counts them (not entered in error): the first sent time and whether one
+    was completed."""
+    referrals = TrainerHandoff.objects.filter(plan=OuterRef("pk"))
+    sent = referrals.filter(sent_at__isnull=False).exclude(status=HandoffStatus.ENTERED_IN_ERROR)
+    return {
+        "open_handoff_status": Subquery(
+            referrals.filter(status__in=OPEN_STATUSES).order_by("pk").values("status")[:1]
+        ),
+        "first_sent_at": Subquery(sent.order_by("sent_at").values("sent_at")[:1]),
+        "any_completed": Exists(sent.filter(status=HandoffStatus.COMPLETED)),
+    }
+
+
 # --- notifications -------------------------------------------------------------------------------------
 
 
@@ -195,6 +216,21 @@ def _caseload_rows() -> QuerySet[TrainerHandoff]:
     return TrainerHandoff.objects.filter(Exists(still_there), status__in=CASELOAD_STATUSES)
 
 
+def _caseload_column(owner: str) -> Coalesce:
+    """`_caseload_rows` counted for the user whose id `owner` names in the outer query (an annotation)."""
+    return Coalesce(
+        Subquery(
+            _caseload_rows()
+            .filter(trainer_id=OuterRef(owner))
+            .order_by()
+            .values("trainer_id")
+            .annotate(n=Count("*"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
 def trainer_caseload(*, trainer: User, exclude_handoff_id: int | None = None) -> int:
     qs = _caseload_rows().filter(trainer=trainer)
     if exclude_handoff_id is not None:
@@ -216,19 +252,7 @@ def trainer_memberships_for_clinic(*, clinic: Organization) -> QuerySet[Membersh
         Membership.objects.filter(role=Role.TRAINER, organization__in=partner_gyms_for_clinic(clinic=clinic))
         .select_related("user__trainer_profile", "organization")
         .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
-        .annotate(
-            caseload=Coalesce(
-                Subquery(
-                    _caseload_rows()
-                    .filter(trainer_id=OuterRef("user_id"))
-                    .order_by()
-                    .values("trainer_id")
-                    .annotate(n=Count("*"))
-                    .values("n")[:1]
-                ),
-                0,
-            )
-        )
+        .annotate(caseload=_caseload_column("user_id"))
         .order_by("organization__name", "user__full_name")
     )
 
@@ -237,32 +261,97 @@ def handoff_send_blockers(
     *, plan: TreatmentPlan, trainer: User, gym: Organization, exclude_handoff_id: int | None = None
 ) -> list[Blocker]:
     """Every unmet condition for sending this plan to this trainer at this gym, each with its own code."""
-    today = timezone.localdate()
-    blockers = handoff_organization_blockers(clinic=plan.patient.clinic, trainer=trainer, gym=gym)
-    blockers += _plan_blockers(
-        gym=gym,
-        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
-        has_exercises=plan.exercises.exists(),
-    )
+    at_gym, partnered = handoff_organization_facts(clinic=plan.patient.clinic, trainer=trainer, gym=gym)
     profile = TrainerProfile.objects.filter(user=trainer).first()
     caseload = (
         0 if profile is None else trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
     )
-    blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
+    return handoff_send_blockers_from(
+        clinic=plan.patient.clinic,
+        trainer=trainer,
+        gym=gym,
+        at_gym=at_gym,
+        partnered=partnered,
+        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
+        has_exercises=plan.exercises.exists(),
+        profile=profile,
+        caseload=caseload,
+    )
+
+
+def handoff_send_blockers_from(
+    *,
+    clinic: Organization,
+    trainer: User,
+    gym: Organization,
+    at_gym: bool,
+    partnered: bool,
+    consented: bool,
+    has_exercises: bool,
+    profile: TrainerProfile | None,
+    caseload: int,
+) -> list[Blocker]:
+    """`handoff_send_blockers` from facts the caller read (services.plan_discharge reads them under its
+    locks, each once): the same conditions, in the same order."""
+    blockers = _organization_blockers(
+        clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered
+    )
+    blockers += _plan_blockers(gym=gym, consented=consented, has_exercises=has_exercises)
+    blockers += _trainer_blockers(
+        trainer=trainer, profile=profile, caseload=caseload, today=timezone.localdate()
+    )
     return blockers
+
+
+def trainer_send_columns(*, clinic: Organization, gym: Organization) -> dict[str, Any]:
+    """For a query of trainer profiles: `handoff_organization_blockers`' two facts (`send_at_gym`,
+    `send_partnered`) and the trainer's caseload (`send_caseload`), as annotations of the same row."""
+    return {
+        "send_at_gym": Exists(
+            Membership.objects.filter(user_id=OuterRef("user_id"), organization_id=gym.pk, role=Role.TRAINER)
+        ),
+        "send_partnered": Exists(Partnership.objects.filter(clinic_id=clinic.pk, gym_id=gym.pk, active=True)),
+        "send_caseload": _caseload_column("user_id"),
+    }
+
+
+def handoff_organization_facts(
+    *, clinic: Organization, trainer: User, gym: Organization
+) -> tuple[bool, bool]:
+    """Whether the trainer is a trainer at the gym, and the gym an active partner of the clinic: one query."""
+    row = (
+        Organization.objects.filter(pk=gym.pk)
+        .annotate(
+            at_gym=Exists(
+                Membership.objects.filter(
+                    user_id=trainer.pk, organization_id=OuterRef("pk"), role=Role.TRAINER
+                )
+            ),
+            partnered=Exists(
+                Partnership.objects.filter(clinic_id=clinic.pk, gym_id=OuterRef("pk"), active=True)
+            ),
+        )
+        .values_list("at_gym", "partnered")
+        .first()
+    )
+    return (bool(row[0]), bool(row[1])) if row is not None else (False, False)
 
 
 def handoff_organization_blockers(*, clinic: Organization, trainer: User, gym: Organization) -> list[Blocker]:
     """Whether the organizations still allow this referral: an active trainer, still a trainer at the gym,
     the gym an active partner of the clinic. Checked at create, at send and at every later step where the
     trainer takes the patient on (accept, start, resume)."""
-    return _organization_blockers(
-        clinic=clinic,
-        trainer=trainer,
-        gym=gym,
-        at_gym=Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists(),
-        partnered=Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists(),
+    at_gym, partnered = handoff_organization_facts(clinic=clinic, trainer=trainer, gym=gym)
+    return handoff_organization_blockers_from(
+        clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered
     )
+
+
+def handoff_organization_blockers_from(
+    *, clinic: Organization, trainer: User, gym: Organization, at_gym: bool, partnered: bool
+) -> list[Blocker]:
+    """`handoff_organization_blockers` from the two facts the caller read."""
+    return _organization_blockers(clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered)
 
 
 def handoff_eligibility_blockers(*, handoff: TrainerHandoff) -> list[Blocker]:
@@ -459,6 +548,27 @@ def trainer_choice_for_plan(
         ):
             return choice
     return None
+
+
+def trainer_membership_for_plan(
+    *, user: Any, plan: TreatmentPlan, trainer_public_id: uuid.UUID | str, gym_public_id: uuid.UUID | str
+) -> Membership | None:
+    """The trainer at the gym when `trainer_choices_for_plan` lists them (whether or not they can be chosen:
+    the send checks that), without the reasons; None when not offered."""
+    clinic = plan.patient.clinic
+    if clinic.pk not in _org_ids(user, Role.PHYSIOTHERAPIST):
+        return None
+    return (
+        Membership.objects.filter(
+            role=Role.TRAINER,
+            organization__in=partner_gyms_for_clinic(clinic=clinic),
+            user__is_active=True,
+            user__public_id=trainer_public_id,
+            organization__public_id=gym_public_id,
+        )
+        .select_related("user", "organization")
+        .first()
+    )
 
 
 def plan_list_for_patient(*, user: Any, patient: Patient) -> QuerySet[TreatmentPlan]:
