@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
+from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
 from referrals import policies
 from referrals.errors import Blocker
 from referrals.models import (
@@ -290,23 +290,28 @@ def handoff_send_blockers_from(
     has_exercises: bool,
     profile: TrainerProfile | None,
     caseload: int,
+    today: datetime.date | None = None,
 ) -> list[Blocker]:
     """`handoff_send_blockers` from facts the caller read (services.plan_discharge reads them under its
     locks, each once): the same conditions, in the same order."""
+    today = today or timezone.localdate()
     blockers = _organization_blockers(
         clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered
     )
     blockers += _plan_blockers(gym=gym, consented=consented, has_exercises=has_exercises)
-    blockers += _trainer_blockers(
-        trainer=trainer, profile=profile, caseload=caseload, today=timezone.localdate()
-    )
+    blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
     return blockers
 
 
-def trainer_send_columns(*, clinic: Organization, gym: Organization) -> dict[str, Any]:
+def trainer_send_columns(*, clinic: Organization, gym: Organization, today: datetime.date) -> dict[str, Any]:
     """For a query of trainer profiles: `handoff_organization_blockers`' two facts (`send_at_gym`,
-    `send_partnered`) and the trainer's caseload (`send_caseload`), as annotations of the same row."""
+    `send_partnered`), the trainer's caseload (`send_caseload`) and `_certification_facts` on `today`
+    (`send_certified`, `send_verified`, `send_day`), as annotations of the same row."""
+    current = Certification.objects.filter(profile_id=OuterRef("pk"), expiry__gte=today)
     return {
+        "send_certified": Exists(current),
+        "send_verified": Exists(current.filter(verified=True)),
+        "send_day": Value(today, output_field=DateField()),
         "send_at_gym": Exists(
             Membership.objects.filter(user_id=OuterRef("user_id"), organization_id=gym.pk, role=Role.TRAINER)
         ),
@@ -688,12 +693,12 @@ def _credential_blockers(
     if profile is None:
         return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
     blockers: list[Blocker] = []
-    current = [c for c in profile.certifications.all() if c.is_current(today)]
+    current, verified = _certification_facts(profile, today)
     if not current:
         blockers.append(
             Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
         )
-    elif not any(c.verified for c in current):
+    elif not verified:
         blockers.append(
             Blocker(
                 "certification_unverified",
@@ -705,6 +710,15 @@ def _credential_blockers(
             Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
         )
     return blockers
+
+
+def _certification_facts(profile: TrainerProfile, today: datetime.date) -> tuple[bool, bool]:
+    """Whether the trainer has a current certification, and a current one an admin verified: read with the
+    profile's row when `trainer_send_columns` annotated it (for `today`), else from its certifications."""
+    if getattr(profile, "send_day", None) == today:
+        return bool(getattr(profile, "send_certified", False)), bool(getattr(profile, "send_verified", False))
+    current = [c for c in profile.certifications.all() if c.is_current(today)]
+    return bool(current), any(c.verified for c in current)
 
 
 # --- audit: who saw or changed a patient's data ---------------------------------------------------------
