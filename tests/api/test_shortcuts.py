@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db.models.fields.json import KT
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -62,6 +63,8 @@ def test_the_list_s_hand_made_rows_say_what_the_detail_s_serializer_says(
         rows = client.get(f"{API}/handoffs/").json()["results"]
         assert rows
         for row in rows:
+            # the URL formatted from one reverse() per page is the one reverse() gives for the row
+            assert row["url"] == f"http://testserver{reverse('api:handoff_detail', args=[row['id']])}"
             detail = client.get(row["url"]).json()
             assert detail["id"] == row["id"]
             common = (set(row) & set(detail)) - {"url"}
