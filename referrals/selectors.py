@@ -803,7 +803,13 @@ def handoff_summaries_for_user(*, user: Any) -> QuerySet[Any]:
 def _summary_columns(clinic_side: bool) -> QuerySet[Any]:
     """The summary's `.values()`, set up once per process and filtered per request: setting up its joins
     and expressions cost more than the query itself (0.5 ms against 0.4 ms for a trainer's page). A
-    queryset is never evaluated here, and filtering returns a copy."""
+    queryset is never evaluated here, and filtering returns a copy.
+
+    Kept (issue 14): set up per request instead, a trainer's page query took 11.0 ms to build and compile
+    against 3.7 ms from this copy (the clinic side's 6.6 against 5.7; in-process, the shared machine at
+    load 10); `make bench` 2026-12-02: the inbox API 1.53x its one-query baseline in paired rounds (1.38x
+    on a quiet machine before). tests/api/test_shortcuts.py compares its rows with a `.values()` built
+    now, on both databases."""
     fields: tuple[str, ...] = HANDOFF_SUMMARY_FIELDS
     if clinic_side:
         fields += HANDOFF_SUMMARY_CLINIC_FIELDS
