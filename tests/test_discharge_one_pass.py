@@ -104,7 +104,9 @@ def _at_capacity(world: World) -> None:
 
 
 def _no_consent(world: World) -> None:
-    Consent.objects.filter(patient=world.plan.patient).update(withdrawn_at=datetime.datetime.now(datetime.UTC))
+    Consent.objects.filter(patient=world.plan.patient).update(
+        withdrawn_at=datetime.datetime.now(datetime.UTC)
+    )
 
 
 def _no_exercises(world: World) -> None:
