@@ -20,6 +20,7 @@ from accounts.services import api_token_create
 from bench.data import Network
 
 MAX_QUERIES = 4
+DISCHARGE_MAX_QUERIES = 15  # issue 14: the discharge POST (42 before); tests/test_query_counts.py pins it
 INBOX_RATIO_TARGET = 1.5
 GROWTH_TARGET = 1.2
 COMMIT_TO_EMAIL_P95_MS = 1000.0
@@ -163,6 +164,8 @@ def measure(endpoint: Endpoint, seconds: float, wrk: Wrk, probe: Probe, bodies: 
         pool = Path(bodies)
         # the first body of the pool is the probe's; the load generator takes the others, one each
         lines = pool.read_text().splitlines()
+        # a GET first: the token's once-a-minute last_used_at write happens there, not in the count
+        probe(endpoint.url, {k: v for k, v in endpoint.headers.items() if k != "Content-Type"})
         status, queries = probe(endpoint.url, endpoint.headers, lines[0].encode())
         if status != 201:
             raise RuntimeError(f"{endpoint.label}: HTTP {status}, not 201; nothing measured")
@@ -273,6 +276,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "measured": f"{ep['queries']} queries ({sizes})" + ("" if constant else ", NOT constant"),
                 "pass": constant and ep["queries"] <= MAX_QUERIES,
                 "short_by": None if ep["queries"] <= MAX_QUERIES else f"{ep['queries'] - MAX_QUERIES} over",
+            }
+        )
+    discharge = eps.get("discharge")
+    if discharge is not None:
+        found.append(
+            {
+                "target": f"Discharge POST: at most {DISCHARGE_MAX_QUERIES} SQL queries",
+                "measured": f"{discharge['queries']} queries",
+                "pass": discharge["queries"] <= DISCHARGE_MAX_QUERIES,
+                "short_by": None
+                if discharge["queries"] <= DISCHARGE_MAX_QUERIES
+                else f"{discharge['queries'] - DISCHARGE_MAX_QUERIES} over",
             }
         )
     steady = results["pipeline"]["steady"]

@@ -129,7 +129,7 @@ class Server:
             try:
                 urllib.request.urlopen(f"{self.base}/login/", timeout=2).read()  # noqa: S310
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # a busy machine: slow to start
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")

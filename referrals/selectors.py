@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Membership, Organization, Partnership, TrainerProfile, User
+from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
 from referrals import policies
 from referrals.errors import Blocker
 from referrals.models import (
@@ -60,6 +60,11 @@ def plan_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TreatmentPla
         .prefetch_related("exercises__exercise", "precautions", "red_flags")
         .get(public_id=public_id)
     )
+
+
+def plan_row_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TreatmentPlan:
+    """`plan_get_for_user` without its exercises, precautions and red flags (a write reads them itself)."""
+    return plan_list_for_user(user=user).get(public_id=public_id)
 
 
 def consent_list_for_user(*, user: User) -> QuerySet[Consent]:
@@ -145,6 +150,22 @@ def open_handoff_for_plan(*, plan: TreatmentPlan) -> TrainerHandoff | None:
     return TrainerHandoff.objects.filter(plan=plan, status__in=OPEN_STATUSES).first()
 
 
+def plan_referral_columns() -> dict[str, Any]:
+    """For a query of plans, what services.plan_discharge needs of the plan's referrals, read with the plan:
+    the status of its open one (`open_handoff_for_plan`; None without), and of its sent ones as
+    `plan_status_from_referrals` counts them (not entered in error): the first sent time and whether one
+    was completed."""
+    referrals = TrainerHandoff.objects.filter(plan=OuterRef("pk"))
+    sent = referrals.filter(sent_at__isnull=False).exclude(status=HandoffStatus.ENTERED_IN_ERROR)
+    return {
+        "open_handoff_status": Subquery(
+            referrals.filter(status__in=OPEN_STATUSES).order_by("pk").values("status")[:1]
+        ),
+        "first_sent_at": Subquery(sent.order_by("sent_at").values("sent_at")[:1]),
+        "any_completed": Exists(sent.filter(status=HandoffStatus.COMPLETED)),
+    }
+
+
 # --- notifications -------------------------------------------------------------------------------------
 
 
@@ -195,6 +216,21 @@ def _caseload_rows() -> QuerySet[TrainerHandoff]:
     return TrainerHandoff.objects.filter(Exists(still_there), status__in=CASELOAD_STATUSES)
 
 
+def _caseload_column(owner: str) -> Coalesce:
+    """`_caseload_rows` counted for the user whose id `owner` names in the outer query (an annotation)."""
+    return Coalesce(
+        Subquery(
+            _caseload_rows()
+            .filter(trainer_id=OuterRef(owner))
+            .order_by()
+            .values("trainer_id")
+            .annotate(n=Count("*"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
 def trainer_caseload(*, trainer: User, exclude_handoff_id: int | None = None) -> int:
     qs = _caseload_rows().filter(trainer=trainer)
     if exclude_handoff_id is not None:
@@ -216,19 +252,7 @@ def trainer_memberships_for_clinic(*, clinic: Organization) -> QuerySet[Membersh
         Membership.objects.filter(role=Role.TRAINER, organization__in=partner_gyms_for_clinic(clinic=clinic))
         .select_related("user__trainer_profile", "organization")
         .prefetch_related("user__trainer_profile__certifications", "user__trainer_profile__specializations")
-        .annotate(
-            caseload=Coalesce(
-                Subquery(
-                    _caseload_rows()
-                    .filter(trainer_id=OuterRef("user_id"))
-                    .order_by()
-                    .values("trainer_id")
-                    .annotate(n=Count("*"))
-                    .values("n")[:1]
-                ),
-                0,
-            )
-        )
+        .annotate(caseload=_caseload_column("user_id"))
         .order_by("organization__name", "user__full_name")
     )
 
@@ -237,32 +261,102 @@ def handoff_send_blockers(
     *, plan: TreatmentPlan, trainer: User, gym: Organization, exclude_handoff_id: int | None = None
 ) -> list[Blocker]:
     """Every unmet condition for sending this plan to this trainer at this gym, each with its own code."""
-    today = timezone.localdate()
-    blockers = handoff_organization_blockers(clinic=plan.patient.clinic, trainer=trainer, gym=gym)
-    blockers += _plan_blockers(
-        gym=gym,
-        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
-        has_exercises=plan.exercises.exists(),
-    )
+    at_gym, partnered = handoff_organization_facts(clinic=plan.patient.clinic, trainer=trainer, gym=gym)
     profile = TrainerProfile.objects.filter(user=trainer).first()
     caseload = (
         0 if profile is None else trainer_caseload(trainer=trainer, exclude_handoff_id=exclude_handoff_id)
     )
+    return handoff_send_blockers_from(
+        clinic=plan.patient.clinic,
+        trainer=trainer,
+        gym=gym,
+        at_gym=at_gym,
+        partnered=partnered,
+        consented=Consent.objects.filter(patient=plan.patient, gym=gym, withdrawn_at__isnull=True).exists(),
+        has_exercises=plan.exercises.exists(),
+        profile=profile,
+        caseload=caseload,
+    )
+
+
+def handoff_send_blockers_from(
+    *,
+    clinic: Organization,
+    trainer: User,
+    gym: Organization,
+    at_gym: bool,
+    partnered: bool,
+    consented: bool,
+    has_exercises: bool,
+    profile: TrainerProfile | None,
+    caseload: int,
+    today: datetime.date | None = None,
+) -> list[Blocker]:
+    """`handoff_send_blockers` from facts the caller read (services.plan_discharge reads them under its
+    locks, each once): the same conditions, in the same order."""
+    today = today or timezone.localdate()
+    blockers = _organization_blockers(
+        clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered
+    )
+    blockers += _plan_blockers(gym=gym, consented=consented, has_exercises=has_exercises)
     blockers += _trainer_blockers(trainer=trainer, profile=profile, caseload=caseload, today=today)
     return blockers
+
+
+def trainer_send_columns(*, clinic: Organization, gym: Organization, today: datetime.date) -> dict[str, Any]:
+    """For a query of trainer profiles: `handoff_organization_blockers`' two facts (`send_at_gym`,
+    `send_partnered`), the trainer's caseload (`send_caseload`) and `_certification_facts` on `today`
+    (`send_certified`, `send_verified`, `send_day`), as annotations of the same row."""
+    current = Certification.objects.filter(profile_id=OuterRef("pk"), expiry__gte=today)
+    return {
+        "send_certified": Exists(current),
+        "send_verified": Exists(current.filter(verified=True)),
+        "send_day": Value(today, output_field=DateField()),
+        "send_at_gym": Exists(
+            Membership.objects.filter(user_id=OuterRef("user_id"), organization_id=gym.pk, role=Role.TRAINER)
+        ),
+        "send_partnered": Exists(Partnership.objects.filter(clinic_id=clinic.pk, gym_id=gym.pk, active=True)),
+        "send_caseload": _caseload_column("user_id"),
+    }
+
+
+def handoff_organization_facts(
+    *, clinic: Organization, trainer: User, gym: Organization
+) -> tuple[bool, bool]:
+    """Whether the trainer is a trainer at the gym, and the gym an active partner of the clinic: one query."""
+    row = (
+        Organization.objects.filter(pk=gym.pk)
+        .annotate(
+            at_gym=Exists(
+                Membership.objects.filter(
+                    user_id=trainer.pk, organization_id=OuterRef("pk"), role=Role.TRAINER
+                )
+            ),
+            partnered=Exists(
+                Partnership.objects.filter(clinic_id=clinic.pk, gym_id=OuterRef("pk"), active=True)
+            ),
+        )
+        .values_list("at_gym", "partnered")
+        .first()
+    )
+    return (bool(row[0]), bool(row[1])) if row is not None else (False, False)
 
 
 def handoff_organization_blockers(*, clinic: Organization, trainer: User, gym: Organization) -> list[Blocker]:
     """Whether the organizations still allow this referral: an active trainer, still a trainer at the gym,
     the gym an active partner of the clinic. Checked at create, at send and at every later step where the
     trainer takes the patient on (accept, start, resume)."""
-    return _organization_blockers(
-        clinic=clinic,
-        trainer=trainer,
-        gym=gym,
-        at_gym=Membership.objects.filter(user=trainer, organization=gym, role=Role.TRAINER).exists(),
-        partnered=Partnership.objects.filter(clinic=clinic, gym=gym, active=True).exists(),
+    at_gym, partnered = handoff_organization_facts(clinic=clinic, trainer=trainer, gym=gym)
+    return handoff_organization_blockers_from(
+        clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered
     )
+
+
+def handoff_organization_blockers_from(
+    *, clinic: Organization, trainer: User, gym: Organization, at_gym: bool, partnered: bool
+) -> list[Blocker]:
+    """`handoff_organization_blockers` from the two facts the caller read."""
+    return _organization_blockers(clinic=clinic, trainer=trainer, gym=gym, at_gym=at_gym, partnered=partnered)
 
 
 def handoff_eligibility_blockers(*, handoff: TrainerHandoff) -> list[Blocker]:
@@ -461,6 +555,27 @@ def trainer_choice_for_plan(
     return None
 
 
+def trainer_membership_for_plan(
+    *, user: User, plan: TreatmentPlan, trainer_public_id: uuid.UUID | str, gym_public_id: uuid.UUID | str
+) -> Membership | None:
+    """The trainer at the gym when `trainer_choices_for_plan` lists them (whether or not they can be chosen:
+    the send checks that), without the reasons; None when not offered."""
+    clinic = plan.patient.clinic
+    if clinic.pk not in _org_ids(user, Role.PHYSIOTHERAPIST):
+        return None
+    return (
+        Membership.objects.filter(
+            role=Role.TRAINER,
+            organization__in=partner_gyms_for_clinic(clinic=clinic),
+            user__is_active=True,
+            user__public_id=trainer_public_id,
+            organization__public_id=gym_public_id,
+        )
+        .select_related("user", "organization")
+        .first()
+    )
+
+
 def plan_list_for_patient(*, user: User, patient: Patient) -> QuerySet[TreatmentPlan]:
     return (
         plan_list_for_user(user=user)
@@ -578,12 +693,12 @@ def _credential_blockers(
     if profile is None:
         return [Blocker("no_trainer_profile", f"{trainer} has no trainer profile.")]
     blockers: list[Blocker] = []
-    current = [c for c in profile.certifications.all() if c.is_current(today)]
+    current, verified = _certification_facts(profile, today)
     if not current:
         blockers.append(
             Blocker("certification_expired", f"{trainer} has no current (unexpired) trainer certification.")
         )
-    elif not any(c.verified for c in current):
+    elif not verified:
         blockers.append(
             Blocker(
                 "certification_unverified",
@@ -595,6 +710,15 @@ def _credential_blockers(
             Blocker("cpr_aed_expired", f"{trainer}'s CPR/AED certification is missing or expired.")
         )
     return blockers
+
+
+def _certification_facts(profile: TrainerProfile, today: datetime.date) -> tuple[bool, bool]:
+    """Whether the trainer has a current certification, and a current one an admin verified: read with the
+    profile's row when `trainer_send_columns` annotated it (for `today`), else from its certifications."""
+    if getattr(profile, "send_day", None) == today:
+        return bool(getattr(profile, "send_certified", False)), bool(getattr(profile, "send_verified", False))
+    current = [c for c in profile.certifications.all() if c.is_current(today)]
+    return bool(current), any(c.verified for c in current)
 
 
 # --- audit: who saw or changed a patient's data ---------------------------------------------------------
@@ -679,7 +803,13 @@ def handoff_summaries_for_user(*, user: User) -> QuerySet[Any]:
 def _summary_columns(clinic_side: bool) -> QuerySet[Any]:
     """The summary's `.values()`, set up once per process and filtered per request: setting up its joins
     and expressions cost more than the query itself (0.5 ms against 0.4 ms for a trainer's page). A
-    queryset is never evaluated here, and filtering returns a copy."""
+    queryset is never evaluated here, and filtering returns a copy.
+
+    Kept (issue 14): set up per request instead, a trainer's page query took 11.0 ms to build and compile
+    against 3.7 ms from this copy (the clinic side's 6.6 against 5.7; in-process, the shared machine at
+    load 10); `make bench` 2026-12-02: the inbox API 1.53x its one-query baseline in paired rounds (1.38x
+    on a quiet machine before). tests/api/test_shortcuts.py compares its rows with a `.values()` built
+    now, on both databases."""
     fields: tuple[str, ...] = HANDOFF_SUMMARY_FIELDS
     if clinic_side:
         fields += HANDOFF_SUMMARY_CLINIC_FIELDS

@@ -542,11 +542,22 @@ def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
 @require_POST
 def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
-    plan = _get(selectors.plan_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    # The plan's row and the chosen trainer only: the service reads the rest under its locks.
+    plan = _get(selectors.plan_row_get_for_user, TreatmentPlan, user=user, public_id=public_id)
     _deny_unless(policies.can_discharge(user, plan))
-    choice = _chosen(request, plan, request.POST)
+    form = forms.DischargeForm(request.POST)
+    if not form.is_valid():
+        raise Http404("Choose a trainer from the list.")
+    choice = selectors.trainer_membership_for_plan(
+        user=user,
+        plan=plan,
+        trainer_public_id=form.cleaned_data["trainer"],
+        gym_public_id=form.cleaned_data["gym"],
+    )
+    if choice is None:
+        raise Http404("That trainer is not one of the partner gyms' trainers.")
     try:
-        handoff = services.plan_discharge(plan=plan, trainer=choice.trainer, gym=choice.gym, actor=user)
+        handoff = services.plan_discharge(plan=plan, trainer=choice.user, gym=choice.organization, actor=user)
     except SendBlocked as exc:
         for blocker in exc.blockers:
             messages.error(request, blocker.message)
@@ -555,7 +566,9 @@ def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
     else:
-        messages.success(request, f"The plan was sent to {choice.trainer.full_name} at {choice.gym.name}.")
+        messages.success(
+            request, f"The plan was sent to {choice.user.full_name} at {choice.organization.name}."
+        )
         return redirect("handoff_detail", public_id=handoff.public_id)
     return redirect("plan_discharge", public_id=plan.public_id)
 

@@ -441,12 +441,13 @@ class HandoffListCreateApi(ApiListView):
         user = _user(request)
         data = _body(s.HandoffInputSerializer, request)
         try:
-            plan = selectors.plan_get_for_user(user=user, public_id=data["plan"])
+            plan = selectors.plan_row_get_for_user(user=user, public_id=data["plan"])
         except TreatmentPlan.DoesNotExist as exc:
             raise exceptions.ValidationError({"plan": ["No such plan."]}) from exc
-        membership = (
+        membership = (  # the row only: the service reads what its checks need under its locks
             selectors.trainer_directory_for_user(user=user, gym_public_id=data["gym"])
             .filter(user__public_id=data["trainer"])
+            .prefetch_related(None)
             .first()
         )
         if membership is None:
