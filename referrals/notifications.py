@@ -5,6 +5,12 @@ says how it is worded when no title was written with it, which page it opens, an
 reader; the services apply it) who is told. Today one kind, the referral's events; progress reports,
 reminders and concern updates add theirs with `register_kind`.
 
+Adding a kind: register a `NotificationKind` here (its name, wording, link), then have the service that
+owes it call `services.notify(kind=..., recipients=..., source_key=..., handoff=...)` in its transaction,
+with a deterministic source key ("report:<id>:due"): the database keeps one row per source, recipient and
+channel, so a timer that runs twice tells nobody twice. Delivery (claim, backoff, failed after
+HANDOFF_OUTBOX_MAX_ATTEMPTS, the admin's outbox) is the same for every kind.
+
 Delivery of an outbox row:
 1. claim it with one conditional UPDATE (pending and due, or in flight with an expired lease), which only
    one worker can win; the claim counts the attempt and stamps a claim token;

@@ -1,7 +1,12 @@
 """Every write of the referral domain: one function per business action.
 
 Each action runs in one transaction, re-reads and locks the row it changes, checks the policy, changes
-state, appends an event and writes the notifications it owes beside it. Celery is told after commit.
+state, appends an event and writes the notifications it owes beside it (`notify`). Celery is told after
+commit.
+
+Who acts: `actor: User`, or `actor: User | None` in the steps the system takes too (a timer, the daily
+eligibility review): None is the system, recorded as an event without an actor and shown as "Handoff
+(automatic)".
 """
 
 from __future__ import annotations
@@ -316,7 +321,7 @@ def _transition(
     *,
     handoff: TrainerHandoff,
     to: str,
-    actor: User,
+    actor: User | None,
     reason: str = "",
     only_from: frozenset[str] | None = None,
     on_behalf: bool = False,
@@ -328,9 +333,13 @@ def _transition(
     for actions that share a target status (start and resume both lead to in-progress). `on_behalf`: an
     organization-change service that checked its own actor's authority moves the referral (the admin who
     ended a partnership is on neither side of it). `notify=False` when the caller's own event already
-    tells the same people (a concern that also holds the referral).
+    tells the same people (a concern that also holds the referral). `actor=None`: the system (a timer)
+    moves it, always `on_behalf` (no side's rule applies to it; the timer's service decides).
     """
-    if not on_behalf:
+    if actor is None:
+        if not on_behalf:
+            raise ValueError("The system moves a referral on behalf only: pass on_behalf=True.")
+    elif not on_behalf:
         _check_actor(handoff=handoff, to=to, actor=actor)
     _check_source(handoff=handoff, to=to, only_from=only_from)
     current = handoff.status

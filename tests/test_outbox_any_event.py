@@ -96,6 +96,25 @@ def test_a_system_event_is_handoff_automatic_on_the_timeline_in_the_api_and_in_t
     assert change.user is None and change.who == SYSTEM_ACTOR_NAME
 
 
+def test_a_system_move_is_made_on_behalf_and_tells_both_sides_without_naming_either_as_the_doer(
+    world: World, requested: TrainerHandoff
+) -> None:
+    with transaction.atomic():
+        locked = services._locked_handoff(requested)
+        with pytest.raises(ValueError, match="on behalf"):
+            services._transition(handoff=locked, to="cancelled", actor=None, reason="Timed out.")
+        event = services._transition(
+            handoff=locked, to="cancelled", actor=None, reason="Timed out.", on_behalf=True
+        )
+    assert event.actor is None
+    told = Notification.objects.filter(event=event)
+    assert {n.recipient for n in told} == {world.trainer, world.physio}
+    assert {n.title for n in told} == {
+        f"{SYSTEM_ACTOR_NAME}: a referral of Lakeside Physio to {world.trainer.full_name} at "
+        f"{world.gym.name} is now cancelled"
+    }
+
+
 def test_the_admin_names_the_system_on_the_audit_trail(
     world: World, requested: TrainerHandoff, client: Client, superuser: User
 ) -> None:
@@ -179,6 +198,8 @@ def test_a_kind_with_a_referral_links_to_it_and_opens_it(
     with django_capture_on_commit_callbacks(execute=True):
         remind(world.trainer, key="reminder:2", handoff=requested)
     assert f"/handoffs/{requested.public_id}/" in mail.outbox[0].body
+    rendered = notifications.render_email(OutboxMessage.objects.get(source_key="reminder:2"))
+    assert (rendered.subject, rendered.body) == (mail.outbox[0].subject, mail.outbox[0].body)
     notification = Notification.objects.get(source_key="reminder:2")
     response = login(client, world.trainer).get(f"/notifications/{notification.public_id}/")
     assert response.status_code == 302 and response["Location"] == f"/handoffs/{requested.public_id}/"
