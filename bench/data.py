@@ -31,6 +31,7 @@ from accounts.models import (
 )
 from referrals import services
 from referrals.models import (
+    HANDOFF_EVENT_KIND,
     Consent,
     Exercise,
     HandoffEvent,
@@ -41,6 +42,7 @@ from referrals.models import (
     PlanExercise,
     TrainerHandoff,
     TreatmentPlan,
+    event_source_key,
 )
 
 S = HandoffStatus
@@ -254,6 +256,9 @@ NOTIFICATION_COLS = [
     "urgent",
     "read_at",
     "created_at",
+    "kind",
+    "source_key",
+    "handoff_id",
 ]
 OUTBOX_COLS = [
     "id",
@@ -268,6 +273,9 @@ OUTBOX_COLS = [
     "last_error",
     "created_at",
     "sent_at",
+    "kind",
+    "source_key",
+    "handoff_id",
 ]
 
 
@@ -578,6 +586,9 @@ class Builder:
                         False,
                         at + datetime.timedelta(hours=1),
                         at,
+                        HANDOFF_EVENT_KIND,
+                        event_source_key(event),
+                        hid,
                     ),
                 )
                 load.add(
@@ -596,6 +607,9 @@ class Builder:
                         "",
                         at,
                         at,
+                        HANDOFF_EVENT_KIND,
+                        event_source_key(event),
+                        hid,
                     ),
                 )
             previous = to

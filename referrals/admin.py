@@ -82,6 +82,17 @@ def _handoff_link(handoff_id: int, public_id: object) -> SafeString:
     return format_html('<a href="{}">{}</a>', url, str(public_id)[:8])
 
 
+def _owed_handoff_link(obj: Notification | OutboxMessage) -> SafeString | str:
+    """The referral a notification or outbox row is about; "-" for a kind without one."""
+    if obj.handoff_id is None or obj.handoff is None:
+        return "-"
+    return _handoff_link(obj.handoff_id, obj.handoff.public_id)
+
+
+def _actor_name(event: HandoffEvent) -> str:
+    return event.actor_display
+
+
 def _short(text: str, length: int = 80) -> str:
     return Truncator(text).chars(length)
 
@@ -346,9 +357,22 @@ class HandoffEventInline(ReadOnlyTabularInline[HandoffEvent, TrainerHandoff]):
     model = HandoffEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "kind", "from_status", "to_status", "actor", "text", "urgent", "delivered_at")
+    fields = (
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor_name",
+        "text",
+        "urgent",
+        "delivered_at",
+    )
     readonly_fields = fields
     ordering = ("created_at", "id")
+
+    @admin.display(description="actor")
+    def actor_name(self, obj: HandoffEvent) -> str:
+        return _actor_name(obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[HandoffEvent]:
         return super().get_queryset(request).select_related("actor")
@@ -469,7 +493,7 @@ class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
         "kind",
         "from_status",
         "to_status",
-        "actor",
+        "actor_name",
         "urgent",
         "short_text",
         "delivered_at",
@@ -484,7 +508,7 @@ class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
         "kind",
         "from_status",
         "to_status",
-        "actor",
+        "actor_name",
         "text",
         "urgent",
         "created_at",
@@ -495,6 +519,10 @@ class HandoffEventAdmin(ReadOnlyModelAdmin[HandoffEvent]):
     @admin.display(description="handoff", ordering="handoff__public_id")
     def handoff_link(self, obj: HandoffEvent) -> SafeString:
         return _handoff_link(obj.handoff_id, obj.handoff.public_id)
+
+    @admin.display(description="actor", ordering="actor__full_name")
+    def actor_name(self, obj: HandoffEvent) -> str:
+        return _actor_name(obj)
 
     @admin.display(description="text")
     def short_text(self, obj: HandoffEvent) -> str:
@@ -538,7 +566,7 @@ class ConcernAdmin(ReadOnlyModelAdmin[Concern]):
 
     @admin.display(description="raised by")
     def raised_by(self, obj: Concern) -> str:
-        return obj.event.actor.full_name
+        return _actor_name(obj.event)
 
     @admin.display(description="handoff", ordering="handoff__public_id")
     def handoff_link(self, obj: Concern) -> SafeString:
@@ -547,18 +575,30 @@ class ConcernAdmin(ReadOnlyModelAdmin[Concern]):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyModelAdmin[Notification]):
-    organization_scope = ("event__handoff__plan__patient__clinic",)
-    list_display = ("title", "recipient", "urgent", "read_at", "created_at", "handoff_link")
-    list_filter = ("urgent", ("read_at", admin.EmptyFieldListFilter), "created_at")
-    search_fields = ("title", "recipient__email", "recipient__full_name")
-    list_select_related = ("recipient", "event__handoff")
+    # A kind without a referral (none yet) is seen by superusers only.
+    organization_scope = ("handoff__plan__patient__clinic",)
+    list_display = ("title", "kind", "recipient", "urgent", "read_at", "created_at", "handoff_link")
+    list_filter = ("kind", "urgent", ("read_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("title", "recipient__email", "recipient__full_name", "source_key")
+    list_select_related = ("recipient", "handoff")
     date_hierarchy = "created_at"
-    fields = ("public_id", "recipient", "event", "title", "urgent", "read_at", "created_at")
+    fields = (
+        "public_id",
+        "recipient",
+        "kind",
+        "source_key",
+        "handoff",
+        "event",
+        "title",
+        "urgent",
+        "read_at",
+        "created_at",
+    )
     readonly_fields = fields
 
     @admin.display(description="handoff")
-    def handoff_link(self, obj: Notification) -> SafeString:
-        return _handoff_link(obj.event.handoff_id, obj.event.handoff.public_id)
+    def handoff_link(self, obj: Notification) -> SafeString | str:
+        return _owed_handoff_link(obj)
 
 
 class DeliveryProblemFilter(admin.SimpleListFilter):
@@ -587,9 +627,11 @@ class DeliveryProblemFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
-    organization_scope = ("event__handoff__plan__patient__clinic",)
+    # A kind without a referral (none yet) is seen by superusers only.
+    organization_scope = ("handoff__plan__patient__clinic",)
     list_display = (
         "id",
+        "kind",
         "recipient",
         "channel",
         "status",
@@ -600,11 +642,20 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
         "created_at",
         "handoff_link",
     )
-    list_filter = ("status", "channel", DeliveryProblemFilter, "created_at")
-    search_fields = ("recipient__email", "recipient__full_name", "last_error", "event__handoff__public_id")
-    list_select_related = ("recipient", "event__handoff")
+    list_filter = ("status", "kind", "channel", DeliveryProblemFilter, "created_at")
+    search_fields = (
+        "recipient__email",
+        "recipient__full_name",
+        "last_error",
+        "handoff__public_id",
+        "source_key",
+    )
+    list_select_related = ("recipient", "handoff")
     date_hierarchy = "created_at"
     fields = (
+        "kind",
+        "source_key",
+        "handoff",
         "event",
         "recipient",
         "channel",
@@ -625,8 +676,8 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin[OutboxMessage]):
         return _short(obj.last_error)
 
     @admin.display(description="handoff")
-    def handoff_link(self, obj: OutboxMessage) -> SafeString:
-        return _handoff_link(obj.event.handoff_id, obj.event.handoff.public_id)
+    def handoff_link(self, obj: OutboxMessage) -> SafeString | str:
+        return _owed_handoff_link(obj)
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return policies.can_resend_notification(request.user) and self.has_view_permission(request)

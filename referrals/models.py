@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -646,6 +647,10 @@ class TrainerHandoff(models.Model):
         return self.status in TERMINAL_STATUSES
 
 
+# Who did it when an event has no actor: the system (a timer, the daily review).
+SYSTEM_ACTOR_NAME = "Handoff (automatic)"
+
+
 class HandoffEvent(models.Model):
     """One row per transition and per concern, and per answer to a concern (acknowledged, resolved): the
     audit trail and the notification outbox's parent. Never edited: a concern's state is its Concern row."""
@@ -668,7 +673,10 @@ class HandoffEvent(models.Model):
     regarding = models.ForeignKey(
         "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
     )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None: the system did it (a timer, the daily review), shown as SYSTEM_ACTOR_NAME.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     from_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
     text = models.TextField(blank=True, help_text="The reason of a transition or the text of a concern.")
@@ -693,6 +701,12 @@ class HandoffEvent(models.Model):
         if self.kind != self.Kind.TRANSITION:
             return f"{self.get_kind_display()} on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+    @property
+    def actor_display(self) -> str:
+        """Who did it, unfiltered (the audit's view): the person, or "Handoff (automatic)" for the system.
+        Timelines go through selectors.HandoffView.actor_name, which also applies what consent hides."""
+        return self.actor.full_name if self.actor is not None else SYSTEM_ACTOR_NAME
 
 
 class Concern(models.Model):
@@ -760,18 +774,72 @@ class Concern(models.Model):
         return str(self.State(self.state).label)
 
 
-class Notification(models.Model):
-    """An in-app notification. Its text names what happened and where, never clinical detail."""
+# The notification kind of the rows a HandoffEvent causes (referrals.notifications.NOTIFICATION_KINDS).
+HANDOFF_EVENT_KIND = "handoff-event"
+
+
+def event_source_key(event_id: int) -> str:
+    """The source key of the rows a HandoffEvent causes: one row per event, recipient (and channel)."""
+    return f"{HANDOFF_EVENT_KIND}:{event_id}"
+
+
+class _Owed:
+    """What a notification and an outbox row share: what caused it (`kind`, `source_key`, and for
+    context the referral and the event, both optional). A row given only its event gets the event's key
+    and referral, so rows written the old way (`Model(event=..., recipient=...)`) stay valid."""
+
+    event_id: int | None
+    handoff_id: int | None
+    source_key: str
+
+    def fill_source(self) -> None:
+        if self.event_id is not None:
+            if not self.source_key:
+                self.source_key = event_source_key(self.event_id)
+            if self.handoff_id is None:
+                self.handoff_id = self.event.handoff_id  # type: ignore[attr-defined]
+
+
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class OwedQuerySet(models.QuerySet[_Row]):
+    """`bulk_create` fills each row's source from its event first (see _Owed)."""
+
+    def bulk_create(self, objs: Iterable[_Row], *args: Any, **kwargs: Any) -> list[_Row]:
+        objs = list(objs)
+        for obj in objs:
+            obj.fill_source()  # type: ignore[attr-defined]
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class Notification(_Owed, models.Model):
+    """An in-app notification of any kind of domain event: one per source and recipient. Its text names
+    what happened and where, never clinical detail."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
     )
-    event = models.ForeignKey(HandoffEvent, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(
+        max_length=40, default=HANDOFF_EVENT_KIND, help_text="referrals.notifications.NOTIFICATION_KINDS"
+    )
+    source_key = models.CharField(
+        max_length=100,
+        help_text='What caused it, e.g. "handoff-event:<id>": one row per source and recipient.',
+    )
+    handoff = models.ForeignKey(
+        TrainerHandoff, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    event = models.ForeignKey(
+        HandoffEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
     title = models.CharField(max_length=200)
     urgent = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -781,15 +849,23 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "-created_at", "-id"], name="notification_latest_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["event", "recipient"], name="notification_unique_per_event"),
+            models.UniqueConstraint(
+                fields=["source_key", "recipient"], name="notification_unique_per_source"
+            ),
+            models.CheckConstraint(condition=~Q(source_key=""), name="notification_has_source"),
         ]
 
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_source()
+        super().save(*args, **kwargs)
 
-class OutboxMessage(models.Model):
-    """A message owed to a recipient. The database, not the broker, remembers it until it is sent."""
+
+class OutboxMessage(_Owed, models.Model):
+    """A message owed to a recipient for any kind of domain event: one per source, recipient and channel.
+    The database, not the broker, remembers it until it is sent."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -800,7 +876,19 @@ class OutboxMessage(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    event = models.ForeignKey(HandoffEvent, on_delete=models.PROTECT, related_name="outbox")
+    kind = models.CharField(
+        max_length=40, default=HANDOFF_EVENT_KIND, help_text="referrals.notifications.NOTIFICATION_KINDS"
+    )
+    source_key = models.CharField(
+        max_length=100,
+        help_text='What caused it, e.g. "handoff-event:<id>": one row per source, recipient and channel.',
+    )
+    handoff = models.ForeignKey(
+        TrainerHandoff, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    event = models.ForeignKey(
+        HandoffEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="outbox"
+    )
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -812,20 +900,26 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OwedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "outbox message"
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "recipient", "channel"], name="outbox_unique_per_event_recipient_channel"
+                fields=["source_key", "recipient", "channel"],
+                name="outbox_unique_per_source_recipient_channel",
             ),
+            models.CheckConstraint(condition=~Q(source_key=""), name="outbox_has_source"),
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_channel_display()} to {self.recipient_id} for event {self.event_id} ({self.status})"
-        )
+        return f"{self.get_channel_display()} to {self.recipient_id} for {self.source_key} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_source()
+        super().save(*args, **kwargs)
 
 
 class AppendOnlyError(Exception):

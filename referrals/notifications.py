@@ -1,5 +1,16 @@
 """Rendering and sending notifications. No business decisions: what is owed was decided by a service.
 
+Notification kinds (NOTIFICATION_KINDS): every in-app notification and outbox row names its kind, which
+says how it is worded when no title was written with it, which page it opens, and (in words, for the
+reader; the services apply it) who is told. Today one kind, the referral's events; progress reports,
+reminders and concern updates add theirs with `register_kind`.
+
+Adding a kind: register a `NotificationKind` here (its name, wording, link), then have the service that
+owes it call `services.notify(kind=..., recipients=..., source_key=..., handoff=...)` in its transaction,
+with a deterministic source key ("report:<id>:due"): the database keeps one row per source, recipient and
+channel, so a timer that runs twice tells nobody twice. Delivery (claim, backoff, failed after
+HANDOFF_OUTBOX_MAX_ATTEMPTS, the admin's outbox) is the same for every kind.
+
 Delivery of an outbox row:
 1. claim it with one conditional UPDATE (pending and due, or in flight with an expired lease), which only
    one worker can win; the claim counts the attempt and stamps a claim token;
@@ -14,7 +25,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,20 +41,89 @@ from django.utils.text import Truncator
 
 from accounts.models import Membership
 from referrals import policies
-from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage
+from referrals.models import (
+    HANDOFF_EVENT_KIND,
+    SYSTEM_ACTOR_NAME,
+    HandoffEvent,
+    HandoffStatus,
+    Notification,
+    OutboxMessage,
+    TrainerHandoff,
+)
 
 logger = logging.getLogger(__name__)
 
 Status = OutboxMessage.Status
 
 
+# --- notification kinds ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    """One kind of notification: how it is worded, the page it opens, who is told.
+
+    `title(handoff, event)` is the wording when the service writing the rows passes none (and for an
+    outbox row whose in-app notification is gone); `link(handoff_public_id)` the path the notification and
+    its email open; `told` says, for the reader, whom the writing service tells."""
+
+    name: str
+    title: Callable[[TrainerHandoff | None, HandoffEvent | None], str]
+    link: Callable[[uuid.UUID | None], str]
+    told: str = ""
+
+
+def handoff_link(public_id: uuid.UUID | None) -> str:
+    """The referral's page (a path: emails put SITE_URL before it); the home page for a row without one."""
+    if public_id is None:
+        return reverse("home")
+    return reverse("handoff_detail", kwargs={"public_id": public_id})
+
+
+def _handoff_event_title(handoff: TrainerHandoff | None, event: HandoffEvent | None) -> str:
+    if event is None:
+        raise ValueError("A handoff-event notification needs its event.")
+    return notification_title(event)
+
+
+NOTIFICATION_KINDS: dict[str, NotificationKind] = {}
+
+
+def register_kind(kind: NotificationKind) -> NotificationKind:
+    NOTIFICATION_KINDS[kind.name] = kind
+    return kind
+
+
+def notification_kind(name: str) -> NotificationKind:
+    try:
+        return NOTIFICATION_KINDS[name]
+    except KeyError:
+        raise ValueError(f"Unknown notification kind: {name!r}.") from None
+
+
+HANDOFF_EVENT = register_kind(
+    NotificationKind(
+        name=HANDOFF_EVENT_KIND,
+        title=_handoff_event_title,
+        link=handoff_link,
+        told="services._recipients: the people who can act on the referral's event, never its actor",
+    )
+)
+
+
 # --- wording -------------------------------------------------------------------------------------------
+
+
+def clip_title(title: str) -> str:
+    """Cut to the column's length: long organization and person names must not make a title overflow it
+    (and fail the send)."""
+    return Truncator(title).chars(Notification._meta.get_field("title").max_length or 200)
 
 
 def notification_title(event: HandoffEvent) -> str:
     """What happened, by whom and where; never the patient or anything clinical. Cut to the column's
-    length: long organization and person names must not make the title overflow it (and fail the send)."""
-    return Truncator(_title(event)).chars(Notification._meta.get_field("title").max_length or 200)
+    length (`clip_title`)."""
+    return clip_title(_title(event))
 
 
 # A title is written once for every recipient of the event and repeated by the email: it names only what
@@ -67,9 +147,18 @@ def _title(event: HandoffEvent) -> str:
     if event.kind == HandoffEvent.Kind.CONCERN_RESOLVED:
         return f"{clinic} resolved your concern about a referral"
     if event.kind == HandoffEvent.Kind.REFUSAL:
+        if event.actor_id is None:  # the daily review found it, not the trainer trying a step
+            return (
+                f"{SYSTEM_ACTOR_NAME}: a referral to {trainer} cannot go on, "
+                "the trainer is no longer eligible"
+            )
         return f"{trainer} could not go on with a referral: the trainer is no longer eligible"
     if event.kind == HandoffEvent.Kind.HANDOVER:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
+    if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:
+        # a timer moved it: nobody of either side did, so the title names neither as the doer
+        label = HandoffStatus(event.to_status).label.lower() if event.to_status else "changed"
+        return f"{SYSTEM_ACTOR_NAME}: a referral of {clinic} to {trainer} is now {label}"
     if event.to_status == HandoffStatus.CANCELLED and not _by_the_clinic(event):
         return f"A referral of {clinic} to {trainer} was cancelled"
     titles = {
@@ -92,7 +181,9 @@ def _title(event: HandoffEvent) -> str:
 
 def _by_the_clinic(event: HandoffEvent) -> bool:
     """Whether the event's actor is a physiotherapist of the referral's clinic (not an admin, not an
-    organization change)."""
+    organization change, not the system)."""
+    if event.actor_id is None:
+        return False
     return Membership.objects.filter(
         user_id=event.actor_id,
         organization_id=event.handoff.clinic_id,
@@ -102,27 +193,42 @@ def _by_the_clinic(event: HandoffEvent) -> bool:
 
 def handoff_url(event: HandoffEvent) -> str:
     base: str = settings.SITE_URL
-    return base + reverse("handoff_detail", kwargs={"public_id": event.handoff.public_id})
+    return base + handoff_link(event.handoff.public_id)
+
+
+def notification_link(notification: Notification) -> str:
+    """The path an in-app notification opens: its kind's link to its referral (or the event's)."""
+    handoff = notification.handoff or (notification.event.handoff if notification.event else None)
+    return notification_kind(notification.kind).link(handoff.public_id if handoff else None)
+
+
+def _fallback_title(kind: str, handoff: TrainerHandoff | None, event: HandoffEvent | None) -> str:
+    return clip_title(notification_kind(kind).title(handoff, event))
 
 
 def render_email(message: OutboxMessage) -> EmailMultiAlternatives:
-    event = message.event
+    event, handoff = message.event, message.handoff
+    if handoff is None and event is not None:
+        handoff = event.handoff
+    mine = Notification.objects.filter(
+        source_key=message.source_key, recipient_id=message.recipient_id
+    ).first()
     return _compose(
-        title=notification_title(event),
-        public_id=event.handoff.public_id,
+        title=mine.title if mine is not None else _fallback_title(message.kind, handoff, event),
+        path=notification_kind(message.kind).link(handoff.public_id if handoff else None),
         recipient_name=message.recipient.full_name,
         email=message.recipient.email,
-        urgent=event.urgent,
+        urgent=mine.urgent if mine is not None else bool(event and event.urgent),
     )
 
 
 def _compose(
-    *, title: str, public_id: uuid.UUID, recipient_name: str, email: str, urgent: bool
+    *, title: str, path: str, recipient_name: str, email: str, urgent: bool
 ) -> EmailMultiAlternatives:
     base: str = settings.SITE_URL
     context = {
         "title": title,
-        "url": base + reverse("handoff_detail", kwargs={"public_id": public_id}),
+        "url": base + path,
         "recipient_name": recipient_name,
         "urgent": urgent,
     }
@@ -233,40 +339,62 @@ def claim_due(
     )
 
 
-# What an email needs, in one narrow query: no model instances. The title is the one the in-app
-# notification of the same event and recipient was written with (services write both together); a row
-# without one (none exists today) falls back to building it from the event.
-_TITLE = Subquery(
-    Notification.objects.filter(event_id=OuterRef("event_id"), recipient_id=OuterRef("recipient_id")).values(
-        "title"
-    )[:1]
-)
+# What an email needs, in one narrow query: no model instances. The title (and urgency) are the ones the
+# in-app notification of the same source and recipient was written with (services write both together); a
+# row without one falls back to its kind's wording, built from its event and referral.
+def _of_notification(column: str) -> Subquery:
+    return Subquery(
+        Notification.objects.filter(
+            source_key=OuterRef("source_key"), recipient_id=OuterRef("recipient_id")
+        ).values(column)[:1]
+    )
+
+
+_TITLE = _of_notification("title")
+_URGENT = _of_notification("urgent")
 
 
 def _fetch(token: uuid.UUID, ids: list[int]) -> list[dict[str, Any]]:
     rows = list(
         OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=Status.IN_FLIGHT)
-        .annotate(title=_TITLE)
+        .annotate(title=_TITLE, notification_urgent=_URGENT)
         .values(
             "pk",
             "attempts",
+            "kind",
             "event_id",
+            "handoff_id",
             "title",
+            "notification_urgent",
             "recipient__email",
             "recipient__full_name",
             "event__urgent",
-            "event__handoff__public_id",
+            "handoff__public_id",
         )
     )
     order = {pk: i for i, pk in enumerate(ids)}
     rows.sort(key=lambda row: order[row["pk"]])
     for row in rows:
+        if row["notification_urgent"] is not None:
+            row["urgent"] = row["notification_urgent"]
+        else:
+            row["urgent"] = bool(row["event__urgent"])
         if row["title"] is None:
-            row["title"] = notification_title(
+            event = (
                 HandoffEvent.objects.select_related(
                     "handoff__plan__patient__clinic", "handoff__trainer", "handoff__gym"
                 ).get(pk=row["event_id"])
+                if row["event_id"] is not None
+                else None
             )
+            handoff = (
+                TrainerHandoff.objects.select_related("plan__patient__clinic", "trainer", "gym").get(
+                    pk=row["handoff_id"]
+                )
+                if row["handoff_id"] is not None and event is None
+                else (event.handoff if event is not None else None)
+            )
+            row["title"] = _fallback_title(row["kind"], handoff, event)
     return rows
 
 
@@ -276,10 +404,10 @@ def _send_one(row: dict[str, Any], token: uuid.UUID, connection: BaseEmailBacken
     try:
         email = _compose(
             title=row["title"],
-            public_id=row["event__handoff__public_id"],
+            path=notification_kind(row["kind"]).link(row["handoff__public_id"]),
             recipient_name=row["recipient__full_name"],
             email=row["recipient__email"],
-            urgent=row["event__urgent"],
+            urgent=row["urgent"],
         )
         email.connection = connection
         connection.open()  # a no-op while open; after a failure, a fresh connection for this row
@@ -303,10 +431,12 @@ def _send_one(row: dict[str, Any], token: uuid.UUID, connection: BaseEmailBacken
         return DeliveryResult("retry", retry_in=delay)
     now = timezone.now()
     mine.update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
-    # The event is delivered when none of its rows is still owed (one statement: the last row sent wins).
-    HandoffEvent.objects.filter(pk=row["event_id"], delivered_at__isnull=True).exclude(
-        Exists(OutboxMessage.objects.filter(event_id=OuterRef("pk")).exclude(status=Status.SENT))
-    ).update(delivered_at=now)
+    # A referral event is delivered when none of its rows is still owed (one statement: the last row sent
+    # wins). Other kinds have no event: the row's own status says it all.
+    if row["event_id"] is not None:
+        HandoffEvent.objects.filter(pk=row["event_id"], delivered_at__isnull=True).exclude(
+            Exists(OutboxMessage.objects.filter(event_id=OuterRef("pk")).exclude(status=Status.SENT))
+        ).update(delivered_at=now)
     return DeliveryResult("sent")
 
 

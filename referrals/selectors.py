@@ -14,11 +14,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
-from referrals import policies
+from referrals import notifications, policies
 from referrals.errors import Blocker
 from referrals.models import (
     CASELOAD_STATUSES,
     OPEN_STATUSES,
+    SYSTEM_ACTOR_NAME,
     Concern,
     Consent,
     Exercise,
@@ -172,7 +173,7 @@ def plan_referral_columns() -> dict[str, Any]:
 def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
     if not getattr(user, "is_authenticated", False):
         return Notification.objects.none()
-    return Notification.objects.filter(recipient=user).select_related("event__handoff")
+    return Notification.objects.filter(recipient=user).select_related("handoff", "event")
 
 
 UNREAD_COLUMN = "request_unread_notifications"
@@ -201,6 +202,11 @@ def notification_unread_count(*, user: User) -> int:
 
 def notification_get_for_user(*, user: User, public_id: uuid.UUID | str) -> Notification:
     return notification_list_for_user(user=user).get(public_id=public_id)
+
+
+def notification_link(*, notification: Notification) -> str:
+    """The page a notification opens: its kind's link (a referral's page for a referral's event)."""
+    return notifications.notification_link(notification)
 
 
 # --- trainers and send preconditions -------------------------------------------------------------------
@@ -727,10 +733,14 @@ def _certification_facts(profile: TrainerProfile, today: datetime.date) -> tuple
 @dataclass(frozen=True)
 class TrailEntry:
     at: datetime.datetime
-    user: User
+    user: User | None  # None: the system changed it (a timer); `who` names it
     action: str  # "read" (the access log) or "changed" (a handoff event)
     what: str
     channel: str  # page, api, admin; "" for a change (the event log records the action, not the channel)
+
+    @property
+    def who(self) -> str:
+        return self.user.full_name if self.user is not None else SYSTEM_ACTOR_NAME
 
 
 def patient_data_trail(*, patient: Patient) -> list[TrailEntry]:
@@ -845,11 +855,16 @@ class HandoffView:
 
     def names_actor(self, event: HandoffEvent) -> bool:
         """Whether a timeline names who did it: the trainer always; the clinic's people only while the
-        physiotherapist is shown."""
+        physiotherapist is shown; never a person for the system's events (it is named, not hidden)."""
+        if event.actor_id is None:
+            return False
         return event.actor_id == self.trainer_id or policies.Shown.PHYSIOTHERAPIST in self.shown
 
     def actor_name(self, event: HandoffEvent) -> str:
-        """Who did it, on a timeline: the person when `names_actor`, otherwise the clinic."""
+        """Who did it, on a timeline: the person when `names_actor`, "Handoff (automatic)" for the
+        system, otherwise the clinic."""
+        if event.actor is None:
+            return event.actor_display
         if self.names_actor(event):
             return event.actor.full_name
         return self.clinic or "The clinic"

@@ -1,7 +1,12 @@
 """Every write of the referral domain: one function per business action.
 
 Each action runs in one transaction, re-reads and locks the row it changes, checks the policy, changes
-state, appends an event and writes the notifications it owes beside it. Celery is told after commit.
+state, appends an event and writes the notifications it owes beside it (`notify`). Celery is told after
+commit.
+
+Who acts: `actor: User`, or `actor: User | None` in the steps the system takes too (a timer, the daily
+eligibility review): None is the system, recorded as an event without an actor and shown as "Handoff
+(automatic)".
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from referrals.errors import (
 from referrals.models import (
     CONCERN_MAX_LENGTH,
     CONCERN_NOTE_MAX_LENGTH,
+    HANDOFF_EVENT_KIND,
     OPEN_STATUSES,
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
@@ -47,6 +53,7 @@ from referrals.models import (
     RedFlag,
     TrainerHandoff,
     TreatmentPlan,
+    event_source_key,
     text_limit,
 )
 from referrals.models import REASON_MAX_LENGTH as REASON_MAX_LENGTH
@@ -122,7 +129,9 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     elif kind == HandoffEvent.Kind.TRANSITION and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
         # A draft was never seen by the trainer: cancelling it tells nobody.
         trainer_told = event.from_status != S.DRAFT
-        clinic_told = trainer_told and not _is_active_physio(event.actor, handoff.clinic_id)
+        clinic_told = trainer_told and (
+            event.actor is None or not _is_active_physio(event.actor, handoff.clinic_id)
+        )
     elif kind == HandoffEvent.Kind.HANDOVER:
         trainer_told, clinic_told = was_sent and handoff.status != S.DRAFT, True
     elif kind in (HandoffEvent.Kind.CONCERN_ACKNOWLEDGED, HandoffEvent.Kind.CONCERN_RESOLVED):
@@ -185,7 +194,7 @@ def _clinic_recipients(handoff: TrainerHandoff) -> list[User]:
 def _record_event(
     *,
     handoff: TrainerHandoff,
-    actor: User,
+    actor: User | None,
     kind: str,
     from_status: str = "",
     to_status: str = "",
@@ -195,7 +204,8 @@ def _record_event(
     notify: bool = True,
 ) -> HandoffEvent:
     """Append the audit row and, in the same transaction, the notifications it causes (none with
-    `notify=False`: the caller tells people once, with `_notify`, for a step that appends two events)."""
+    `notify=False`: the caller tells people once, with `_notify`, for a step that appends two events).
+    `actor=None`: the system did it (a timer, the daily review)."""
     event = HandoffEvent.objects.create(
         handoff=handoff,
         kind=kind,
@@ -212,21 +222,76 @@ def _record_event(
 
 
 def _notify(handoff: TrainerHandoff, event: HandoffEvent, recipients: list[User] | None = None) -> None:
-    """The notifications and outbox rows an event owes, to `_recipients` (or to `recipients`, when the
-    caller has just worked them out under its locks by the same rule: plan_discharge)."""
-    if recipients is None:
-        recipients = _recipients(handoff, event)
-    urgent = event.urgent
-    if recipients:
-        title = notifications.notification_title(event)
-        Notification.objects.bulk_create(
-            [Notification(recipient=r, event=event, title=title, urgent=urgent) for r in recipients]
-        )
-        messages = OutboxMessage.objects.bulk_create(
-            [OutboxMessage(event=event, recipient=r, channel=OutboxMessage.Channel.EMAIL) for r in recipients]
-        )
+    """The notifications and outbox rows a referral event owes, to `_recipients` (or to `recipients`, when
+    the caller has just worked them out under its locks by the same rule: plan_discharge)."""
+    notify(
+        kind=HANDOFF_EVENT_KIND,
+        recipients=_recipients(handoff, event) if recipients is None else recipients,
+        source_key=event_source_key(event.pk),
+        handoff=handoff,
+        event=event,
+        urgent=event.urgent,
+    )
+
+
+def notify(
+    *,
+    kind: str,
+    recipients: Sequence[User],
+    source_key: str,
+    handoff: TrainerHandoff | None = None,
+    event: HandoffEvent | None = None,
+    title: str = "",
+    urgent: bool = False,
+) -> list[int]:
+    """Owe each recipient an in-app notification and an email for one source (a referral event, a report
+    due, a reminder), in the caller's transaction; the emails are published after commit. The one way
+    services tell people.
+
+    `kind` names the wording and the link (notifications.NOTIFICATION_KINDS); `source_key` what caused it,
+    deterministic ("handoff-event:<id>", later e.g. "report:<id>:due"): one row per source, recipient and
+    channel, so a timer that runs twice tells nobody twice. `title` defaults to the kind's wording.
+    Returns the ids of the outbox rows owed (new or still pending from an earlier call)."""
+    spec = notifications.notification_kind(kind)
+    if not recipients or not source_key:
+        if not source_key:
+            raise ValueError("A notification needs its source key.")
+        return []
+    title = notifications.clip_title(title or spec.title(handoff, event))
+    owed = {
+        "kind": kind,
+        "source_key": source_key,
+        "handoff": handoff if handoff is not None else (event.handoff if event is not None else None),
+        "event": event,
+    }
+    # A referral event's rows are written with the event, in its transaction: none can exist yet, so they
+    # are inserted as they are (two INSERTs). Any other source may be written again (a timer that runs
+    # twice): its rows are inserted with ON CONFLICT DO NOTHING and the ids read back.
+    fresh = event is not None and source_key == event_source_key(event.pk)
+    Notification.objects.bulk_create(
+        [Notification(recipient=r, title=title, urgent=urgent, **owed) for r in recipients],
+        ignore_conflicts=not fresh,
+    )
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(recipient=r, channel=OutboxMessage.Channel.EMAIL, **owed) for r in recipients],
+        ignore_conflicts=not fresh,
+    )
+    if fresh:
         ids = [m.pk for m in messages]
+    else:
+        ids = list(
+            OutboxMessage.objects.filter(
+                source_key=source_key,
+                channel=OutboxMessage.Channel.EMAIL,
+                recipient__in=[r.pk for r in recipients],
+                status=OutboxMessage.Status.PENDING,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    if ids:
         transaction.on_commit(lambda: tasks.publish_deliveries(ids))
+    return ids
 
 
 def _check_actor(*, handoff: TrainerHandoff, to: str, actor: User) -> None:
@@ -257,7 +322,7 @@ def _transition(
     *,
     handoff: TrainerHandoff,
     to: str,
-    actor: User,
+    actor: User | None,
     reason: str = "",
     only_from: frozenset[str] | None = None,
     on_behalf: bool = False,
@@ -269,9 +334,13 @@ def _transition(
     for actions that share a target status (start and resume both lead to in-progress). `on_behalf`: an
     organization-change service that checked its own actor's authority moves the referral (the admin who
     ended a partnership is on neither side of it). `notify=False` when the caller's own event already
-    tells the same people (a concern that also holds the referral).
+    tells the same people (a concern that also holds the referral). `actor=None`: the system (a timer)
+    moves it, always `on_behalf` (no side's rule applies to it; the timer's service decides).
     """
-    if not on_behalf:
+    if actor is None:
+        if not on_behalf:
+            raise ValueError("The system moves a referral on behalf only: pass on_behalf=True.")
+    elif not on_behalf:
         _check_actor(handoff=handoff, to=to, actor=actor)
     _check_source(handoff=handoff, to=to, only_from=only_from)
     current = handoff.status
@@ -358,7 +427,7 @@ def _move(
 
 
 def _record_refusal(
-    *, handoff: TrainerHandoff, actor: User, step: str, blockers: list[Blocker], once: bool = False
+    *, handoff: TrainerHandoff, actor: User | None, step: str, blockers: list[Blocker], once: bool = False
 ) -> bool:
     """The refused step in the audit trail, and the clinic told; False when it was recorded already. The
     same refusal repeated (the trainer tries again) is recorded once, until something else happens on the
@@ -386,7 +455,8 @@ def handoff_review_eligibility() -> list[TrainerHandoff]:
     """The daily review: every open sent referral whose trainer is no longer eligible (a certification or
     CPR/AED that expired since, or an organization changed outside the services) is recorded on the
     referral and its clinic told, once per reason; the next accept, start or resume is refused anyway.
-    Recorded in the trainer's name (whose eligibility lapsed). Returns the referrals newly flagged."""
+    Recorded as the system's (no actor: a timer found it, nobody did it). Returns the referrals newly
+    flagged."""
     flagged: list[TrainerHandoff] = []
     ids = list(
         TrainerHandoff.objects.filter(status__in=OPEN_STATUSES, sent_at__isnull=False)
@@ -400,7 +470,7 @@ def handoff_review_eligibility() -> list[TrainerHandoff]:
                 continue
             blockers = selectors.handoff_eligibility_blockers(handoff=locked)
             if blockers and _record_refusal(
-                handoff=locked, actor=locked.trainer, step="go on", blockers=blockers, once=True
+                handoff=locked, actor=None, step="go on", blockers=blockers, once=True
             ):
                 flagged.append(locked)
     return flagged

@@ -861,7 +861,7 @@ def notification_open(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     user = _user(request)
     notification = _get(selectors.notification_get_for_user, Notification, user=user, public_id=public_id)
     services.notification_mark_read(notification=notification, actor=user)
-    return redirect("handoff_detail", public_id=notification.event.handoff.public_id)
+    return redirect(selectors.notification_link(notification=notification))
 
 
 @login_required

@@ -727,9 +727,13 @@ class ConcernSerializer(serializers.Serializer[Concern]):
 
 class EventActorSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(
-        allow_null=True, help_text="Null when consent no longer lets you see who at the clinic it was."
+        allow_null=True,
+        help_text="Null when consent no longer lets you see who at the clinic it was, and for the system.",
     )
-    full_name = serializers.CharField(help_text="The person, or the clinic's name when consent hides them.")
+    full_name = serializers.CharField(
+        help_text='The person, the clinic\'s name when consent hides them, or "Handoff (automatic)" when the '
+        "system did it (a timer)."
+    )
 
 
 class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
@@ -754,9 +758,9 @@ class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
     @extend_schema_field(EventActorSerializer())
     def get_actor(self, event: HandoffEvent) -> dict[str, Any]:
         view = self.context["view_of_handoff"]
-        if view.names_actor(event):
+        if event.actor is not None and view.names_actor(event):
             return {"id": str(event.actor.public_id), "full_name": event.actor.full_name}
-        return {"id": None, "full_name": view.actor_name(event)}
+        return {"id": None, "full_name": view.actor_name(event)}  # the clinic, or "Handoff (automatic)"
 
     @extend_schema_field(ConcernSerializer(allow_null=True))
     def get_concern(self, event: HandoffEvent) -> dict[str, Any] | None:
@@ -796,8 +800,11 @@ class NotificationSerializer(serializers.Serializer[Notification]):
     read = serializers.SerializerMethodField()
     read_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
-    handoff = serializers.UUIDField(source="event.handoff.public_id")
-    event = serializers.UUIDField(source="event.public_id")
+    kind = serializers.CharField(
+        help_text='What kind of event it tells of: "handoff-event" for a referral\'s.'
+    )
+    handoff = serializers.UUIDField(source="handoff.public_id", allow_null=True)
+    event = serializers.UUIDField(source="event.public_id", allow_null=True)
 
     def get_read(self, notification: Notification) -> bool:
         return notification.read_at is not None
