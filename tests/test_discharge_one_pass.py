@@ -62,11 +62,11 @@ def _outcome(world: World, trainer: User, run: Callable[..., TrainerHandoff]) ->
                     for e in events
                 ],
                 "notifications": sorted(
-                    (n.recipient_id, n.title, n.urgent, n.event.to_status, n.read_at)
+                    (n.recipient_id, n.title, n.urgent, n.event.to_status if n.event else "", n.read_at)
                     for n in Notification.objects.filter(event__handoff=handoff).select_related("event")
                 ),
                 "outbox": sorted(
-                    (m.recipient_id, m.channel, m.status, m.attempts, m.event.to_status)
+                    (m.recipient_id, m.channel, m.status, m.attempts, m.event.to_status if m.event else "")
                     for m in OutboxMessage.objects.filter(event__handoff=handoff).select_related("event")
                 ),
                 "plan": (plan.status, plan.discharged_at == handoff.sent_at, plan.discharged_at is None),

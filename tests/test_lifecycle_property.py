@@ -444,7 +444,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         ):
             recipient = fresh(note.recipient)
             assert recipient.is_active, f"{note.title} to an inactive user"
-            visible = selectors.handoff_list_for_user(user=recipient).filter(pk=note.event.handoff_id)
+            visible = selectors.handoff_list_for_user(user=recipient).filter(pk=note.handoff_id or 0)
             assert visible.exists(), f"{note.title!r} to {recipient}, who cannot open it"
             self.seen_notifications.add(note.pk)
 

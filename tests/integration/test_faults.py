@@ -90,6 +90,7 @@ def assert_delivered_once(sent: Sent, mail_edge: MailEdge, recipient: User, *, a
     assert sent.row.attempts == attempts
     assert sent.row.sent_at is not None and sent.row.last_error == ""
     event = sent.row.event
+    assert event is not None
     assert Notification.objects.filter(event__handoff=sent.handoff, recipient=recipient).count() == 1
     assert OutboxMessage.objects.filter(event__handoff=sent.handoff).count() == 1
     emails = mail_edge.sent(to=recipient.email)
