@@ -3,12 +3,15 @@ running it twice changes nothing; migrations never read the live library."""
 
 from __future__ import annotations
 
+import importlib
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 
 from referrals import exercise_library, library, selectors, services
 from referrals.exercise_library import LIBRARY, ExerciseSeed
@@ -168,3 +171,26 @@ def test_the_api_lists_slugs_and_leaves_retired_entries_out(
     rows = token_client(trainer).get("/api/v1/exercises/?search=wall&page_size=100").json()["results"]
     assert rows and all(r["slug"] == Exercise.objects.get(pk=r["id"]).slug for r in rows)
     assert gone.pk not in {r["id"] for r in rows}
+
+
+def test_the_migration_names_existing_entries_by_their_names_in_id_order() -> None:
+    from django.apps import apps
+
+    fill_slugs = importlib.import_module("referrals.migrations.0010_library_slugs").fill_slugs
+    first = Exercise.objects.create(
+        name="Hip Hinge!", category="mobility", body_region="hip", instructions="."
+    )
+    second = Exercise.objects.create(
+        name="Hip hinge?", category="mobility", body_region="hip", instructions="."
+    )
+    Exercise.objects.update(slug=Concat(F("pk"), Value("-temporary")))  # as if they had none yet
+    fill_slugs(apps, None)
+    slugs = dict(Exercise.objects.values_list("name", "slug"))
+    assert (slugs["Hip Hinge!"], slugs["Hip hinge?"]) == ("hip-hinge", "hip-hinge-2")
+    assert all(slugs[e["name"]] == e["slug"] for e in LIBRARY.values())  # the shipped slugs, exactly
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.library_version == second.library_version == ""  # not shipped: never retired
+    assert set(
+        Exercise.objects.exclude(pk__in=[first.pk, second.pk]).values_list("library_version", flat=True)
+    ) == {"1"}
