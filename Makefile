@@ -43,10 +43,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install --quiet -r requirements-dev.txt
 	@touch $(VENV)/.runtime-installed $@
 
-## run: install, migrate, load the demo data (idempotent) and serve http://$(HOST):$(PORT)
+## run: install, migrate, load the exercise library and the demo data (both idempotent) and serve
+## http://$(HOST):$(PORT)
 run: $(VENV)/.runtime-installed
 	@$(PY) -c "$$CHECK_ADDRESS" '$(RUN_HOST)' '$(PORT)'
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py library_load
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving Handoff on http://$(RUN_ADDR)/ (Ctrl-C to stop)"
 	$(RUN_ENV) $(PY) manage.py runserver '$(RUN_ADDR)'
@@ -102,8 +104,10 @@ format: $(VENV)/.dev-installed
 schema: $(VENV)/.dev-installed
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
+## migrate: the migrations, then the shipped exercise library (referrals/exercise_library.py)
 migrate: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py library_load
 
 seed: migrate
 	$(PY) manage.py seed_demo

@@ -205,7 +205,7 @@ PLAN_COLS = [
     "updated_at",
 ]
 # The dose columns are the service's own field list ("exercise" is the foreign key's column).
-PLAN_EXERCISE_COLS = ["id", "plan_id", "exercise_id", "position", *services.EXERCISE_FIELDS[1:]]
+PLAN_EXERCISE_COLS = ["id", "public_id", "plan_id", "exercise_id", "position", *services.EXERCISE_FIELDS[1:]]
 CONSENT_COLS = [
     "id",
     "public_id",
@@ -480,6 +480,7 @@ class Builder:
                 PLAN_EXERCISE_COLS,
                 (
                     self.load.new_id(PlanExercise),
+                    uuid.uuid4(),
                     plan,
                     exercise,
                     position,

@@ -280,9 +280,11 @@ class TreatmentPlanAdmin(AuditReadsMixin, ModelAdmin[TreatmentPlan]):
 @admin.register(Exercise)
 class ExerciseAdmin(ModelAdmin[Exercise]):
     organization_scope = None  # the shared exercise library: every staff user sees it
-    list_display = ("name", "category", "body_region", "equipment")
-    list_filter = ("category", "body_region")
-    search_fields = ("name", "equipment", "instructions")
+    list_display = ("name", "slug", "category", "body_region", "equipment", "library_version", "retired_at")
+    list_filter = ("category", "body_region", ("retired_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "slug", "equipment", "instructions")
+    # Written by `manage.py library_load` (or, for an entry added here, from its name): never by hand.
+    readonly_fields = ("slug", "library_version", "retired_at")
 
 
 @admin.register(PlanExercise)

@@ -1,12 +1,17 @@
-"""The exercise library shipped with Handoff, loaded by a data migration.
+"""The exercise library shipped with Handoff, loaded by `manage.py library_load` (`make run` runs it).
 
-Written by the Handoff team. Each entry: name (unique), category, body_region, equipment, instructions.
+Written by the Handoff team. Each entry: slug (its stable name: never change or reuse one), name (unique),
+category, body_region, equipment, instructions. Editing an entry, adding one or removing one means raising
+LIBRARY_VERSION; the command then updates, adds, or retires the entry (a retired entry is no longer
+offered, and the plans that prescribe it keep it). Migrations never read this module (0002 loaded a frozen
+copy, referrals/migrations/_library_0002.py).
 """
 
 from typing import Final, TypedDict
 
 
 class ExerciseSeed(TypedDict):
+    slug: str
     name: str
     category: str
     body_region: str
@@ -14,8 +19,11 @@ class ExerciseSeed(TypedDict):
     instructions: str
 
 
+LIBRARY_VERSION: Final = "2"
+
 EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
     {
+        "slug": "ankle-alphabet",
         "name": "Ankle Alphabet",
         "category": "mobility",
         "body_region": "ankle_foot",
@@ -27,6 +35,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "cat-camel",
         "name": "Cat-Camel",
         "category": "mobility",
         "body_region": "lumbar_spine",
@@ -38,6 +47,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "open-book-thoracic-rotation",
         "name": "Open Book Thoracic Rotation",
         "category": "mobility",
         "body_region": "thoracic_spine",
@@ -49,6 +59,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "quadruped-thoracic-rotation",
         "name": "Quadruped Thoracic Rotation",
         "category": "mobility",
         "body_region": "thoracic_spine",
@@ -60,6 +71,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "wall-slides",
         "name": "Wall Slides",
         "category": "mobility",
         "body_region": "shoulder",
@@ -71,6 +83,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "chin-tucks",
         "name": "Chin Tucks",
         "category": "mobility",
         "body_region": "neck",
@@ -82,6 +95,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "seated-neck-rotation",
         "name": "Seated Neck Rotation",
         "category": "mobility",
         "body_region": "neck",
@@ -93,6 +107,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "pendulum-swings",
         "name": "Pendulum Swings",
         "category": "mobility",
         "body_region": "shoulder",
@@ -104,6 +119,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "quadruped-hip-circles",
         "name": "Quadruped Hip Circles",
         "category": "mobility",
         "body_region": "hip",
@@ -115,6 +131,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "heel-slides",
         "name": "Heel Slides",
         "category": "mobility",
         "body_region": "knee",
@@ -126,6 +143,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "pelvic-tilts",
         "name": "Pelvic Tilts",
         "category": "mobility",
         "body_region": "lumbar_spine",
@@ -137,6 +155,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "foam-roller-thoracic-extension",
         "name": "Foam Roller Thoracic Extension",
         "category": "mobility",
         "body_region": "thoracic_spine",
@@ -148,6 +167,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "active-wrist-flexion-and-extension",
         "name": "Active Wrist Flexion and Extension",
         "category": "mobility",
         "body_region": "wrist_hand",
@@ -159,6 +179,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "tendon-glides",
         "name": "Tendon Glides",
         "category": "mobility",
         "body_region": "wrist_hand",
@@ -170,6 +191,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "forearm-pronation-and-supination",
         "name": "Forearm Pronation and Supination",
         "category": "mobility",
         "body_region": "elbow",
@@ -181,6 +203,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "9090-hip-switches",
         "name": "90/90 Hip Switches",
         "category": "mobility",
         "body_region": "hip",
@@ -192,6 +215,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "knee-to-wall-ankle-mobilization",
         "name": "Knee-to-Wall Ankle Mobilization",
         "category": "mobility",
         "body_region": "ankle_foot",
@@ -203,6 +227,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "standing-calf-stretch",
         "name": "Standing Calf Stretch",
         "category": "stretching",
         "body_region": "ankle_foot",
@@ -214,6 +239,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "bent-knee-soleus-stretch",
         "name": "Bent-Knee Soleus Stretch",
         "category": "stretching",
         "body_region": "ankle_foot",
@@ -225,6 +251,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "supine-hamstring-stretch",
         "name": "Supine Hamstring Stretch",
         "category": "stretching",
         "body_region": "hip",
@@ -236,6 +263,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "half-kneeling-hip-flexor-stretch",
         "name": "Half-Kneeling Hip Flexor Stretch",
         "category": "stretching",
         "body_region": "hip",
@@ -247,6 +275,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "pec-doorway-stretch",
         "name": "Pec Doorway Stretch",
         "category": "stretching",
         "body_region": "shoulder",
@@ -258,6 +287,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "upper-trapezius-stretch",
         "name": "Upper Trapezius Stretch",
         "category": "stretching",
         "body_region": "neck",
@@ -269,6 +299,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "levator-scapulae-stretch",
         "name": "Levator Scapulae Stretch",
         "category": "stretching",
         "body_region": "neck",
@@ -280,6 +311,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "figure-four-piriformis-stretch",
         "name": "Figure-Four Piriformis Stretch",
         "category": "stretching",
         "body_region": "hip",
@@ -291,6 +323,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "standing-quadriceps-stretch",
         "name": "Standing Quadriceps Stretch",
         "category": "stretching",
         "body_region": "knee",
@@ -302,6 +335,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "childs-pose",
         "name": "Child's Pose",
         "category": "stretching",
         "body_region": "lumbar_spine",
@@ -313,6 +347,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "cross-body-shoulder-stretch",
         "name": "Cross-Body Shoulder Stretch",
         "category": "stretching",
         "body_region": "shoulder",
@@ -324,6 +359,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "wrist-flexor-stretch",
         "name": "Wrist Flexor Stretch",
         "category": "stretching",
         "body_region": "wrist_hand",
@@ -335,6 +371,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "wrist-extensor-stretch",
         "name": "Wrist Extensor Stretch",
         "category": "stretching",
         "body_region": "elbow",
@@ -346,6 +383,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "side-lying-sleeper-stretch",
         "name": "Side-Lying Sleeper Stretch",
         "category": "stretching",
         "body_region": "shoulder",
@@ -357,6 +395,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "standing-side-bend",
         "name": "Standing Side Bend",
         "category": "stretching",
         "body_region": "thoracic_spine",
@@ -368,6 +407,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-stance",
         "name": "Single-Leg Stance",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -379,6 +419,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "tandem-stance",
         "name": "Tandem Stance",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -390,6 +431,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "tandem-walk",
         "name": "Tandem Walk",
         "category": "balance",
         "body_region": "full_body",
@@ -401,6 +443,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "backward-tandem-walk",
         "name": "Backward Tandem Walk",
         "category": "balance",
         "body_region": "full_body",
@@ -412,6 +455,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-stance-on-balance-pad",
         "name": "Single-Leg Stance on Balance Pad",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -423,6 +467,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-stance-with-eyes-closed",
         "name": "Single-Leg Stance with Eyes Closed",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -434,6 +479,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-clock-reach",
         "name": "Single-Leg Clock Reach",
         "category": "balance",
         "body_region": "knee",
@@ -445,6 +491,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "bodyweight-single-leg-hinge",
         "name": "Bodyweight Single-Leg Hinge",
         "category": "balance",
         "body_region": "hip",
@@ -456,6 +503,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "bird-dog",
         "name": "Bird Dog",
         "category": "balance",
         "body_region": "core",
@@ -467,6 +515,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "obstacle-step-overs",
         "name": "Obstacle Step-Overs",
         "category": "balance",
         "body_region": "full_body",
@@ -478,6 +527,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-stance-with-ball-toss",
         "name": "Single-Leg Stance with Ball Toss",
         "category": "balance",
         "body_region": "full_body",
@@ -489,6 +539,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "side-to-side-weight-shifts",
         "name": "Side-to-Side Weight Shifts",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -500,6 +551,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "wobble-board-rocking",
         "name": "Wobble Board Rocking",
         "category": "balance",
         "body_region": "ankle_foot",
@@ -511,6 +563,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "tall-kneeling-arm-reach",
         "name": "Tall Kneeling Arm Reach",
         "category": "balance",
         "body_region": "core",
@@ -522,6 +575,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "single-leg-stance-with-head-turns",
         "name": "Single-Leg Stance with Head Turns",
         "category": "balance",
         "body_region": "full_body",
@@ -533,6 +587,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "grapevine-walk",
         "name": "Grapevine Walk",
         "category": "balance",
         "body_region": "hip",
@@ -544,6 +599,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "heel-raises",
         "name": "Heel Raises",
         "category": "strength",
         "body_region": "ankle_foot",
@@ -555,6 +611,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "clamshells",
         "name": "Clamshells",
         "category": "strength",
         "body_region": "hip",
@@ -566,6 +623,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "dead-bug",
         "name": "Dead Bug",
         "category": "strength",
         "body_region": "core",
@@ -577,6 +635,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "scapular-retraction",
         "name": "Scapular Retraction",
         "category": "strength",
         "body_region": "thoracic_spine",
@@ -588,6 +647,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "terminal-knee-extension",
         "name": "Terminal Knee Extension",
         "category": "strength",
         "body_region": "knee",
@@ -599,6 +659,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "straight-leg-raise",
         "name": "Straight Leg Raise",
         "category": "strength",
         "body_region": "knee",
@@ -610,6 +671,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "glute-bridge",
         "name": "Glute Bridge",
         "category": "strength",
         "body_region": "hip",
@@ -621,6 +683,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "banded-external-rotation",
         "name": "Banded External Rotation",
         "category": "strength",
         "body_region": "shoulder",
@@ -632,6 +695,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "prone-y-t-w-raises",
         "name": "Prone Y-T-W Raises",
         "category": "strength",
         "body_region": "shoulder",
@@ -643,6 +707,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "goblet-squat",
         "name": "Goblet Squat",
         "category": "strength",
         "body_region": "knee",
@@ -654,6 +719,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "romanian-deadlift",
         "name": "Romanian Deadlift",
         "category": "strength",
         "body_region": "hip",
@@ -665,6 +731,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "leg-press",
         "name": "Leg Press",
         "category": "strength",
         "body_region": "knee",
@@ -676,6 +743,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "lat-pulldown",
         "name": "Lat Pulldown",
         "category": "strength",
         "body_region": "shoulder",
@@ -687,6 +755,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "seated-cable-row",
         "name": "Seated Cable Row",
         "category": "strength",
         "body_region": "thoracic_spine",
@@ -698,6 +767,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "side-lying-hip-abduction",
         "name": "Side-Lying Hip Abduction",
         "category": "strength",
         "body_region": "hip",
@@ -709,6 +779,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "front-plank",
         "name": "Front Plank",
         "category": "strength",
         "body_region": "core",
@@ -720,6 +791,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "modified-side-plank",
         "name": "Modified Side Plank",
         "category": "strength",
         "body_region": "core",
@@ -731,6 +803,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "eccentric-wrist-extension",
         "name": "Eccentric Wrist Extension",
         "category": "strength",
         "body_region": "elbow",
@@ -742,6 +815,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "putty-grip-squeeze",
         "name": "Putty Grip Squeeze",
         "category": "strength",
         "body_region": "wrist_hand",
@@ -753,6 +827,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "quad-sets",
         "name": "Quad Sets",
         "category": "strength",
         "body_region": "knee",
@@ -764,6 +839,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "dumbbell-bench-press",
         "name": "Dumbbell Bench Press",
         "category": "strength",
         "body_region": "shoulder",
@@ -775,6 +851,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "supine-chin-tuck-head-lift",
         "name": "Supine Chin Tuck Head Lift",
         "category": "strength",
         "body_region": "neck",
@@ -786,6 +863,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "banded-lateral-walk",
         "name": "Banded Lateral Walk",
         "category": "strength",
         "body_region": "hip",
@@ -797,6 +875,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "seated-hamstring-curl",
         "name": "Seated Hamstring Curl",
         "category": "strength",
         "body_region": "knee",
@@ -808,6 +887,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "dumbbell-shoulder-press",
         "name": "Dumbbell Shoulder Press",
         "category": "strength",
         "body_region": "shoulder",
@@ -819,6 +899,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "stationary-bike",
         "name": "Stationary Bike",
         "category": "cardio",
         "body_region": "full_body",
@@ -830,6 +911,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "brisk-walking",
         "name": "Brisk Walking",
         "category": "cardio",
         "body_region": "full_body",
@@ -841,6 +923,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "elliptical-trainer",
         "name": "Elliptical Trainer",
         "category": "cardio",
         "body_region": "full_body",
@@ -852,6 +935,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "rowing-ergometer",
         "name": "Rowing Ergometer",
         "category": "cardio",
         "body_region": "full_body",
@@ -863,6 +947,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "aquatic-walking",
         "name": "Aquatic Walking",
         "category": "cardio",
         "body_region": "full_body",
@@ -874,6 +959,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "deep-water-running",
         "name": "Deep Water Running",
         "category": "cardio",
         "body_region": "full_body",
@@ -885,6 +971,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "recumbent-stepper",
         "name": "Recumbent Stepper",
         "category": "cardio",
         "body_region": "full_body",
@@ -896,6 +983,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "upper-body-ergometer",
         "name": "Upper Body Ergometer",
         "category": "cardio",
         "body_region": "shoulder",
@@ -907,6 +995,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "treadmill-incline-walk",
         "name": "Treadmill Incline Walk",
         "category": "cardio",
         "body_region": "full_body",
@@ -918,6 +1007,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "marching-in-place",
         "name": "Marching in Place",
         "category": "cardio",
         "body_region": "full_body",
@@ -929,6 +1019,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "low-step-cardio-intervals",
         "name": "Low Step Cardio Intervals",
         "category": "cardio",
         "body_region": "full_body",
@@ -940,6 +1031,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "stair-climber",
         "name": "Stair Climber",
         "category": "cardio",
         "body_region": "full_body",
@@ -951,6 +1043,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "sit-to-stand",
         "name": "Sit-to-Stand",
         "category": "functional",
         "body_region": "knee",
@@ -962,6 +1055,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "step-ups",
         "name": "Step-Ups",
         "category": "functional",
         "body_region": "knee",
@@ -973,6 +1067,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "lateral-step-ups",
         "name": "Lateral Step-Ups",
         "category": "functional",
         "body_region": "hip",
@@ -984,6 +1079,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "forward-step-down",
         "name": "Forward Step-Down",
         "category": "functional",
         "body_region": "knee",
@@ -995,6 +1091,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "farmer-carry",
         "name": "Farmer Carry",
         "category": "functional",
         "body_region": "full_body",
@@ -1005,6 +1102,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "suitcase-carry",
         "name": "Suitcase Carry",
         "category": "functional",
         "body_region": "core",
@@ -1015,6 +1113,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "reverse-lunge",
         "name": "Reverse Lunge",
         "category": "functional",
         "body_region": "knee",
@@ -1026,6 +1125,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "floor-to-stand-transfer",
         "name": "Floor-to-Stand Transfer",
         "category": "functional",
         "body_region": "full_body",
@@ -1037,6 +1137,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "hip-hinge-with-dowel",
         "name": "Hip Hinge with Dowel",
         "category": "functional",
         "body_region": "lumbar_spine",
@@ -1048,6 +1149,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "box-squat-to-bench",
         "name": "Box Squat to Bench",
         "category": "functional",
         "body_region": "hip",
@@ -1059,6 +1161,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "overhead-shelf-reach",
         "name": "Overhead Shelf Reach",
         "category": "functional",
         "body_region": "shoulder",
@@ -1070,6 +1173,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "pallof-press",
         "name": "Pallof Press",
         "category": "functional",
         "body_region": "core",
@@ -1081,6 +1185,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "sled-push",
         "name": "Sled Push",
         "category": "functional",
         "body_region": "full_body",
@@ -1092,6 +1197,7 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
     {
+        "slug": "kettlebell-deadlift",
         "name": "Kettlebell Deadlift",
         "category": "functional",
         "body_region": "hip",
@@ -1103,3 +1209,8 @@ EXERCISES: Final[tuple[ExerciseSeed, ...]] = (
         ),
     },
 )
+
+# The entries by slug; two entries with one slug or one name are refused on import.
+LIBRARY: Final[dict[str, ExerciseSeed]] = {entry["slug"]: entry for entry in EXERCISES}
+if len(LIBRARY) != len(EXERCISES) or len({e["name"] for e in EXERCISES}) != len(EXERCISES):
+    raise ValueError("referrals/exercise_library.py: every slug and every name must be unique")

@@ -14,6 +14,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import Membership, Organization
 
@@ -187,11 +188,17 @@ class Exercise(models.Model):
         CARDIO = "cardio", "Cardio"
         FUNCTIONAL = "functional", "Functional"
 
+    # The entry's stable name in the shipped library (referrals/exercise_library.py): a rename keeps it.
+    slug = models.SlugField(max_length=120, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     category = models.CharField(max_length=12, choices=Category.choices)
     body_region = models.CharField(max_length=20, choices=BodyRegion.choices)
     instructions = models.TextField()
     equipment = models.CharField(max_length=120, blank=True)
+    # The version of the shipped library that last wrote this entry; empty for an entry added here.
+    library_version = models.CharField(max_length=20, blank=True, editable=False)
+    # Gone from the shipped library: no longer offered, kept for the plans that prescribe it.
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -199,6 +206,22 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:  # an entry added in the admin: named after itself, like the shipped ones
+            self.slug = exercise_slug(self.name, taken=Exercise.objects.exclude(pk=self.pk))
+        super().save(*args, **kwargs)
+
+
+def exercise_slug(name: str, *, taken: models.QuerySet[Exercise]) -> str:
+    """The slug of a new entry: its name slugified, with "-2", "-3"... when another entry has it."""
+    base = slugify(name)[:110] or "exercise"
+    used = set(taken.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 1
+    while slug in used:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 class LoadUnit(models.TextChoices):
@@ -254,6 +277,8 @@ tempo_validator = RegexValidator(
 class PlanExercise(models.Model):
     """One exercise of a plan with its dose."""
 
+    # Its id in the guidelines snapshot: a session log or a revision names the row by it.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="exercises")
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
@@ -335,6 +360,9 @@ class PlanExercise(models.Model):
 
 class Precaution(models.Model):
     """A structured limit the trainer must respect."""
+
+    # Its id in the guidelines snapshot: a session log or a revision names the row by it.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Kind(models.TextChoices):
         AVOID_MOVEMENT = "avoid_movement", "Avoid movement"
@@ -450,6 +478,8 @@ class Precaution(models.Model):
 class RedFlag(models.Model):
     """A sign that means: stop and send the patient back to the physiotherapist."""
 
+    # Its id in the guidelines snapshot: a session log or a revision names the row by it.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="red_flags")
     description = models.CharField(max_length=500)
 

@@ -380,8 +380,9 @@ def handoff_eligibility_blockers(*, handoff: TrainerHandoff) -> list[Blocker]:
 
 
 def exercise_list(*, search: str = "", category: str = "", body_region: str = "") -> QuerySet[Exercise]:
-    """The library, filtered by words of the name, category and body region (all optional)."""
-    qs = Exercise.objects.all()
+    """The library offered (retired entries left out), filtered by words of the name, category and body
+    region (all optional)."""
+    qs = Exercise.objects.filter(retired_at__isnull=True)
     for word in search.split()[:5]:
         qs = qs.filter(name__icontains=word)
     if category:
@@ -426,13 +427,21 @@ def trainer_directory_for_user(
 # --- the pages: guidelines preview, discharge candidates, lists ----------------------------------------
 
 
+# The shape of the guidelines snapshot. 2: each exercise, precaution and red flag has an `id` (its row's
+# public_id, the same in every snapshot of that row) and red flags are {"id", "description"}; exercises
+# name their library entry (`library_slug`). 1 (or none): neither; `guidelines_read` reads it as a 2.
+GUIDELINES_SCHEMA = 2
+# Ids of the entries of a schema-1 snapshot: uuid5 of "<handoff public id>/<section>/<position>".
+_OLD_ENTRY_IDS = uuid.UUID("0c6d5a3e-7b0f-4d8e-9a51-3f2b8c1e6d47")
+
+
 def guidelines_snapshot(
     *, plan: TreatmentPlan, consent: Consent, sent_at: datetime.datetime
 ) -> dict[str, Any]:
     """What the trainer is sent, frozen: later edits to the plan do not change it."""
     exercises = PlanExercise.objects.filter(plan=plan).select_related("exercise").order_by("position", "id")
     return {
-        "schema": 1,
+        "schema": GUIDELINES_SCHEMA,
         "sent_at": sent_at.isoformat(),
         "clinic": plan.patient.clinic.name,
         "physiotherapist": plan.physiotherapist.full_name,
@@ -445,6 +454,8 @@ def guidelines_snapshot(
         "goals": plan.goals,
         "exercises": [
             {
+                "id": str(item.public_id),
+                "library_slug": item.exercise.slug,
                 "name": item.exercise.name,
                 "category": item.exercise.get_category_display(),
                 "body_region": item.exercise.get_body_region_display(),
@@ -467,6 +478,7 @@ def guidelines_snapshot(
         ],
         "precautions": [
             {
+                "id": str(p.public_id),
                 "kind": p.kind,
                 "kind_label": p.get_kind_display(),
                 "body_region": p.get_body_region_display() if p.body_region else "",
@@ -479,7 +491,42 @@ def guidelines_snapshot(
             }
             for p in plan.precautions.all()
         ],
-        "red_flags": [flag.description for flag in plan.red_flags.all()],
+        "red_flags": [
+            {"id": str(flag.public_id), "description": flag.description} for flag in plan.red_flags.all()
+        ],
+    }
+
+
+def guidelines_read(
+    snapshot: dict[str, Any] | None, *, handoff_public_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """A stored snapshot in the current shape (GUIDELINES_SCHEMA), whatever shape it was stored in: the one
+    reader of `TrainerHandoff.snapshot`, so every page, the API and the next issues see one shape. A
+    schema-1 snapshot gets ids derived from the handoff and the entry's position (the same on every read)
+    and its red flags become {"id", "description"}; the stored JSON is never rewritten."""
+    if not snapshot:
+        return None
+    if snapshot.get("schema") == GUIDELINES_SCHEMA:
+        return snapshot
+
+    def old_id(section: str, position: int) -> str:
+        return str(uuid.uuid5(_OLD_ENTRY_IDS, f"{handoff_public_id}/{section}/{position}"))
+
+    return {
+        **snapshot,
+        "schema": GUIDELINES_SCHEMA,
+        "exercises": [
+            {"id": old_id("exercises", i), "library_slug": "", **item}
+            for i, item in enumerate(snapshot.get("exercises") or [])
+        ],
+        "precautions": [
+            {"id": old_id("precautions", i), **item}
+            for i, item in enumerate(snapshot.get("precautions") or [])
+        ],
+        "red_flags": [
+            flag if isinstance(flag, dict) else {"id": old_id("red_flags", i), "description": str(flag)}
+            for i, flag in enumerate(snapshot.get("red_flags") or [])
+        ],
     }
 
 
@@ -911,7 +958,7 @@ def handoff_view_for_user(*, user: User, handoff: TrainerHandoff, surface: polic
     `handoff_list_for_user` reads it) as `user` may see it on `surface`."""
     shown = policies.handoff_shown(user, handoff, surface)
     is_clinic_side = policies.is_clinic_physio(user, handoff.clinic_id)
-    snapshot = handoff.snapshot or None
+    snapshot = guidelines_read(handoff.snapshot, handoff_public_id=handoff.public_id)
     if is_clinic_side:
         plan = handoff.plan
         names = (plan.patient.clinic.name, plan.physiotherapist.full_name, plan.patient.full_name)

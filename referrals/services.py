@@ -12,11 +12,13 @@ eligibility review): None is the system, recorded as an event without an actor a
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
@@ -654,14 +656,30 @@ def _build_children(
     if errors:
         raise ValidationError(errors)
     if exercises is not None:
+        _keep_public_ids(plan.exercises.all(), new_exercises, key=lambda row: row.exercise_id)
         plan.exercises.all().delete()
         PlanExercise.objects.bulk_create(new_exercises)
     if precautions is not None:
+        _keep_public_ids(plan.precautions.all(), new_precautions, key=lambda row: (row.kind, row.body_region))
         plan.precautions.all().delete()
         Precaution.objects.bulk_create(new_precautions)
     if red_flags is not None:
+        _keep_public_ids(plan.red_flags.all(), new_flags, key=lambda row: row.description)
         plan.red_flags.all().delete()
         RedFlag.objects.bulk_create(new_flags)
+
+
+def _keep_public_ids(old: QuerySet[Any], new: Sequence[Any], *, key: Callable[[Any], object]) -> None:
+    """A row the edit keeps keeps its public id (its id in the guidelines snapshot), so a session log and
+    a revision can name it across edits: the same library exercise, the same kind of precaution on the
+    same region, the same red flag text; the first old row of a key goes to the first new row of it."""
+    spare: dict[object, list[uuid.UUID]] = {}
+    for row in old.order_by("pk"):
+        spare.setdefault(key(row), []).append(row.public_id)
+    for row in new:
+        ids = spare.get(key(row))
+        if ids:
+            row.public_id = ids.pop(0)
 
 
 def plan_create(

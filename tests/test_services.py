@@ -340,7 +340,10 @@ def test_send_discharges_the_plan_and_freezes_the_guidelines(world: World, reque
     assert snap["exercises"][0]["sets"] == 3 and snap["exercises"][0]["reps"] == 12
     assert snap["exercises"][1]["hold_seconds"] == 30
     assert snap["precautions"][0]["kind"] == "load_limit" and snap["precautions"][0]["limit_value"] == "5.0"
-    assert snap["red_flags"] == ["Night pain or numbness down the arm"]
+    flag = world.plan.red_flags.get()
+    assert snap["red_flags"] == [
+        {"id": str(flag.public_id), "description": "Night pain or numbness down the arm"}
+    ]
     assert snap["goals"] == world.plan.goals
     assert requested.consent is not None and requested.sent_at is not None
 

@@ -346,6 +346,9 @@ class PlanInputSerializer(PlanUpdateSerializer):
 
 class ExerciseSerializer(serializers.Serializer[Exercise]):
     id = serializers.IntegerField()
+    slug = serializers.SlugField(
+        help_text="The entry's stable name in the shipped library; a rename keeps it."
+    )
     name = serializers.CharField()
     category = serializers.ChoiceField(choices=Exercise.Category.choices)
     body_region = serializers.ChoiceField(choices=BodyRegion.choices)
@@ -444,6 +447,10 @@ class ConsentWithdrawSerializer(serializers.Serializer[Any]):
 
 
 class SnapshotExerciseSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="This prescribed exercise, the same in every snapshot of it.")
+    library_slug = serializers.CharField(
+        allow_blank=True, help_text="Its library entry's slug; empty in guidelines sent before slugs existed."
+    )
     name = serializers.CharField()
     category = serializers.CharField()
     body_region = serializers.CharField()
@@ -464,6 +471,7 @@ class SnapshotExerciseSerializer(serializers.Serializer[Any]):
 
 
 class SnapshotPrecautionSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="This precaution, the same in every snapshot of it.")
     kind = serializers.CharField()
     kind_label = serializers.CharField()
     body_region = serializers.CharField(allow_blank=True)
@@ -473,6 +481,11 @@ class SnapshotPrecautionSerializer(serializers.Serializer[Any]):
     valid_until = serializers.CharField(allow_null=True)
     detail = serializers.CharField(allow_blank=True)
     summary = serializers.CharField()
+
+
+class SnapshotRedFlagSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="This red flag, the same in every snapshot of it.")
+    description = serializers.CharField()
 
 
 class SnapshotPatientSerializer(serializers.Serializer[Any]):
@@ -499,7 +512,14 @@ class GuidelinesSerializer(serializers.Serializer[Any]):
     goals = serializers.CharField(allow_blank=True)
     exercises = SnapshotExerciseSerializer(many=True)
     precautions = SnapshotPrecautionSerializer(many=True)
-    red_flags = serializers.ListField(child=serializers.CharField())
+    red_flags = serializers.SerializerMethodField(help_text="The red flags' descriptions (`red_flag_items`).")
+    red_flag_items = SnapshotRedFlagSerializer(
+        many=True, source="red_flags", help_text="The red flags with their ids, in the order of `red_flags`."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_red_flags(self, guidelines: dict[str, Any]) -> list[str]:
+        return [str(flag["description"]) for flag in guidelines["red_flags"]]
 
 
 # Stateless once built: to_representation only reads the fields.

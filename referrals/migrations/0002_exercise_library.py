@@ -1,10 +1,14 @@
-"""Load the exercise library written by the Handoff team (referrals/exercise_library.py)."""
+"""Load the exercise library written by the Handoff team, as it was then (frozen in _library_0002.py).
+
+The data is a frozen copy, not the live referrals/exercise_library.py: editing the library never changes
+what this migration does. `manage.py library_load` brings a database up to the live library.
+"""
 
 from django.db import migrations
 
 
 def load_library(apps, schema_editor):
-    from referrals.exercise_library import EXERCISES
+    from referrals.migrations._library_0002 import EXERCISES
 
     Exercise = apps.get_model("referrals", "Exercise")
     for entry in EXERCISES:
@@ -20,7 +24,7 @@ def load_library(apps, schema_editor):
 
 
 def unload_library(apps, schema_editor):
-    from referrals.exercise_library import EXERCISES
+    from referrals.migrations._library_0002 import EXERCISES
 
     Exercise = apps.get_model("referrals", "Exercise")
     Exercise.objects.filter(name__in=[e["name"] for e in EXERCISES]).delete()

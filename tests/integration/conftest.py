@@ -48,6 +48,7 @@ def exercise_library(transactional_db: Any) -> None:
     if not Exercise.objects.exists():
         Exercise.objects.bulk_create(
             Exercise(
+                slug=e["slug"],
                 name=e["name"],
                 category=e["category"],
                 body_region=e["body_region"],
