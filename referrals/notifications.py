@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.models import Membership
-from referrals import policies
+from referrals import policies, registry
 from referrals.models import (
     HANDOFF_EVENT_KIND,
     SYSTEM_ACTOR_NAME,
@@ -159,24 +159,12 @@ def _title(event: HandoffEvent) -> str:
         # a timer moved it: nobody of either side did, so the title names neither as the doer
         label = HandoffStatus(event.to_status).label.lower() if event.to_status else "changed"
         return f"{SYSTEM_ACTOR_NAME}: a referral of {clinic} to {trainer} is now {label}"
-    if event.to_status == HandoffStatus.CANCELLED and not _by_the_clinic(event):
-        return f"A referral of {clinic} to {trainer} was cancelled"
-    titles = {
-        HandoffStatus.REQUESTED: f"New referral from {clinic}",
-        HandoffStatus.ACCEPTED: f"{trainer} accepted a referral",
-        HandoffStatus.REJECTED: f"{trainer} declined a referral",
-        HandoffStatus.IN_PROGRESS: (
-            f"{trainer} resumed training"
-            if event.from_status == HandoffStatus.ON_HOLD
-            else f"{trainer} started training"
-        ),
-        HandoffStatus.ON_HOLD: f"{trainer} put a referral on hold",
-        HandoffStatus.COMPLETED: f"{trainer} completed a referral",
-        HandoffStatus.FAILED: f"{trainer} marked a referral as failed",
-        HandoffStatus.CANCELLED: f"{clinic} cancelled a referral",
-        HandoffStatus.ENTERED_IN_ERROR: f"{clinic} withdrew a referral sent in error",
-    }
-    return titles.get(HandoffStatus(event.to_status), f"A referral changed: {event.to_status}")
+    # A move: its action's title (the registry's), worded otherwise when the clinic did not act itself.
+    action = registry.action_for_move(event.from_status, event.to_status)
+    if action is None:
+        return f"A referral changed: {event.to_status}"
+    title = action.title_by_others if action.title_by_others and not _by_the_clinic(event) else action.title
+    return title.format(clinic=clinic, trainer=trainer)
 
 
 def _by_the_clinic(event: HandoffEvent) -> bool:

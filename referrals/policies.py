@@ -16,6 +16,7 @@ from accounts.models import Membership, User, UserOrAnonymous
 from accounts.policies import admin_organization_ids as admin_organization_ids  # the admin's scope
 from accounts.policies import is_superuser as is_superuser
 from referrals.models import HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
+from referrals.registry import Side
 
 Role = Membership.Role
 
@@ -132,15 +133,17 @@ def can_view_guidelines(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     return consent is not None and consent.withdrawn_at is None
 
 
-def can_act_for_clinic(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
-    """Send, cancel, mark entered-in-error: the clinic's physiotherapists, its org admins, superusers."""
-    clinic_id = _clinic_id(handoff)
-    return is_clinic_physio(user, clinic_id) or is_clinic_admin(user, clinic_id)
-
-
-def can_act_for_trainer(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
-    """Accept, reject, start, hold, resume, complete, fail, raise a concern: the handoff's trainer only."""
-    return is_handoff_trainer(user, handoff)
+def can_act(user: UserOrAnonymous, handoff: TrainerHandoff, side: Side) -> bool:
+    """Who may take a referral action of `side` (the registry's `side` of each action), the one rule of
+    the services, the handoff page and the API: the clinic's side (send, cancel, mark entered in error)
+    is the clinic's physiotherapists, its org admins and superusers; the trainer's (accept, reject,
+    start, hold, resume, complete, fail) is the handoff's trainer only, while a trainer at its gym."""
+    if side == "clinic":
+        clinic_id = _clinic_id(handoff)
+        return is_clinic_physio(user, clinic_id) or is_clinic_admin(user, clinic_id)
+    if side == "trainer":
+        return is_handoff_trainer(user, handoff)
+    raise ValueError(f"No such side: {side!r}")
 
 
 def can_raise_concern(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:

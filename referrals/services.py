@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
-from referrals import notifications, policies, selectors, tasks
+from referrals import notifications, policies, registry, selectors, tasks
 from referrals.errors import (
     Blocker,
     ConcernAlreadyResolved,
@@ -61,20 +61,12 @@ from referrals.models import (
 from referrals.models import REASON_MAX_LENGTH as REASON_MAX_LENGTH
 
 S = HandoffStatus
-Side = Literal["clinic", "trainer"]
+Side = registry.Side
+HandoffAction = registry.HandoffAction
 
-# The one transition table: target status -> (who sets it, the statuses it may be reached from).
-TRANSITIONS: dict[str, tuple[Side, frozenset[str]]] = {
-    S.REQUESTED: ("clinic", frozenset({S.DRAFT})),
-    S.ACCEPTED: ("trainer", frozenset({S.REQUESTED})),
-    S.REJECTED: ("trainer", frozenset({S.REQUESTED})),
-    S.IN_PROGRESS: ("trainer", frozenset({S.ACCEPTED, S.ON_HOLD})),
-    S.ON_HOLD: ("trainer", frozenset({S.IN_PROGRESS})),
-    S.COMPLETED: ("trainer", frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})),
-    S.FAILED: ("trainer", frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})),
-    S.CANCELLED: ("clinic", frozenset(OPEN_STATUSES)),
-    S.ENTERED_IN_ERROR: ("clinic", frozenset(OPEN_STATUSES)),
-}
+# The one transition table, from the registry: target status -> (who sets it, the statuses it may be
+# reached from).
+TRANSITIONS: dict[str, tuple[Side, frozenset[str]]] = registry.transitions()
 # The text limits live in referrals.models (one place for pages, API and admin); these names stay for callers.
 TEXT_MAX_LENGTH = CONCERN_MAX_LENGTH
 
@@ -124,16 +116,17 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     kind = event.kind
     was_sent = handoff.sent_at is not None
     trainer_told = clinic_told = False
-    if kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.DRAFT:
-        pass  # a draft is the clinic's own business: nobody is told
-    elif kind == HandoffEvent.Kind.TRANSITION and event.to_status == S.REQUESTED:
-        trainer_told = True
-    elif kind == HandoffEvent.Kind.TRANSITION and event.to_status in (S.CANCELLED, S.ENTERED_IN_ERROR):
-        # A draft was never seen by the trainer: cancelling it tells nobody.
-        trainer_told = event.from_status != S.DRAFT
-        clinic_told = trainer_told and (
-            event.actor is None or not _is_active_physio(event.actor, handoff.clinic_id)
-        )
+    if kind == HandoffEvent.Kind.TRANSITION:
+        # Who hears of a move is its action's (the registry's `recipients`); a draft created is the
+        # clinic's own business: nobody is told.
+        action = registry.action_for_move(event.from_status, event.to_status)
+        told = action.recipients if action is not None else registry.Recipients()
+        if event.from_status not in told.silent_from:
+            trainer_told = told.trainer
+            clinic_told = told.clinic == "always" or (
+                told.clinic == "unless_it_acted"
+                and (event.actor is None or not _is_active_physio(event.actor, handoff.clinic_id))
+            )
     elif kind == HandoffEvent.Kind.HANDOVER:
         trainer_told, clinic_told = was_sent and handoff.status != S.DRAFT, True
     elif kind in (HandoffEvent.Kind.CONCERN_ACKNOWLEDGED, HandoffEvent.Kind.CONCERN_RESOLVED):
@@ -297,14 +290,9 @@ def notify(
 
 
 def _check_actor(*, handoff: TrainerHandoff, to: str, actor: User) -> None:
-    """The actor against the side that sets `to` (TRANSITIONS)."""
+    """The actor against the side that sets `to` (TRANSITIONS), by the one policy `policies.can_act`."""
     side, _ = TRANSITIONS[to]
-    allowed = (
-        policies.can_act_for_clinic(actor, handoff)
-        if side == "clinic"
-        else policies.can_act_for_trainer(actor, handoff)
-    )
-    if not allowed:
+    if not policies.can_act(actor, handoff, side):
         who = "the referring clinic" if side == "clinic" else "the trainer the referral was sent to"
         raise NotPermitted(f"Only {who} can set a referral to {S(to).label.lower()}.")
 
@@ -394,10 +382,6 @@ def _plan_follow_referrals(*, plan_id: int) -> TreatmentPlan:
         plan.discharged_at = discharged_at
         plan.save(update_fields=["status", "discharged_at", "updated_at"])
     return plan
-
-
-# The steps where the trainer takes the patient on: each re-checks that the referral is still eligible.
-RECHECKED_STEPS = {"accept": S.ACCEPTED, "start": S.IN_PROGRESS, "resume": S.IN_PROGRESS}
 
 
 def _move(
@@ -897,7 +881,7 @@ def handoff_send(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """draft -> requested: check every precondition, freeze the guidelines, discharge the plan."""
     with transaction.atomic():
         locked = _locked_handoff(handoff)
-        if not policies.can_act_for_clinic(actor, locked):
+        if not policies.can_act(actor, locked, registry.ACTIONS["send"].side):
             raise NotPermitted("Only the referring clinic can send a referral.")
         if locked.status != S.DRAFT:
             raise InvalidTransition(
@@ -972,7 +956,7 @@ def plan_discharge(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
             plan=locked_plan, clinic_id=clinic.pk, trainer=trainer, gym=gym, created_by=actor
         )
         # handoff_send's checks, on the draft about to be inserted
-        if not policies.can_act_for_clinic(actor, handoff):
+        if not policies.can_act(actor, handoff, registry.ACTIONS["send"].side):
             raise NotPermitted("Only the referring clinic can send a referral.")
         consent = selectors.active_consent(patient=locked_plan.patient, gym_id=gym.pk)
         now = timezone.now()
@@ -1026,47 +1010,70 @@ def plan_discharge(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
     return handoff
 
 
+def _take(action: HandoffAction, *, handoff: TrainerHandoff, actor: User, text: str = "") -> TrainerHandoff:
+    """The one move of an action that only moves the status, driven by its registry entry: its sources,
+    its eligibility re-check (the step's name in the refusal), its text as the reason or summary."""
+    return _move(
+        handoff=handoff,
+        actor=actor,
+        to=action.to,
+        reason=text,
+        only_from=action.sources,
+        recheck=action.name if action.rechecked else "",
+    )
+
+
+def _mover(action: HandoffAction) -> Callable[..., TrainerHandoff]:
+    """The service of an action that has no `handoff_<name>` function: the generic move, taking the
+    action's text by its keyword (`reason` or `summary`) when it takes one."""
+
+    def move(*, handoff: TrainerHandoff, actor: User, **text: str) -> TrainerHandoff:
+        unexpected = set(text) - ({action.text_arg} if action.text_arg else set())
+        if unexpected:
+            raise TypeError(f"handoff_{action.name}() got unexpected keywords: {sorted(unexpected)}")
+        return _take(action, handoff=handoff, actor=actor, text=text.get(action.text_arg or "", ""))
+
+    move.__name__ = move.__qualname__ = f"handoff_{action.name}"
+    return move
+
+
 def handoff_accept(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """requested -> accepted, if the referral is still eligible (else NoLongerEligible, the PT told)."""
-    return _move(handoff=handoff, actor=actor, to=S.ACCEPTED, recheck="accept")
+    return _take(registry.ACTIONS["accept"], handoff=handoff, actor=actor)
 
 
 def handoff_reject(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.REJECTED, reason=reason)
+    return _take(registry.ACTIONS["reject"], handoff=handoff, actor=actor, text=reason)
 
 
 def handoff_start(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """accepted -> in-progress: the first session took place."""
-    return _move(
-        handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ACCEPTED}), recheck="start"
-    )
+    return _take(registry.ACTIONS["start"], handoff=handoff, actor=actor)
 
 
 def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.ON_HOLD, reason=reason)
+    return _take(registry.ACTIONS["hold"], handoff=handoff, actor=actor, text=reason)
 
 
 def handoff_resume(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """on-hold -> in-progress."""
-    return _move(
-        handoff=handoff, actor=actor, to=S.IN_PROGRESS, only_from=frozenset({S.ON_HOLD}), recheck="resume"
-    )
+    return _take(registry.ACTIONS["resume"], handoff=handoff, actor=actor)
 
 
 def handoff_complete(*, handoff: TrainerHandoff, actor: User, summary: str = "") -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.COMPLETED, reason=summary)
+    return _take(registry.ACTIONS["complete"], handoff=handoff, actor=actor, text=summary)
 
 
 def handoff_fail(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.FAILED, reason=reason)
+    return _take(registry.ACTIONS["fail"], handoff=handoff, actor=actor, text=reason)
 
 
 def handoff_cancel(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.CANCELLED, reason=reason)
+    return _take(registry.ACTIONS["cancel"], handoff=handoff, actor=actor, text=reason)
 
 
 def handoff_enter_in_error(*, handoff: TrainerHandoff, actor: User, reason: str = "") -> TrainerHandoff:
-    return _move(handoff=handoff, actor=actor, to=S.ENTERED_IN_ERROR, reason=reason)
+    return _take(registry.ACTIONS["enter_in_error"], handoff=handoff, actor=actor, text=reason)
 
 
 def handoff_raise_concern(
@@ -1161,19 +1168,15 @@ def concern_resolve(*, concern: Concern, actor: User, note: str) -> Concern:
     return locked
 
 
-# Service per action name, for adapters that dispatch on the action (API, admin).
-HANDOFF_ACTIONS: dict[str, Callable[..., TrainerHandoff]] = {
-    "send": handoff_send,
-    "accept": handoff_accept,
-    "reject": handoff_reject,
-    "start": handoff_start,
-    "hold": handoff_hold,
-    "resume": handoff_resume,
-    "complete": handoff_complete,
-    "fail": handoff_fail,
-    "cancel": handoff_cancel,
-    "enter_in_error": handoff_enter_in_error,
-}
+def action_services(actions: Iterable[HandoffAction]) -> dict[str, Callable[..., TrainerHandoff]]:
+    """The service of each action: its `handoff_<name>` function here (send, which does more than move;
+    the others kept by name for their callers), else the generic move of its registry entry."""
+    here = globals()
+    return {a.name: here.get(f"handoff_{a.name}") or _mover(a) for a in actions}
+
+
+# Service per action name, from the registry, for adapters that dispatch on the action (pages, API).
+HANDOFF_ACTIONS = action_services(registry.ACTIONS.values())
 
 
 # --- organizations change ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization, User
 from accounts.selectors import request_user as _user  # the one helper of pages and API
-from referrals import audit, forms, policies, selectors, services
+from referrals import audit, forms, policies, registry, selectors, services
 from referrals.errors import (
     ConcernAlreadyResolved,
     DomainError,
@@ -47,6 +47,7 @@ from referrals.models import (
     TreatmentPlan,
 )
 from referrals.policies import Shown, Surface
+from referrals.registry import HandoffAction
 
 S = HandoffStatus
 M = TypeVar("M", bound=Model)
@@ -576,65 +577,18 @@ def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
 # --- handoffs ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
-    """A button on the handoff page: the service it calls and the text it asks for."""
-
-    label: str
-    service: Callable[..., TrainerHandoff]
-    to: str
-    only_from: frozenset[str] | None = None
-    text_arg: str | None = None  # the service's keyword for the text, if it takes one
-    text_label: str = "Reason"
-    text_required: bool = False
-    style: str = ""
+def page_actions(actions: Iterable[HandoffAction]) -> dict[str, HandoffAction]:
+    """The handoff page's buttons: the registry's actions that have one (`on_page`), in its order. A
+    button posts to `handoff_action` with the action's name and calls its service (services.HANDOFF_ACTIONS)
+    with the text it asks for (`text_arg`, `text_label`, `reason_required`)."""
+    return {a.name: a for a in actions if a.on_page}
 
 
-ACTIONS: dict[str, Action] = {
-    "accept": Action("Accept", services.handoff_accept, S.ACCEPTED),
-    "reject": Action(
-        "Decline", services.handoff_reject, S.REJECTED, text_arg="reason", text_required=True, style="danger"
-    ),
-    "start": Action(
-        "Mark the first session", services.handoff_start, S.IN_PROGRESS, only_from=frozenset({S.ACCEPTED})
-    ),
-    "hold": Action("Put on hold", services.handoff_hold, S.ON_HOLD, text_arg="reason", text_required=True),
-    "resume": Action("Resume", services.handoff_resume, S.IN_PROGRESS, only_from=frozenset({S.ON_HOLD})),
-    "complete": Action(
-        "Complete", services.handoff_complete, S.COMPLETED, text_arg="summary", text_label="Summary"
-    ),
-    "fail": Action(
-        "Mark failed", services.handoff_fail, S.FAILED, text_arg="reason", text_required=True, style="danger"
-    ),
-    "cancel": Action(
-        "Cancel the referral",
-        services.handoff_cancel,
-        S.CANCELLED,
-        text_arg="reason",
-        text_required=True,
-        style="danger",
-    ),
-    "enter_in_error": Action(
-        "Withdraw: sent in error",
-        services.handoff_enter_in_error,
-        S.ENTERED_IN_ERROR,
-        text_arg="reason",
-        text_label="What was wrong",
-        style="danger",
-    ),
-}
+ACTIONS: dict[str, HandoffAction] = page_actions(registry.ACTIONS.values())
 
 
-def _available(user: User, handoff: TrainerHandoff, action: Action) -> bool:
-    side, sources = services.TRANSITIONS[action.to]
-    if action.only_from is not None:
-        sources = sources & action.only_from
-    allowed = (
-        policies.can_act_for_clinic(user, handoff)
-        if side == "clinic"
-        else policies.can_act_for_trainer(user, handoff)
-    )
-    return allowed and handoff.status in sources
+def _available(user: User, handoff: TrainerHandoff, action: HandoffAction) -> bool:
+    return policies.can_act(user, handoff, action.side) and action.starts_from(handoff.status)
 
 
 def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
@@ -645,9 +599,9 @@ def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
     )
 
 
-def _action_form(name: str, action: Action, data: QueryDict | None = None) -> forms.ReasonForm:
+def _action_form(name: str, action: HandoffAction, data: QueryDict | None = None) -> forms.ReasonForm:
     # every action's text is a reason or a summary: REASON_MAX_LENGTH, the service's and the API's limit
-    return forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.text_required)
+    return forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.reason_required)
 
 
 def _render_handoff(
@@ -676,7 +630,7 @@ def _render_handoff(
         for name, action in ACTIONS.items()
         if _available(user, handoff, action)
     ]
-    is_clinic_side = policies.can_act_for_clinic(user, handoff)
+    is_clinic_side = policies.can_act(user, handoff, "clinic")
     can_reoffer = (
         is_clinic_side
         and handoff.status in (S.REJECTED, S.FAILED, S.CANCELLED)
@@ -724,18 +678,14 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
     chosen = ACTIONS.get(action)
     if chosen is None:
         raise Http404("No such action.")
-    side, _ = services.TRANSITIONS[chosen.to]
-    _deny_unless(
-        policies.can_act_for_clinic(user, handoff)
-        if side == "clinic"
-        else policies.can_act_for_trainer(user, handoff)
-    )
+    _deny_unless(policies.can_act(user, handoff, chosen.side))
     form = _action_form(action, chosen, request.POST)
     if not form.is_valid():
         return _render_handoff(request, handoff, bound={action: form}, status=400)
-    kwargs = {chosen.text_arg: form.cleaned_data["text"]} if chosen.text_arg else {}
     try:
-        chosen.service(handoff=handoff, actor=user, **kwargs)
+        services.HANDOFF_ACTIONS[chosen.name](
+            handoff=handoff, actor=user, **chosen.text_kwargs(form.cleaned_data["text"])
+        )
     except ValidationError as exc:
         form.add_error("text", exc.messages)
         return _render_handoff(request, handoff, bound={action: form}, status=400)

@@ -1,23 +1,21 @@
-from django.urls import path
+from collections.abc import Mapping
+
+from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from referrals.api import views as v
 
 app_name = "api"
 
-handoff_actions = [
-    ("send", v.HandoffSendApi),
-    ("accept", v.HandoffAcceptApi),
-    ("reject", v.HandoffRejectApi),
-    ("start", v.HandoffStartApi),
-    ("hold", v.HandoffHoldApi),
-    ("resume", v.HandoffResumeApi),
-    ("complete", v.HandoffCompleteApi),
-    ("fail", v.HandoffFailApi),
-    ("cancel", v.HandoffCancelApi),
-    ("enter-in-error", v.HandoffEnterInErrorApi),
-    ("concern", v.HandoffConcernApi),
-]
+
+def action_urls(views: Mapping[str, type[v.HandoffActionApi]]) -> list[URLPattern]:
+    """The URL of each action endpoint (referrals.api.views.ACTION_APIS, one per registry entry): the
+    action's slug in the path (enter-in-error), its name in the URL's name (handoff_enter_in_error)."""
+    return [
+        path(f"handoffs/<str:id>/{view.action.slug}/", view.as_view(), name=f"handoff_{view.action.name}")
+        for view in views.values()
+    ]
+
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
@@ -34,10 +32,8 @@ urlpatterns = [
     path("handoffs/", v.HandoffListCreateApi.as_view(), name="handoff_list"),
     path("handoffs/<str:id>/", v.HandoffDetailApi.as_view(), name="handoff_detail"),
     path("handoffs/<str:id>/events/", v.HandoffEventListApi.as_view(), name="handoff_events"),
-    *[
-        path(f"handoffs/<str:id>/{name}/", view.as_view(), name=f"handoff_{name.replace('-', '_')}")
-        for name, view in handoff_actions
-    ],
+    *action_urls(v.ACTION_APIS),
+    path("handoffs/<str:id>/concern/", v.HandoffConcernApi.as_view(), name="handoff_concern"),
     path(
         "handoffs/<str:id>/concerns/<str:concern_id>/acknowledge/",
         v.ConcernAcknowledgeApi.as_view(),

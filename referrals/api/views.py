@@ -8,7 +8,7 @@ SendBlocked, ValidationError) becomes an error response in config.api_errors.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization, User
 from accounts.selectors import request_user as _user  # the one helper of pages and API
-from referrals import audit, policies, selectors, services
+from referrals import audit, policies, registry, selectors, services
 from referrals.api import serializers as s
 from referrals.api.pagination import ApiCursorPagination
 from referrals.api.strict import check_types
@@ -31,11 +31,13 @@ from referrals.models import (
     Concern,
     Consent,
     HandoffEvent,
+    HandoffStatus,
     Notification,
     Patient,
     TrainerHandoff,
     TreatmentPlan,
 )
+from referrals.registry import HandoffAction
 
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id."
@@ -475,114 +477,83 @@ class HandoffDetailApi(APIView):
 
 
 class HandoffActionApi(APIView):
-    """POST one transition. Subclasses name the service and, when it takes one, the input serializer."""
+    """POST one referral action: a subclass per registry entry (`action_apis`) names the action; its
+    input serializer follows from the text the action takes."""
 
+    action: HandoffAction
     input_serializer: type[serializers.Serializer[Any]] | None = None
     api_conflicts: tuple[str, ...] = ("invalid_transition",)
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        raise NotImplementedError
 
     def post(self, request: Request, id: str) -> Response:
         user = _user(request)
         handoff = _fetch(selectors.handoff_get_for_user, TrainerHandoff, user, id)
         data = _body(self.input_serializer, request) if self.input_serializer else {}
-        self.perform(handoff, user, data)
+        text = data.get(self.action.text_arg or "", "")
+        services.HANDOFF_ACTIONS[self.action.name](
+            handoff=handoff, actor=user, **self.action.text_kwargs(text)
+        )
         return _handoff_out(request, handoff)
 
 
-def _action_schema(action: str, summary: str, request: Any = None) -> Callable[[Any], Any]:
-    return extend_schema_view(
+def _action_input(action: HandoffAction) -> type[serializers.Serializer[Any]] | None:
+    """The request body of an action: a reason (required or not), a summary (optional), or none."""
+    if action.text_arg is None:
+        return None
+    if action.text_arg == "summary":
+        return s.CompleteInputSerializer
+    return s.ReasonInputSerializer if action.reason_required else s.OptionalReasonInputSerializer
+
+
+def _action_description(action: HandoffAction) -> str:
+    """What the registry says of the action, for the API's readers."""
+    sources = [status.label.lower() for status in HandoffStatus if action.starts_from(status)]
+    sources_text = " or ".join([", ".join(sources[:-1]), sources[-1]] if len(sources) > 1 else sources)
+    text = f"Sets the handoff to {HandoffStatus(action.to).label.lower()}, from {sources_text}."
+    if action.reason_required:
+        text += " The reason is required."
+    if action.rechecked:
+        text += (
+            " The trainer's eligibility is checked again first: if it no longer holds, the refusal is"
+            " recorded, the clinic is told and the answer is a 409 `no_longer_eligible`."
+        )
+    return text
+
+
+def _action_api(action: HandoffAction) -> type[HandoffActionApi]:
+    """The endpoint of one registry entry: `Handoff<Name>Api`, operation id `handoffs_<name>`."""
+    name = "Handoff" + "".join(word.capitalize() for word in action.name.split("_")) + "Api"
+    input_serializer = _action_input(action)
+    view = type(
+        name,
+        (HandoffActionApi,),
+        {
+            "__module__": __name__,
+            "__qualname__": name,
+            "action": action,
+            "input_serializer": input_serializer,
+            "api_conflicts": action.api_conflicts,
+        },
+    )
+    schema = extend_schema_view(
         post=extend_schema(
-            operation_id=f"handoffs_{action}",
-            summary=summary,
+            operation_id=f"handoffs_{action.name}",
+            summary=f"{action.side.capitalize()}: {action.summary}",
+            description=_action_description(action),
             parameters=[ID_PARAMETER],
-            request=request,
+            request=input_serializer,
             responses={200: s.HandoffSerializer},
         )
     )
+    decorated: type[HandoffActionApi] = schema(view)
+    return decorated
 
 
-@_action_schema("send", "Clinic: send a draft (checks every precondition, freezes the guidelines)")
-class HandoffSendApi(HandoffActionApi):
-    api_conflicts = ("invalid_transition", "send_blocked")
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_send(handoff=handoff, actor=actor)
+def action_apis(actions: Iterable[HandoffAction]) -> dict[str, type[HandoffActionApi]]:
+    """The API's action endpoints, one per registry entry (referrals.api.urls routes them)."""
+    return {action.name: _action_api(action) for action in actions}
 
 
-@_action_schema("accept", "Trainer: accept a requested handoff")
-class HandoffAcceptApi(HandoffActionApi):
-    api_conflicts = ("invalid_transition", "no_longer_eligible")
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_accept(handoff=handoff, actor=actor)
-
-
-@_action_schema("reject", "Trainer: decline a requested handoff, with a reason", s.ReasonInputSerializer)
-class HandoffRejectApi(HandoffActionApi):
-    input_serializer = s.ReasonInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_reject(handoff=handoff, actor=actor, reason=data["reason"])
-
-
-@_action_schema("start", "Trainer: the first session took place (accepted -> in progress)")
-class HandoffStartApi(HandoffActionApi):
-    api_conflicts = ("invalid_transition", "no_longer_eligible")
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_start(handoff=handoff, actor=actor)
-
-
-@_action_schema("hold", "Trainer: put on hold, with a reason", s.ReasonInputSerializer)
-class HandoffHoldApi(HandoffActionApi):
-    input_serializer = s.ReasonInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_hold(handoff=handoff, actor=actor, reason=data["reason"])
-
-
-@_action_schema("resume", "Trainer: resume a handoff on hold")
-class HandoffResumeApi(HandoffActionApi):
-    api_conflicts = ("invalid_transition", "no_longer_eligible")
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_resume(handoff=handoff, actor=actor)
-
-
-@_action_schema("complete", "Trainer: complete, with an optional summary", s.CompleteInputSerializer)
-class HandoffCompleteApi(HandoffActionApi):
-    input_serializer = s.CompleteInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_complete(handoff=handoff, actor=actor, summary=data.get("summary", ""))
-
-
-@_action_schema("fail", "Trainer: the care failed, with a reason", s.ReasonInputSerializer)
-class HandoffFailApi(HandoffActionApi):
-    input_serializer = s.ReasonInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_fail(handoff=handoff, actor=actor, reason=data["reason"])
-
-
-@_action_schema("cancel", "Clinic: cancel an open handoff, with a reason", s.ReasonInputSerializer)
-class HandoffCancelApi(HandoffActionApi):
-    input_serializer = s.ReasonInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_cancel(handoff=handoff, actor=actor, reason=data["reason"])
-
-
-@_action_schema(
-    "enter_in_error", "Clinic: mark an open handoff as entered in error", s.OptionalReasonInputSerializer
-)
-class HandoffEnterInErrorApi(HandoffActionApi):
-    input_serializer = s.OptionalReasonInputSerializer
-
-    def perform(self, handoff: TrainerHandoff, actor: User, data: dict[str, Any]) -> None:
-        services.handoff_enter_in_error(handoff=handoff, actor=actor, reason=data.get("reason", ""))
+ACTION_APIS = action_apis(registry.ACTIONS.values())
 
 
 @extend_schema_view(
