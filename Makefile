@@ -104,7 +104,7 @@ format: $(VENV)/.dev-installed
 schema: $(VENV)/.dev-installed
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
-## migrate: the migrations, then the shipped exercise library (referrals/exercise_library.py)
+## migrate: the migrations, then the shipped exercise library (referrals/library/data.py)
 migrate: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py library_load

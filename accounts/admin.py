@@ -4,7 +4,7 @@ user forms and the membership inlines of the user and organization pages; the li
 superuser only.
 
 The admins whose hooks and actions change the referrals (users, organizations, memberships,
-partnerships, certifications) are in referrals.admin_accounts: `accounts` imports nothing of referrals.
+partnerships, certifications) are in referrals.admin.accounts: `accounts` imports nothing of referrals.
 The machinery (scoping, base classes) is accounts.admin_base.
 """
 
@@ -151,7 +151,7 @@ class UserChangeForm(_UserChangeFormBase):
 class MembershipInline(TabularInline[Membership, Any]):
     """Shared by the user and the organization pages: each hides the column of its own side. The user
     offered is a member of the admin's organizations, the organization one of theirs (ScopedRelations).
-    Those pages (referrals.admin_accounts) save it through `save_membership_formset`: a membership
+    Those pages (referrals.admin.accounts) save it through `save_membership_formset`: a membership
     deleted or moved ends through its service, which settles its open referrals."""
 
     model = Membership

@@ -1,5 +1,5 @@
 """The admin machinery every admin of the project builds on (accounts.admin, referrals.admin,
-referrals.admin_accounts): the org admin's scope, the base ModelAdmin and TabularInline that apply it to
+referrals.admin.accounts): the org admin's scope, the base ModelAdmin and TabularInline that apply it to
 lists, forms and inlines, the superuser-only mixin, and the loop of an admin action that calls a service.
 It registers nothing and imports nothing of referrals.
 """

@@ -1,5 +1,5 @@
 """Who may administer what, as far as accounts alone can say: pure predicates on the user and their
-memberships (accounts.selectors.roles_of). referrals.policies re-exports them beside its own rules."""
+memberships (accounts.selectors.roles_of); the referral areas' policies build on them."""
 
 from __future__ import annotations
 

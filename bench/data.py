@@ -29,21 +29,11 @@ from accounts.models import (
     TrainerProfile,
     User,
 )
-from referrals import services
-from referrals.models import (
-    HANDOFF_EVENT_KIND,
-    Consent,
-    Exercise,
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    OutboxMessage,
-    Patient,
-    PlanExercise,
-    TrainerHandoff,
-    TreatmentPlan,
-    event_source_key,
-)
+from referrals.care import services as care_services
+from referrals.care.models import Consent, Patient, PlanExercise, TreatmentPlan
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.library.models import Exercise
+from referrals.notify.models import HANDOFF_EVENT_KIND, Notification, OutboxMessage, event_source_key
 
 S = HandoffStatus
 CLINICS, GYMS, TRAINERS = 50, 200, 2_000
@@ -205,7 +195,14 @@ PLAN_COLS = [
     "updated_at",
 ]
 # The dose columns are the service's own field list ("exercise" is the foreign key's column).
-PLAN_EXERCISE_COLS = ["id", "public_id", "plan_id", "exercise_id", "position", *services.EXERCISE_FIELDS[1:]]
+PLAN_EXERCISE_COLS = [
+    "id",
+    "public_id",
+    "plan_id",
+    "exercise_id",
+    "position",
+    *care_services.EXERCISE_FIELDS[1:],
+]
 CONSENT_COLS = [
     "id",
     "public_id",

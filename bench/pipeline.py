@@ -25,7 +25,8 @@ from django.db import transaction
 
 from accounts.models import Organization, User
 from bench.mail import log_path
-from referrals import selectors, services
+from referrals.care import selectors as care_selectors
+from referrals.handoffs import sending as handoffs_sending
 
 QUEUE = "handoff-bench"
 
@@ -129,12 +130,12 @@ class Discharger:
 
     def one(self) -> tuple[str, float]:
         entry = self.pool.pop(0)
-        plan = selectors.plan_get_for_user(user=self.physio, public_id=entry["plan"])
+        plan = care_selectors.plan_get_for_user(user=self.physio, public_id=entry["plan"])
         committed: list[float] = []
         with transaction.atomic():
             # registered first, so it runs at the commit, before the service's own publish callback
             transaction.on_commit(lambda: committed.append(time.time()))
-            handoff = services.plan_discharge(
+            handoff = handoffs_sending.plan_discharge(
                 plan=plan,
                 trainer=self.trainers[entry["trainer"]],
                 gym=self.gyms[entry["gym"]],

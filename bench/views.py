@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models.fields.json import KT
 from django.http import HttpRequest, JsonResponse
 
-from referrals.models import HandoffStatus, TrainerHandoff
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 
 PAGE_SIZE = 25
 # The columns GET /api/v1/handoffs/ reads for a trainer's rows (selectors.HANDOFF_SUMMARY_FIELDS and the

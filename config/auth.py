@@ -3,7 +3,7 @@
 Django's ModelBackend loads the user by primary key; each page then asks for the user's roles, whether
 they have a confirmed authenticator app, which device verified this session, and the unread count of the
 notification bell: four more queries before any content. This backend loads the same user with those
-answers as correlated subqueries (accounts.selectors, referrals.selectors), so a page pays one query for
+answers as correlated subqueries (accounts.selectors, notify.selectors), so a page pays one query for
 all of it, and every answer is as fresh as the user row.
 
 It lives in config/ because it wires the two apps together: accounts knows nothing of notifications.
@@ -17,13 +17,13 @@ from django.contrib.auth.backends import ModelBackend
 
 from accounts import selectors as account_selectors
 from accounts.models import User
-from referrals import selectors
+from referrals.notify import selectors as notify_selectors
 
 _SESSION_USER = account_selectors.CompiledQuery(
     User,
     lambda pk: User._default_manager.annotate(
         **account_selectors.request_context_columns("pk"),
-        **selectors.notification_unread_columns("pk"),
+        **notify_selectors.notification_unread_columns("pk"),
     ).filter(pk=pk),
     placeholder=-7_919_191_919,
 )

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from referrals import policies, selectors
+from referrals import access as referrals_access
+from referrals.notify import selectors as notify_selectors
 
 
 def notifications(request: HttpRequest) -> dict[str, Any]:
@@ -14,6 +15,6 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "unread_notifications": selectors.notification_unread_count(user=user),
-        "nav_is_physio": policies.is_physiotherapist(user),
+        "unread_notifications": notify_selectors.notification_unread_count(user=user),
+        "nav_is_physio": referrals_access.is_physiotherapist(user),
     }

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from referrals.models import OutboxMessage
+from referrals.notify.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status

@@ -10,7 +10,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from referrals import notifications
+from referrals.notify import outbox as notify_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def deliver_outbox_message(self: Task[Any, Any], message_id: int) -> str:
     # visibility timeout, so a redelivered copy means the run that had it is gone.
     token = uuid.uuid5(uuid.NAMESPACE_URL, f"celery-task:{request.id}") if request.id else None
     redelivered = bool((request.delivery_info or {}).get("redelivered")) and request.eta is None
-    report = notifications.deliver(
+    report = notify_outbox.deliver(
         message_id,
         batch_size=0 if request.is_eager else settings.HANDOFF_OUTBOX_BATCH_SIZE,
         budget_seconds=settings.HANDOFF_OUTBOX_BATCH_SECONDS,
@@ -67,8 +67,8 @@ def deliver_outbox_message(self: Task[Any, Any], message_id: int) -> str:
 @shared_task(ignore_result=True)
 def sweep_outbox() -> int:
     """Periodic: re-enqueue rows the broker lost or a dead worker held; fail rows out of attempts."""
-    notifications.fail_exhausted()
-    ids = notifications.due_message_ids()
+    notify_outbox.fail_exhausted()
+    ids = notify_outbox.due_message_ids()
     publish_deliveries(ids)
     return len(ids)
 
@@ -78,6 +78,6 @@ def review_eligibility() -> int:
     """Daily: open referrals whose trainer's credentials lapsed (or whose organizations changed outside
     the services) are recorded and their clinic told, once per reason (services.handoff_review_eligibility:
     idempotent, so a second run the same day tells nobody again)."""
-    from referrals import services  # services import this module to enqueue; imported when run
+    from referrals.handoffs import services as handoffs_services
 
-    return len(services.handoff_review_eligibility())
+    return len(handoffs_services.handoff_review_eligibility())

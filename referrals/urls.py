@@ -1,38 +1,46 @@
 from django.urls import path
 
-from referrals import views
+from referrals.web import care as web_care
+from referrals.web import handoffs as web_handoffs
+from referrals.web import home as web_home
+from referrals.web import notify as web_notify
+from referrals.web import plans as web_plans
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("patients/", views.patient_list, name="patient_list"),
-    path("patients/new/", views.patient_create, name="patient_create"),
-    path("patients/<uuid:public_id>/", views.patient_detail, name="patient_detail"),
-    path("patients/<uuid:public_id>/edit/", views.patient_edit, name="patient_edit"),
-    path("patients/<uuid:public_id>/plans/new/", views.plan_create, name="plan_create"),
-    path("patients/<uuid:public_id>/consents/", views.consent_record, name="consent_record"),
-    path("consents/<uuid:public_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
-    path("plans/<uuid:public_id>/", views.plan_detail, name="plan_detail"),
-    path("plans/<uuid:public_id>/edit/", views.plan_edit, name="plan_edit"),
-    path("plans/<uuid:public_id>/discharge/", views.plan_discharge, name="plan_discharge"),
+    path("", web_home.home, name="home"),
+    path("patients/", web_care.patient_list, name="patient_list"),
+    path("patients/new/", web_care.patient_create, name="patient_create"),
+    path("patients/<uuid:public_id>/", web_care.patient_detail, name="patient_detail"),
+    path("patients/<uuid:public_id>/edit/", web_care.patient_edit, name="patient_edit"),
+    path("patients/<uuid:public_id>/plans/new/", web_plans.plan_create, name="plan_create"),
+    path("patients/<uuid:public_id>/consents/", web_care.consent_record, name="consent_record"),
+    path("consents/<uuid:public_id>/withdraw/", web_care.consent_withdraw, name="consent_withdraw"),
+    path("plans/<uuid:public_id>/", web_plans.plan_detail, name="plan_detail"),
+    path("plans/<uuid:public_id>/edit/", web_plans.plan_edit, name="plan_edit"),
+    path("plans/<uuid:public_id>/discharge/", web_handoffs.plan_discharge, name="plan_discharge"),
     path(
-        "plans/<uuid:public_id>/discharge/review/", views.plan_discharge_review, name="plan_discharge_review"
+        "plans/<uuid:public_id>/discharge/review/",
+        web_handoffs.plan_discharge_review,
+        name="plan_discharge_review",
     ),
-    path("plans/<uuid:public_id>/discharge/send/", views.plan_discharge_send, name="plan_discharge_send"),
-    path("handoffs/<uuid:public_id>/", views.handoff_detail, name="handoff_detail"),
-    path("handoffs/<uuid:public_id>/handout/", views.handoff_handout, name="handoff_handout"),
-    path("handoffs/<uuid:public_id>/concern/", views.handoff_concern, name="handoff_concern"),
+    path(
+        "plans/<uuid:public_id>/discharge/send/", web_handoffs.plan_discharge_send, name="plan_discharge_send"
+    ),
+    path("handoffs/<uuid:public_id>/", web_handoffs.handoff_detail, name="handoff_detail"),
+    path("handoffs/<uuid:public_id>/handout/", web_handoffs.handoff_handout, name="handoff_handout"),
+    path("handoffs/<uuid:public_id>/concern/", web_handoffs.handoff_concern, name="handoff_concern"),
     path(
         "handoffs/<uuid:public_id>/concerns/<uuid:concern_id>/acknowledge/",
-        views.concern_acknowledge,
+        web_handoffs.concern_acknowledge,
         name="concern_acknowledge",
     ),
     path(
         "handoffs/<uuid:public_id>/concerns/<uuid:concern_id>/resolve/",
-        views.concern_resolve,
+        web_handoffs.concern_resolve,
         name="concern_resolve",
     ),
-    path("handoffs/<uuid:public_id>/<slug:action>/", views.handoff_action, name="handoff_action"),
-    path("notifications/", views.notification_list, name="notification_list"),
-    path("notifications/read-all/", views.notification_mark_all_read, name="notification_mark_all_read"),
-    path("notifications/<uuid:public_id>/", views.notification_open, name="notification_open"),
+    path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
+    path("notifications/", web_notify.notification_list, name="notification_list"),
+    path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),
+    path("notifications/<uuid:public_id>/", web_notify.notification_open, name="notification_open"),
 ]

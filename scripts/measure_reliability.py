@@ -47,8 +47,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from referrals import services  # noqa: E402
-from referrals.models import Consent, OutboxMessage, TreatmentPlan  # noqa: E402
+from referrals.care.models import Consent, TreatmentPlan  # noqa: E402
+from referrals.handoffs import sending as handoffs_sending  # noqa: E402
+from referrals.notify.models import OutboxMessage  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.celery_switch import broker_at  # noqa: E402
 from tests.conftest import make_physio, make_trainer  # noqa: E402
@@ -149,7 +150,9 @@ class Lab:
         started = time.monotonic()
         with transaction.atomic():
             transaction.on_commit(lambda: committed.append(time.time()))
-            handoff = services.plan_discharge(plan=plan, trainer=trainer, gym=self.gym, actor=self.physio)
+            handoff = handoffs_sending.plan_discharge(
+                plan=plan, trainer=trainer, gym=self.gym, actor=self.physio
+            )
         took = time.monotonic() - started
         row = OutboxMessage.objects.get(event__handoff=handoff)
         self.sends.append((trainer.email, 1))

@@ -14,8 +14,9 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Membership, Organization, User
 from config.throttling import reset_local_counts
-from referrals import services
-from referrals.models import Consent, TrainerHandoff, TreatmentPlan
+from referrals.care.models import Consent, TreatmentPlan
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 
 Role = Membership.Role
@@ -163,13 +164,15 @@ def world(physio: User, trainer: User, gym: Organization, plan: TreatmentPlan) -
 
 @pytest.fixture
 def draft(world: World) -> TrainerHandoff:
-    return services.handoff_create(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    return handoffs_sending.handoff_create(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
 
 
 @pytest.fixture
 def requested(world: World, draft: TrainerHandoff, django_capture_on_commit_callbacks: Any) -> TrainerHandoff:
     with django_capture_on_commit_callbacks(execute=True):
-        return services.handoff_send(handoff=draft, actor=world.physio)
+        return handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
 
 
 def login(client: Client, user: User) -> Client:

@@ -19,8 +19,9 @@ from accounts.models import (
     TrainerSpecialization,
     User,
 )
-from referrals.library import library_load
-from referrals.models import Consent, Exercise, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
+from referrals.care.models import Consent, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
+from referrals.library.models import Exercise
+from referrals.library.services import library_load
 
 TEST_PASSWORD = "correct-horse-battery"
 

@@ -17,19 +17,13 @@ from django.urls import reverse
 
 from accounts.models import Certification, Membership, TrainerProfile, TrainerSpecialization, User
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import (
-    AccessLog,
-    Consent,
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    OutboxMessage,
-    Patient,
-    PlanExercise,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.audit.models import AccessLog
+from referrals.care.models import Consent, Patient, PlanExercise, TreatmentPlan
+from referrals.concerns import services as concerns_services
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_trainer
 
@@ -82,8 +76,10 @@ def every_model(requested: TrainerHandoff, superuser: User) -> TrainerHandoff:
     from accounts.two_factor import backup_codes_create
 
     backup_codes_create(requested.trainer)
-    concern = services.handoff_raise_concern(handoff=requested, actor=requested.trainer, text="Knee pain.")
-    services.concern_acknowledge(concern=concern.concern, actor=requested.plan.physiotherapist)
+    concern = concerns_services.handoff_raise_concern(
+        handoff=requested, actor=requested.trainer, text="Knee pain."
+    )
+    concerns_services.concern_acknowledge(concern=concern.concern, actor=requested.plan.physiotherapist)
     return requested
 
 
@@ -95,7 +91,7 @@ def sent_handoff(world: World) -> TrainerHandoff:
     f.PlanExerciseFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=world.gym, recorded_by=world.physio)
     trainer = make_trainer(world.gym)
-    return services.plan_discharge(plan=plan, trainer=trainer, gym=world.gym, actor=world.physio)
+    return handoffs_sending.plan_discharge(plan=plan, trainer=trainer, gym=world.gym, actor=world.physio)
 
 
 # --- every page of every model -------------------------------------------------------------------------
@@ -369,8 +365,8 @@ def test_the_cancel_action_without_a_reason_changes_nothing_and_shows_an_error(
 def test_the_cancel_action_warns_about_a_completed_handoff_and_leaves_it(
     admin_client: Client, requested: TrainerHandoff, world: World
 ) -> None:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
-    services.handoff_complete(handoff=requested, actor=world.trainer, summary="Goals met.")
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_complete(handoff=requested, actor=world.trainer, summary="Goals met.")
     requested.refresh_from_db()
     before = (requested.status, requested.status_reason, requested.updated_at, requested.events.count())
     response = admin_client.post(
@@ -396,8 +392,8 @@ def test_the_cancel_action_cancels_what_it_can_and_reports_the_rest(
     admin_client: Client, requested: TrainerHandoff, world: World
 ) -> None:
     other = sent_handoff(world)
-    services.handoff_accept(handoff=other, actor=other.trainer)
-    services.handoff_complete(handoff=other, actor=other.trainer)
+    handoffs_services.handoff_accept(handoff=other, actor=other.trainer)
+    handoffs_services.handoff_complete(handoff=other, actor=other.trainer)
     response = admin_client.post(
         admin_url(TrainerHandoff, "changelist"),
         cancel_post([requested, other], apply="Cancel", reason="Clinic closing."),
@@ -654,12 +650,12 @@ def test_a_patient_with_plans_keeps_being_editable_at_their_clinic(
 
 
 def test_the_clinic_change_policy_refuses_once_there_is_a_plan(clinic: Any, physio: User) -> None:
-    from referrals import policies
+    from referrals.care import policies as care_policies
 
     patient = f.PatientFactory(clinic=clinic)
-    assert policies.can_change_patient_clinic(patient)
+    assert care_policies.can_change_patient_clinic(patient)
     f.PlanFactory(patient=patient, physiotherapist=physio)
-    assert not policies.can_change_patient_clinic(patient)
+    assert not care_policies.can_change_patient_clinic(patient)
 
 
 def test_adding_a_namesake_in_the_admin_names_the_existing_patient_until_confirmed(

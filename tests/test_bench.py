@@ -21,8 +21,10 @@ from bench import data
 from bench.mail import RecordingBackend
 from bench.middleware import HEADER, QueryCountMiddleware
 from bench.views import inbox_baseline
-from referrals import selectors, services
-from referrals.models import HandoffStatus, TrainerHandoff
+from referrals.care import selectors as care_selectors
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 from tests.conftest import World
 from tests.test_query_counts import _discharge
 
@@ -48,16 +50,16 @@ def test_the_built_network_obeys_the_schema_and_the_selectors_see_the_focus_inbo
     assert TrainerHandoff.objects.count() == built.handoffs
     # every handoff carries its plan's clinic, as handoff_create sets it
     assert not TrainerHandoff.objects.exclude(clinic_id=F("plan__patient__clinic_id")).exists()
-    visible = selectors.handoff_list_for_user(user=trainer)
+    visible = handoffs_selectors.handoff_list_for_user(user=trainer)
     assert visible.count() == data.FOCUS_CASELOAD + data.FOCUS_HISTORY
-    assert selectors.trainer_inbox_for_user(user=trainer).count() == data.FOCUS_CASELOAD
+    assert handoffs_selectors.inbox_list_for_user(user=trainer).count() == data.FOCUS_CASELOAD
     long = visible.get(public_id=built.focus_handoff)
     assert long.events.count() == 4 + 2 * data.FOCUS_HOLDS
     # a pool plan can really be discharged, through the service, to the trainer it names
     entry = built.discharge_pool[0]
     physio = User.objects.get(pk=built.focus_physio)
-    handoff = services.plan_discharge(
-        plan=selectors.plan_get_for_user(user=physio, public_id=entry["plan"]),
+    handoff = handoffs_sending.plan_discharge(
+        plan=care_selectors.plan_get_for_user(user=physio, public_id=entry["plan"]),
         trainer=User.objects.get(public_id=entry["trainer"]),
         gym=Organization.objects.get(public_id=entry["gym"]),
         actor=physio,

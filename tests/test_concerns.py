@@ -15,9 +15,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from referrals import services
+from referrals.concerns import services as concerns_services
+from referrals.concerns.models import Concern
 from referrals.errors import ConcernAlreadyResolved, NotPermitted
-from referrals.models import Concern, HandoffEvent, Notification, OutboxMessage, TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import World, login
@@ -30,14 +34,16 @@ Kind = HandoffEvent.Kind
 
 @pytest.fixture
 def in_progress(world: World, requested: TrainerHandoff) -> TrainerHandoff:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
-    return services.handoff_start(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
+    return handoffs_services.handoff_start(handoff=requested, actor=world.trainer)
 
 
 def raise_concern(
     world: World, handoff: TrainerHandoff, *, hold: bool = False, text: str = "Knee pain 7/10"
 ) -> Concern:
-    event = services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text=text, hold=hold)
+    event = concerns_services.handoff_raise_concern(
+        handoff=handoff, actor=world.trainer, text=text, hold=hold
+    )
     return Concern.objects.get(event=event)
 
 
@@ -65,7 +71,7 @@ def test_acknowledging_records_who_and_when_appends_an_event_and_tells_the_train
     concern = raise_concern(world, in_progress)
     events_before = list(in_progress.events.values_list("pk", "kind", "text"))
     with django_capture_on_commit_callbacks(execute=True):
-        done = services.concern_acknowledge(concern=concern, actor=world.physio)
+        done = concerns_services.concern_acknowledge(concern=concern, actor=world.physio)
     assert done.state == Concern.State.ACKNOWLEDGED
     assert done.acknowledged_by == world.physio and done.acknowledged_at is not None
     event = in_progress.events.get(kind=Kind.CONCERN_ACKNOWLEDGED)
@@ -79,9 +85,9 @@ def test_acknowledging_records_who_and_when_appends_an_event_and_tells_the_train
 
 def test_acknowledging_twice_is_idempotent(world: World, in_progress: TrainerHandoff) -> None:
     concern = raise_concern(world, in_progress)
-    first = services.concern_acknowledge(concern=concern, actor=world.physio)
+    first = concerns_services.concern_acknowledge(concern=concern, actor=world.physio)
     other_physio = User.objects.get(pk=world.physio.pk)
-    again = services.concern_acknowledge(concern=concern, actor=other_physio)
+    again = concerns_services.concern_acknowledge(concern=concern, actor=other_physio)
     assert again.acknowledged_at == first.acknowledged_at
     assert in_progress.events.filter(kind=Kind.CONCERN_ACKNOWLEDGED).count() == 1
     assert Notification.objects.filter(event__kind=Kind.CONCERN_ACKNOWLEDGED).count() == 1
@@ -93,12 +99,12 @@ def test_resolving_needs_a_note_and_records_who_when_and_the_note(
     concern = raise_concern(world, in_progress)
     for empty in ("", "   "):
         with pytest.raises(ValidationError) as caught:
-            services.concern_resolve(concern=concern, actor=world.physio, note=empty)
+            concerns_services.concern_resolve(concern=concern, actor=world.physio, note=empty)
         assert list(caught.value.message_dict) == ["note"]
     concern.refresh_from_db()
     assert concern.state == Concern.State.RAISED
     with django_capture_on_commit_callbacks(execute=True):
-        done = services.concern_resolve(
+        done = concerns_services.concern_resolve(
             concern=concern, actor=world.physio, note="Seen in clinic; keep going."
         )
     assert done.state == Concern.State.RESOLVED
@@ -110,9 +116,9 @@ def test_resolving_needs_a_note_and_records_who_when_and_the_note(
     assert Notification.objects.get(event=event).recipient == world.trainer
     assert len([m for m in mail.outbox if "resolved your concern" in m.subject]) == 1
     with pytest.raises(ConcernAlreadyResolved):
-        services.concern_resolve(concern=concern, actor=world.physio, note="Again")
+        concerns_services.concern_resolve(concern=concern, actor=world.physio, note="Again")
     with pytest.raises(ConcernAlreadyResolved):
-        services.concern_acknowledge(concern=concern, actor=world.physio)
+        concerns_services.concern_acknowledge(concern=concern, actor=world.physio)
     concern.refresh_from_db()
     assert concern.resolution_note == "Seen in clinic; keep going."
 
@@ -123,9 +129,9 @@ def test_only_a_physiotherapist_of_the_clinic_may_answer_a_concern(
     concern = raise_concern(world, in_progress)
     for who in (world.trainer, other_clinic_physio, clinic_admin):
         with pytest.raises(NotPermitted):
-            services.concern_acknowledge(concern=concern, actor=who)
+            concerns_services.concern_acknowledge(concern=concern, actor=who)
         with pytest.raises(NotPermitted):
-            services.concern_resolve(concern=concern, actor=who, note="Done")
+            concerns_services.concern_resolve(concern=concern, actor=who, note="Done")
     concern.refresh_from_db()
     assert concern.state == Concern.State.RAISED
     assert not in_progress.events.exclude(kind__in=[Kind.TRANSITION, Kind.CONCERN]).exists()
@@ -169,16 +175,16 @@ def test_an_unresolved_concern_stays_on_the_pt_home_whatever_happens_to_the_refe
 ) -> None:
     concern = raise_concern(world, in_progress)
     if then in ("cancel", "enter_in_error"):
-        services.HANDOFF_ACTIONS[then](handoff=in_progress, actor=world.physio, reason="Moved away")
+        handoffs_services.HANDOFF_ACTIONS[then](handoff=in_progress, actor=world.physio, reason="Moved away")
     elif then == "fail":
-        services.handoff_fail(handoff=in_progress, actor=world.trainer, reason="Stopped coming")
+        handoffs_services.handoff_fail(handoff=in_progress, actor=world.trainer, reason="Stopped coming")
     else:
-        services.handoff_complete(handoff=in_progress, actor=world.trainer)
+        handoffs_services.handoff_complete(handoff=in_progress, actor=world.trainer)
     home = login(client, world.physio)
     assert _home_concerns(home) == [concern]
-    services.concern_acknowledge(concern=concern, actor=world.physio)
+    concerns_services.concern_acknowledge(concern=concern, actor=world.physio)
     assert _home_concerns(home) == [concern]  # acknowledged is not resolved
-    services.concern_resolve(concern=concern, actor=world.physio, note="Called the patient.")
+    concerns_services.concern_resolve(concern=concern, actor=world.physio, note="Called the patient.")
     assert _home_concerns(home) == []
 
 
@@ -252,7 +258,9 @@ def test_a_concern_of_another_handoff_is_a_404_under_this_one(
     plan = f.PlanFactory(patient=patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=world.gym, recorded_by=world.physio)
-    other = services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    other = handoffs_sending.plan_discharge(
+        plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     wrong = url("concern_acknowledge", other, concern_id=concern.public_id)
     assert login(client, world.physio).post(wrong).status_code == 404
     assert_error(
@@ -274,7 +282,7 @@ def test_the_handoff_page_runs_as_many_queries_with_answered_concerns(
         assert trainer.get(url("handoff_detail", in_progress)).status_code == 200
     for i in range(3):
         concern = raise_concern(world, in_progress, text=f"Concern {i}")
-        services.concern_resolve(concern=concern, actor=world.physio, note=f"Note {i}")
+        concerns_services.concern_resolve(concern=concern, actor=world.physio, note=f"Note {i}")
     with CaptureQueriesContext(connection) as after:
         assert trainer.get(url("handoff_detail", in_progress)).status_code == 200
     assert len(before.captured_queries) == len(after.captured_queries)

@@ -14,9 +14,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Certification, Membership, Partnership, TrainerProfile, User
-from referrals import services
+from referrals.care.models import Consent, PlanExercise
 from referrals.errors import DomainError, SendBlocked
-from referrals.models import Consent, HandoffEvent, Notification, OutboxMessage, PlanExercise, TrainerHandoff
+from referrals.handoffs import lifecycle as handoffs_lifecycle
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, make_trainer
 
@@ -71,7 +75,7 @@ def _outcome(world: World, trainer: User, run: Callable[..., TrainerHandoff]) ->
                 ),
                 "plan": (plan.status, plan.discharged_at == handoff.sent_at, plan.discharged_at is None),
                 "plan_follows_referrals": (plan.status, plan.discharged_at)
-                == services.plan_status_from_referrals(plan.pk),
+                == handoffs_lifecycle.plan_status_from_referrals(plan.pk),
             }
             raise _Rollback
     except _Rollback:
@@ -81,13 +85,13 @@ def _outcome(world: World, trainer: User, run: Callable[..., TrainerHandoff]) ->
 
 def _two_steps(*, plan: Any, trainer: User, gym: Any, actor: User) -> TrainerHandoff:
     with transaction.atomic():
-        handoff = services.handoff_create(plan=plan, trainer=trainer, gym=gym, actor=actor)
-        return services.handoff_send(handoff=handoff, actor=actor)
+        handoff = handoffs_sending.handoff_create(plan=plan, trainer=trainer, gym=gym, actor=actor)
+        return handoffs_sending.handoff_send(handoff=handoff, actor=actor)
 
 
 def _same(world: World, trainer: User | None = None) -> Any:
     trainer = trainer or world.trainer
-    one_pass = _outcome(world, trainer, services.plan_discharge)
+    one_pass = _outcome(world, trainer, handoffs_sending.plan_discharge)
     assert one_pass == _outcome(world, trainer, _two_steps)
     return one_pass
 
@@ -100,7 +104,7 @@ def _at_capacity(world: World) -> None:
     TrainerProfile.objects.filter(user=world.trainer).update(max_active_clients=1)
     other = f.PlanFactory(patient=world.plan.patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=other)
-    services.plan_discharge(plan=other, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=other, trainer=world.trainer, gym=world.gym, actor=world.physio)
 
 
 def _no_consent(world: World) -> None:
@@ -176,15 +180,17 @@ def test_a_refused_discharge_is_refused_as_create_then_send_refuse_it(world: Wor
 
 
 def test_a_second_discharge_while_one_is_open_is_refused_alike(world: World, other_trainer: User) -> None:
-    services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
     assert _same(world, other_trainer)[0] == "InvalidTransition"
 
 
 def test_a_discharge_after_a_declined_one_keeps_the_first_discharge_date(
     world: World, other_trainer: User
 ) -> None:
-    first = services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
-    services.handoff_reject(handoff=first, actor=world.trainer, reason="Full.")
+    first = handoffs_sending.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
+    handoffs_services.handoff_reject(handoff=first, actor=world.trainer, reason="Full.")
     outcome = _same(world, other_trainer)
     assert outcome["plan"] == ("discharged", False, False) and outcome["plan_follows_referrals"]
 
@@ -192,6 +198,6 @@ def test_a_discharge_after_a_declined_one_keeps_the_first_discharge_date(
 def test_a_discharge_by_a_trainer_who_is_also_the_physio_tells_nobody(world: World) -> None:
     both = make_trainer(world.gym)
     f.MembershipFactory(user=both, organization=world.plan.patient.clinic, role="physiotherapist")
-    one_pass = _outcome(world, both, lambda **kw: services.plan_discharge(**{**kw, "actor": both}))
+    one_pass = _outcome(world, both, lambda **kw: handoffs_sending.plan_discharge(**{**kw, "actor": both}))
     two_steps = _outcome(world, both, lambda **kw: _two_steps(**{**kw, "actor": both}))
     assert one_pass == two_steps

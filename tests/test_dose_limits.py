@@ -9,9 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from rest_framework import serializers
 
-from referrals import forms
-from referrals.api import serializers as s
-from referrals.models import DOSE_LIMITS, PlanExercise, Precaution, decimal_shape, dose_bounds
+from referrals.api.serializers import care as serializers_care
+from referrals.care.models import DOSE_LIMITS, PlanExercise, Precaution, decimal_shape, dose_bounds
+from referrals.web import forms as web_forms
 from tests import factories as f
 from tests.conftest import World
 
@@ -34,7 +34,7 @@ def test_the_model_and_the_api_read_the_one_dose_range(name: str) -> None:
     validators = field.validators
     assert [v.limit_value for v in validators if isinstance(v, MinValueValidator)] == [low]
     assert [v.limit_value for v in validators if isinstance(v, MaxValueValidator)] == [high]
-    api_field = s.PlanExerciseInputSerializer().fields[name]
+    api_field = serializers_care.PlanExerciseInputSerializer().fields[name]
     assert isinstance(api_field, serializers.IntegerField)
     assert (api_field.min_value, api_field.max_value) == (low, high)
 
@@ -62,14 +62,14 @@ def test_the_decimal_inputs_take_the_models_digits() -> None:
         (
             PlanExercise,
             "load_value",
-            forms.PlanExerciseForm.base_fields["load_value"],
-            s.PlanExerciseInputSerializer().fields["load_value"],
+            web_forms.PlanExerciseForm.base_fields["load_value"],
+            serializers_care.PlanExerciseInputSerializer().fields["load_value"],
         ),
         (
             Precaution,
             "limit_value",
-            forms.PrecautionForm.base_fields["limit_value"],
-            s.PrecautionInputSerializer().fields["limit_value"],
+            web_forms.PrecautionForm.base_fields["limit_value"],
+            serializers_care.PrecautionInputSerializer().fields["limit_value"],
         ),
     ):
         shape = decimal_shape(model, name)

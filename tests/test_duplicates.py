@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from accounts.models import Organization, User
-from referrals import policies, services
+from referrals import access as referrals_access
+from referrals.care import services as care_services
+from referrals.care.models import Patient
 from referrals.errors import DuplicatePatient
-from referrals.models import Patient
 from tests import factories as f
 from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import login
@@ -32,7 +33,7 @@ def test_the_service_refuses_a_namesake_born_the_same_day_and_names_the_existing
     physio: User, clinic: Organization, existing: Patient, typed: str
 ) -> None:
     with pytest.raises(DuplicatePatient) as caught:
-        services.patient_create(clinic=clinic, actor=physio, full_name=typed, date_of_birth=BORN)
+        care_services.patient_create(clinic=clinic, actor=physio, full_name=typed, date_of_birth=BORN)
     assert caught.value.existing == existing
     assert caught.value.code == "duplicate_patient"
     assert Patient.objects.filter(clinic=clinic).count() == 1
@@ -41,7 +42,7 @@ def test_the_service_refuses_a_namesake_born_the_same_day_and_names_the_existing
 def test_the_service_adds_the_namesake_once_told_it_is_a_different_person(
     physio: User, clinic: Organization, existing: Patient
 ) -> None:
-    other = services.patient_create(
+    other = care_services.patient_create(
         clinic=clinic, actor=physio, full_name="Maria de la Cruz", date_of_birth=BORN, confirm_distinct=True
     )
     assert other.pk != existing.pk and Patient.objects.filter(clinic=clinic).count() == 2
@@ -50,15 +51,15 @@ def test_the_service_adds_the_namesake_once_told_it_is_a_different_person(
 def test_another_birthday_another_clinic_or_another_name_is_not_a_duplicate(
     physio: User, clinic: Organization, existing: Patient, other_clinic: Organization
 ) -> None:
-    services.patient_create(
+    care_services.patient_create(
         clinic=clinic, actor=physio, full_name="Maria de la Cruz", date_of_birth=BORN + datetime.timedelta(1)
     )
-    services.patient_create(
+    care_services.patient_create(
         clinic=clinic, actor=physio, full_name="Maria de la Cruz Lopez", date_of_birth=BORN
     )
     f.MembershipFactory(user=physio, organization=other_clinic)
-    policies.forget_roles(physio)
-    services.patient_create(
+    referrals_access.forget_roles(physio)
+    care_services.patient_create(
         clinic=other_clinic, actor=physio, full_name="Maria de la Cruz", date_of_birth=BORN
     )
     assert Patient.objects.filter(full_name__icontains="cruz").count() == 4

@@ -10,8 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from referrals import selectors, services
-from referrals.models import Consent, TrainerHandoff
+from referrals.care import services as care_services
+from referrals.care.models import Consent
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs import snapshot as handoffs_snapshot
+from referrals.handoffs.models import TrainerHandoff
 from tests.api.conftest import token_client
 from tests.conftest import World, login
 
@@ -68,7 +72,7 @@ def test_a_new_snapshot_has_the_schema_version_and_the_rows_public_ids(
     world: World, requested: TrainerHandoff
 ) -> None:
     snap = requested.snapshot
-    assert snap is not None and snap["schema"] == selectors.GUIDELINES_SCHEMA == 2
+    assert snap is not None and snap["schema"] == handoffs_snapshot.GUIDELINES_SCHEMA == 2
     plan = world.plan
     assert [x["id"] for x in snap["exercises"]] == [str(x.public_id) for x in plan.exercises.all()]
     assert [x["library_slug"] for x in snap["exercises"]] == [x.exercise.slug for x in plan.exercises.all()]
@@ -80,10 +84,12 @@ def test_a_new_snapshot_has_the_schema_version_and_the_rows_public_ids(
 
 def test_ids_are_the_same_in_every_snapshot_of_the_same_rows(world: World, requested: TrainerHandoff) -> None:
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
-    preview = selectors.guidelines_preview(plan=world.plan, consent=consent)
+    preview = handoffs_snapshot.guidelines_preview(plan=world.plan, consent=consent)
     assert requested.snapshot is not None and ids(preview) == ids(requested.snapshot)
-    services.handoff_cancel(handoff=requested, actor=world.physio, reason="another trainer")
-    again = services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_services.handoff_cancel(handoff=requested, actor=world.physio, reason="another trainer")
+    again = handoffs_sending.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     assert again.snapshot is not None and ids(again.snapshot) == ids(requested.snapshot)
 
 
@@ -92,7 +98,7 @@ def test_an_edit_that_keeps_a_row_keeps_its_id_and_a_new_row_gets_a_new_one(worl
     kept, dropped = list(plan.exercises.all())
     precaution = plan.precautions.get()
     flag = plan.red_flags.get()
-    services.plan_update(
+    care_services.plan_update(
         plan=plan,
         actor=world.physio,
         exercises=[
@@ -115,7 +121,7 @@ def test_an_edit_that_keeps_a_row_keeps_its_id_and_a_new_row_gets_a_new_one(worl
     assert plan.precautions.get().public_id == precaution.public_id
     flags = list(plan.red_flags.all())
     assert flags[0].public_id == flag.public_id and flags[1].public_id != flag.public_id
-    services.plan_update(plan=plan, actor=world.physio, red_flags=["Dizziness"])
+    care_services.plan_update(plan=plan, actor=world.physio, red_flags=["Dizziness"])
     assert plan.red_flags.get().public_id == flags[1].public_id
 
 
@@ -123,15 +129,17 @@ def test_an_old_snapshot_is_read_in_the_current_shape_with_ids_derived_from_the_
     world: World, requested: TrainerHandoff
 ) -> None:
     stored = old_snapshot(requested)
-    read = selectors.guidelines_read(stored, handoff_public_id=requested.public_id)
+    read = handoffs_snapshot.guidelines_read(stored, handoff_public_id=requested.public_id)
     assert read is not None and read["schema"] == 2
-    assert read == selectors.guidelines_read(copy.deepcopy(stored), handoff_public_id=requested.public_id)
+    assert read == handoffs_snapshot.guidelines_read(
+        copy.deepcopy(stored), handoff_public_id=requested.public_id
+    )
     assert [f["description"] for f in read["red_flags"]] == ["Old night pain", "Old numbness"]
     assert [x["name"] for x in read["exercises"]] == ["Wall Slides", "Chin Tucks"]
     assert all(x["library_slug"] == "" for x in read["exercises"])
     every = ids(read)
     assert len(set(every)) == 5 and all(uuid.UUID(i) for i in every)
-    other = selectors.guidelines_read(stored, handoff_public_id=uuid.uuid4())
+    other = handoffs_snapshot.guidelines_read(stored, handoff_public_id=uuid.uuid4())
     assert other is not None and not set(ids(other)) & set(every)  # another handoff, other ids
     assert "schema" not in stored and stored["red_flags"] == ["Old night pain", "Old numbness"]  # untouched
 
@@ -140,7 +148,9 @@ def test_an_old_snapshot_is_readable_on_the_pages_and_in_the_api(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
     TrainerHandoff.objects.filter(pk=requested.pk).update(snapshot=old_snapshot(requested))
-    expected = selectors.guidelines_read(old_snapshot(requested), handoff_public_id=requested.public_id)
+    expected = handoffs_snapshot.guidelines_read(
+        old_snapshot(requested), handoff_public_id=requested.public_id
+    )
     assert expected is not None
     page = login(client, world.trainer).get(reverse("handoff_detail", args=[requested.public_id]))
     body = page.content.decode()

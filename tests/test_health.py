@@ -16,8 +16,10 @@ from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from referrals import services
-from referrals.models import OutboxMessage, TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
+from referrals.notify.models import OutboxMessage
 from tests.conftest import World
 from tests.integration.harness import RedisServer, ServiceUnavailable, free_port
 
@@ -42,7 +44,7 @@ def live_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def owed(world: World, draft: TrainerHandoff) -> OutboxMessage:
     """One email owed to the trainer and not yet delivered (its publish after commit never ran)."""
     with mock.patch("referrals.tasks.publish_deliveries"):
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     return OutboxMessage.objects.get()
 
 
@@ -157,7 +159,7 @@ def test_notifications_status_prints_the_counts_and_the_oldest_pending_age(
     # deliver it, and fail another: the counts follow, and nothing is pending any more
     with django_capture_on_commit_callbacks(execute=True):
         assert owed.handoff is not None
-        services.handoff_accept(handoff=owed.handoff, actor=world.trainer)  # eager: sent at once
+        handoffs_services.handoff_accept(handoff=owed.handoff, actor=world.trainer)  # eager: sent at once
     OutboxMessage.objects.filter(pk=owed.pk).update(status=Status.FAILED)
     out = StringIO()
     call_command("notifications_status", stdout=out)

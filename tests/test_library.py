@@ -13,10 +13,15 @@ from django.core.management import CommandError, call_command
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 
-from referrals import exercise_library, library, selectors, services
-from referrals.exercise_library import LIBRARY, ExerciseSeed
+from referrals.care import services as care_services
+from referrals.care.models import PlanExercise
+from referrals.handoffs.models import TrainerHandoff
+from referrals.library import data as library_data
+from referrals.library import selectors as library_selectors
+from referrals.library import services as library_services
+from referrals.library.data import LIBRARY, ExerciseSeed
+from referrals.library.models import Exercise
 from referrals.migrations import _library_0002
-from referrals.models import Exercise, PlanExercise, TrainerHandoff
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +38,8 @@ NEW: ExerciseSeed = {
 
 def load(monkeypatch: pytest.MonkeyPatch, entries: dict[str, ExerciseSeed], version: str) -> str:
     """Run the command against `entries` as the shipped library `version`; its output."""
-    monkeypatch.setattr(library, "LIBRARY", entries)
-    monkeypatch.setattr(library, "LIBRARY_VERSION", version)
+    monkeypatch.setattr(library_services, "LIBRARY", entries)
+    monkeypatch.setattr(library_services, "LIBRARY_VERSION", version)
     out = StringIO()
     call_command("library_load", stdout=out)
     return out.getvalue()
@@ -54,7 +59,7 @@ def test_a_migrated_database_has_the_shipped_library_with_slugs_and_the_load_cha
     before = snapshot_of_everything()
     out = StringIO()
     call_command("library_load", stdout=out)
-    assert f"version {exercise_library.LIBRARY_VERSION}: already loaded, nothing changed" in out.getvalue()
+    assert f"version {library_data.LIBRARY_VERSION}: already loaded, nothing changed" in out.getvalue()
     assert snapshot_of_everything() == before
 
 
@@ -64,7 +69,7 @@ def test_a_new_entry_is_added_and_a_second_run_changes_nothing(monkeypatch: pyte
     assert "1 added, 0 updated, 0 retired" in out and "added: step-down-tap" in out
     added = Exercise.objects.get(slug="step-down-tap")
     assert added.name == "Step-Down Tap" and added.library_version == "3" and added.retired_at is None
-    assert added in selectors.exercise_list(search="step-down")
+    assert added in library_selectors.exercise_list(search="step-down")
     before = snapshot_of_everything()
     assert "already loaded, nothing changed" in load(monkeypatch, entries, "3")
     assert snapshot_of_everything() == before
@@ -110,8 +115,10 @@ def test_an_entry_gone_from_the_library_is_retired_not_deleted_and_the_plan_keep
     assert PlanExercise.objects.count() == rows and world.plan.exercises.filter(exercise=retired).exists()
     requested.refresh_from_db()
     assert requested.snapshot == sent
-    assert retired not in selectors.exercise_list()  # no longer offered
-    assert retired in selectors.exercise_list_by_ids(ids=[retired.pk])  # the plan editor still shows it
+    assert retired not in library_selectors.exercise_list()  # no longer offered
+    assert retired in library_selectors.exercise_list_by_ids(
+        ids=[retired.pk]
+    )  # the plan editor still shows it
     before = snapshot_of_everything()
     assert "already loaded, nothing changed" in load(monkeypatch, entries, "3")
     assert snapshot_of_everything() == before
@@ -125,7 +132,7 @@ def test_an_entry_added_in_the_admin_is_never_retired(monkeypatch: pytest.Monkey
         name="Clinic Special", category="mobility", body_region="knee", instructions="."
     )
     assert local.slug == "clinic-special" and local.library_version == ""
-    services.plan_update(
+    care_services.plan_update(
         plan=world.plan, actor=world.physio, exercises=[{"exercise": local, "sets": 2, "reps": 5}]
     )
     assert "already loaded, nothing changed" in load(monkeypatch, dict(LIBRARY), "3")
@@ -156,7 +163,7 @@ def test_slugs_of_entries_added_here_are_unique() -> None:
 def test_migrations_never_read_the_live_library() -> None:
     folder = Path(_library_0002.__file__).parent
     for path in folder.glob("*.py"):
-        assert "referrals.exercise_library" not in path.read_text(encoding="utf-8"), path.name
+        assert "referrals.library.data" not in path.read_text(encoding="utf-8"), path.name
     # The frozen copy is what 0002 loaded: version 1, the same names the shipped library started from.
     assert _library_0002.LIBRARY_VERSION == "1" and len(_library_0002.EXERCISES) == 99
 

@@ -32,18 +32,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
-from referrals import selectors, services
+from referrals.care import selectors as care_selectors
+from referrals.care import services as care_services
+from referrals.care.models import Consent, Patient, TreatmentPlan
 from referrals.errors import DomainError, NoLongerEligible
-from referrals.models import (
-    OPEN_STATUSES,
-    Consent,
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    Patient,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.handoffs import organizations as handoffs_organizations
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import OPEN_STATUSES, HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification
 from tests import factories as f
 
 S = HandoffStatus
@@ -180,14 +178,14 @@ class ReferralLifecycle(RuleBasedStateMachine):
         self.personas = [*self.physios, *self.trainers]
         # every example starts with referrals under way, so that the world's changes have something to hit
         for plan, trainer, gym in ((0, 0, 0), (1, 2, 1), (2, 1, 0)):
-            handoff = services.plan_discharge(
+            handoff = handoffs_sending.plan_discharge(
                 plan=self.plans[plan],
                 trainer=self.trainers[trainer],
                 gym=self.gyms[gym],
                 actor=self.plans[plan].physiotherapist,
             )
             if plan == 1:
-                services.handoff_accept(handoff=handoff, actor=self.trainers[trainer])
+                handoffs_services.handoff_accept(handoff=handoff, actor=self.trainers[trainer])
         self.seen_notifications: set[int] = set()
 
     def teardown(self) -> None:
@@ -237,7 +235,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         physios = self._active_physios(chosen.patient.clinic_id) if actor % 4 else []
         sender = fresh(pick(physios, actor)) if physios else fresh(pick(self.physios, actor))
         try:
-            handoff = services.plan_discharge(plan=chosen, trainer=who, gym=where, actor=sender)
+            handoff = handoffs_sending.plan_discharge(plan=chosen, trainer=who, gym=where, actor=sender)
         except (DomainError, ValidationError):
             return
         assert oracle_eligible(handoff), "sent to an ineligible trainer"
@@ -257,7 +255,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         eligible = oracle_eligible(handoff)
         kwargs = {"reason": f"reason for {step}"} if step in ("reject", "hold", "fail") else {}
         try:
-            services.HANDOFF_ACTIONS[step](handoff=handoff, actor=fresh(handoff.trainer), **kwargs)
+            handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=fresh(handoff.trainer), **kwargs)
         except NoLongerEligible:
             assert not eligible, "an eligible trainer was refused"
             assert HandoffEvent.objects.filter(handoff=handoff, kind=HandoffEvent.Kind.REFUSAL).exists()
@@ -286,7 +284,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         physios = self._active_physios(handoff.clinic_id) if actor % 4 else []
         by = fresh(pick(physios, actor)) if physios else fresh(pick(self.physios, actor))
         try:
-            services.HANDOFF_ACTIONS[step](handoff=handoff, actor=by, reason=f"reason for {step}")
+            handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=by, reason=f"reason for {step}")
         except (DomainError, ValidationError):
             return
 
@@ -340,13 +338,13 @@ class ReferralLifecycle(RuleBasedStateMachine):
             self.credential_lapsed(a, change)
 
     def partnership_ended(self, which: int) -> None:
-        services.partnership_end(partnership=pick(self.partnerships, which), actor=self.admin)
+        handoffs_organizations.partnership_end(partnership=pick(self.partnerships, which), actor=self.admin)
 
     def partnership_restored(self, which: int) -> None:
         Partnership.objects.filter(pk=pick(self.partnerships, which).pk).update(active=True)
 
     def trainer_deactivated(self, which: int) -> None:
-        services.user_deactivate(user=fresh(pick(self.trainers, which)), actor=self.admin)
+        handoffs_organizations.user_deactivate(user=fresh(pick(self.trainers, which)), actor=self.admin)
 
     def trainer_reactivated(self, which: int) -> None:
         User.objects.filter(pk=pick(self.trainers, which).pk).update(is_active=True)
@@ -356,7 +354,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         for membership in Membership.objects.filter(user=trainer, role=Role.TRAINER).exclude(
             organization=target
         ):
-            services.trainer_remove_from_gym(membership=membership, actor=self.admin)
+            handoffs_organizations.trainer_remove_from_gym(membership=membership, actor=self.admin)
         Membership.objects.get_or_create(user=trainer, organization=target, role=Role.TRAINER)
 
     def physio_left(self, which: int, colleague: int, handed: bool) -> None:
@@ -368,7 +366,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
         if not others:
             return  # a clinic keeps at least one PT
         successor = fresh(pick(others, colleague)) if handed else None
-        services.physio_leave_clinic(membership=membership, actor=self.admin, colleague=successor)
+        handoffs_organizations.physio_leave_clinic(
+            membership=membership, actor=self.admin, colleague=successor
+        )
 
     def physio_joined(self, which: int, clinic: int) -> None:
         Membership.objects.get_or_create(
@@ -382,7 +382,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
         ).first()
         physios = self._active_physios(chosen.clinic_id)
         if consent is not None and physios:
-            services.consent_withdraw(consent=consent, actor=fresh(physios[0]), reason="Changed their mind.")
+            care_services.consent_withdraw(
+                consent=consent, actor=fresh(physios[0]), reason="Changed their mind."
+            )
 
     def consent_recorded(self, patient: int, gym: int) -> None:
         chosen, where = pick(self.patients, patient), pick(self.gyms, gym)
@@ -395,12 +397,12 @@ class ReferralLifecycle(RuleBasedStateMachine):
                 clinic_id=chosen.clinic_id, gym=where, active=True
             ).exists()
             if partnered:
-                services.consent_record(
+                care_services.consent_record(
                     patient=chosen, gym=where, scope=Consent.Scope.GUIDELINES, actor=fresh(physios[0])
                 )
             else:  # consent is recorded only for a partner gym of the patient's clinic, and nothing stored
                 with pytest.raises(ValidationError):
-                    services.consent_record(
+                    care_services.consent_record(
                         patient=chosen, gym=where, scope=Consent.Scope.GUIDELINES, actor=fresh(physios[0])
                     )
 
@@ -418,7 +420,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
             TrainerProfile.objects.filter(user=trainer).update(cpr_aed_expiry=day(-1))
         else:
             Certification.objects.filter(profile__user=trainer).update(verified=False)
-        services.handoff_review_eligibility()
+        handoffs_services.handoff_review_eligibility()
 
     def credentials_renewed(self, which: int) -> None:
         trainer = pick(self.trainers, which)
@@ -432,9 +434,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
         oracle = Oracle()
         for persona in self.personas:
             user = fresh(persona)
-            seen = set(selectors.handoff_list_for_user(user=user).values_list("pk", flat=True))
+            seen = set(handoffs_selectors.handoff_list_for_user(user=user).values_list("pk", flat=True))
             assert seen == oracle.handoffs_of(user), f"handoff scope of {user}"
-            patients = set(selectors.patient_list_for_user(user=user).values_list("pk", flat=True))
+            patients = set(care_selectors.patient_list_for_user(user=user).values_list("pk", flat=True))
             assert patients == oracle.patients_of(user), f"patient scope of {user}"
 
     @invariant()
@@ -444,7 +446,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         ):
             recipient = fresh(note.recipient)
             assert recipient.is_active, f"{note.title} to an inactive user"
-            visible = selectors.handoff_list_for_user(user=recipient).filter(pk=note.handoff_id or 0)
+            visible = handoffs_selectors.handoff_list_for_user(user=recipient).filter(pk=note.handoff_id or 0)
             assert visible.exists(), f"{note.title!r} to {recipient}, who cannot open it"
             self.seen_notifications.add(note.pk)
 

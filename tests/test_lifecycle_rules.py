@@ -24,16 +24,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Certification, Membership, Organization, Partnership, TrainerProfile, User
-from referrals import selectors, services
+from referrals.care.models import TreatmentPlan
 from referrals.errors import InvalidTransition, NoLongerEligible, NotPermitted, SendBlocked
-from referrals.models import (
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    OutboxMessage,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.handoffs import eligibility as handoffs_eligibility
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login, make_physio, make_trainer
 
@@ -54,7 +52,7 @@ def yesterday() -> datetime.date:
 
 
 def act(step: str, handoff: TrainerHandoff, actor: User, **kwargs: Any) -> TrainerHandoff:
-    return services.HANDOFF_ACTIONS[step](handoff=handoff, actor=actor, **kwargs)
+    return handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=actor, **kwargs)
 
 
 # --- 1. a referral goes only to a verified trainer -------------------------------------------------------
@@ -63,7 +61,7 @@ def act(step: str, handoff: TrainerHandoff, actor: User, **kwargs: Any) -> Train
 def test_an_unverified_certification_blocks_the_send_with_its_own_code(world: World, draft: Any) -> None:
     Certification.objects.filter(profile__user=world.trainer).update(verified=False)
     with pytest.raises(SendBlocked) as caught:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     assert caught.value.codes == ["certification_unverified"]
     draft.refresh_from_db()
     assert draft.status == S.DRAFT and draft.sent_at is None
@@ -72,7 +70,7 @@ def test_an_unverified_certification_blocks_the_send_with_its_own_code(world: Wo
 def test_an_expired_certification_is_expired_not_unverified(world: World, draft: Any) -> None:
     Certification.objects.filter(profile__user=world.trainer).update(expiry=yesterday())
     with pytest.raises(SendBlocked) as caught:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     assert caught.value.codes == ["certification_expired"]
 
 
@@ -82,7 +80,7 @@ def test_a_verified_certification_counts_only_while_current(world: World, draft:
     Certification.objects.filter(profile=profile).update(expiry=yesterday())
     f.CertificationFactory(profile=profile, verified=False)
     with pytest.raises(SendBlocked) as caught:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     assert caught.value.codes == ["certification_unverified"]
 
 
@@ -97,7 +95,7 @@ def test_the_discharge_page_lists_an_unverified_trainer_with_that_reason(
     assert "has not been verified by an admin yet" in content
     choice = next(
         c
-        for c in selectors.trainer_choices_for_plan(user=world.physio, plan=world.plan)
+        for c in handoffs_eligibility.trainer_choice_list_for_plan(user=world.physio, plan=world.plan)
         if c.trainer == world.trainer
     )
     assert [b.code for b in choice.blockers] == ["certification_unverified"]
@@ -124,7 +122,7 @@ def test_the_api_send_names_certification_unverified_in_its_blockers(world: Worl
 def test_a_draft_cannot_be_sent_to_a_trainer_deactivated_since(world: World, draft: Any) -> None:
     User.objects.filter(pk=world.trainer.pk).update(is_active=False)
     with pytest.raises(SendBlocked) as caught:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     assert caught.value.codes == ["trainer_inactive"]
 
 
@@ -132,7 +130,9 @@ def test_a_draft_is_not_created_for_a_deactivated_trainer(world: World) -> None:
     User.objects.filter(pk=world.trainer.pk).update(is_active=False)
     world.trainer.refresh_from_db()
     with pytest.raises(ValidationError) as caught:
-        services.handoff_create(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.handoff_create(
+            plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+        )
     assert "trainer" in caught.value.message_dict
     assert not TrainerHandoff.objects.exists()
 
@@ -146,7 +146,7 @@ def test_a_draft_is_created_only_for_a_gym_partnering_the_plans_own_clinic(
     f.PartnershipFactory(clinic=other_clinic, gym=other_gym)
     trainer = make_trainer(other_gym)
     with pytest.raises(ValidationError) as caught:
-        services.handoff_create(plan=world.plan, trainer=trainer, gym=other_gym, actor=world.physio)
+        handoffs_sending.handoff_create(plan=world.plan, trainer=trainer, gym=other_gym, actor=world.physio)
     assert list(caught.value.message_dict) == ["gym"]
     body = {
         "plan": str(world.plan.public_id),
@@ -163,7 +163,7 @@ def test_a_draft_is_not_created_for_someone_who_is_not_a_trainer_at_the_gym(
     world: World, unpartnered_trainer: User
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        services.handoff_create(
+        handoffs_sending.handoff_create(
             plan=world.plan, trainer=unpartnered_trainer, gym=world.gym, actor=world.physio
         )
     assert list(caught.value.message_dict) == ["trainer"]
@@ -178,7 +178,7 @@ def test_accept_is_refused_when_the_partnership_ended_and_the_pt_is_told(
     Partnership.objects.update(active=False)  # not through partnership_end: nothing cancelled it
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(NoLongerEligible) as caught:
-        services.handoff_accept(handoff=requested, actor=world.trainer)
+        handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     assert caught.value.codes == ["no_active_partnership"]
     assert caught.value.code == "no_longer_eligible"
     requested.refresh_from_db()
@@ -233,7 +233,7 @@ def test_accept_does_not_recheck_capacity_reserved_at_send(world: World, request
         max_active_clients=1, accepting_new_clients=False
     )
     f.CertificationFactory(profile=TrainerProfile.objects.get(user=world.trainer))
-    handoff = services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoff = handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     assert handoff.status == S.ACCEPTED
 
 
@@ -241,7 +241,7 @@ def test_the_same_refusal_repeated_is_recorded_once(world: World, requested: Tra
     Certification.objects.filter(profile__user=world.trainer).update(expiry=yesterday())
     for _ in range(3):
         with pytest.raises(NoLongerEligible):
-            services.handoff_accept(handoff=requested, actor=world.trainer)
+            handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     assert HandoffEvent.objects.filter(handoff=requested, kind=HandoffEvent.Kind.REFUSAL).count() == 1
     assert Notification.objects.filter(event__kind=HandoffEvent.Kind.REFUSAL).count() == 1
 
@@ -251,9 +251,9 @@ def test_a_refused_step_by_the_wrong_user_is_forbidden_not_recorded(
 ) -> None:
     Partnership.objects.update(active=False)
     with pytest.raises(NotPermitted):
-        services.handoff_accept(handoff=requested, actor=other_trainer)
+        handoffs_services.handoff_accept(handoff=requested, actor=other_trainer)
     with pytest.raises(InvalidTransition):
-        services.handoff_resume(handoff=requested, actor=world.trainer)
+        handoffs_services.handoff_resume(handoff=requested, actor=world.trainer)
     assert not HandoffEvent.objects.filter(kind=HandoffEvent.Kind.REFUSAL).exists()
 
 
@@ -291,7 +291,7 @@ def test_an_answer_goes_to_the_treating_pt_while_they_are_a_pt_of_the_clinic(
     world: World, requested: TrainerHandoff, clinic: Organization
 ) -> None:
     colleague = make_physio(clinic)
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     event = HandoffEvent.objects.get(handoff=requested, to_status=S.ACCEPTED)
     assert [n.recipient for n in Notification.objects.filter(event=event)] == [world.physio]
     assert colleague not in [m.recipient for m in OutboxMessage.objects.filter(event=event)]
@@ -312,22 +312,24 @@ def test_an_answer_goes_to_the_clinics_active_pts_once_the_treating_pt_cannot_ac
             f.MembershipFactory(
                 user=world.physio, organization=other_clinic, role=Membership.Role.PHYSIOTHERAPIST
             )
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     event = HandoffEvent.objects.get(handoff=requested, to_status=S.ACCEPTED)
     told = {n.recipient for n in Notification.objects.filter(event=event)}
     assert told == {colleague}
     assert inactive not in told
     assert {m.recipient for m in OutboxMessage.objects.filter(event=event)} == {colleague}
-    assert selectors.handoff_list_for_user(user=colleague).filter(pk=requested.pk).exists()
+    assert handoffs_selectors.handoff_list_for_user(user=colleague).filter(pk=requested.pk).exists()
 
 
 def test_the_creator_is_told_only_while_a_pt_of_the_clinic(
     world: World, clinic: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
     creator = make_physio(clinic)
-    handoff = services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=creator)
+    handoff = handoffs_sending.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=creator
+    )
     Membership.objects.filter(user=creator).delete()
-    services.handoff_accept(handoff=handoff, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
     event = HandoffEvent.objects.get(handoff=handoff, to_status=S.ACCEPTED)
     assert {n.recipient for n in Notification.objects.filter(event=event)} == {world.physio}
 
@@ -336,7 +338,7 @@ def test_a_cancellation_reaches_the_trainer_only_while_still_at_the_gym(
     world: World, requested: TrainerHandoff
 ) -> None:
     Membership.objects.filter(user=world.trainer).delete()
-    services.handoff_cancel(handoff=requested, actor=world.physio, reason="The patient moved away.")
+    handoffs_services.handoff_cancel(handoff=requested, actor=world.physio, reason="The patient moved away.")
     event = HandoffEvent.objects.get(handoff=requested, to_status=S.CANCELLED)
     assert not Notification.objects.filter(event=event).exists()
     assert not OutboxMessage.objects.filter(event=event).exists()
@@ -355,7 +357,7 @@ def test_sending_discharges_the_plan(world: World, requested: TrainerHandoff) ->
 
 
 def test_a_referral_entered_in_error_undoes_the_discharge(world: World, requested: TrainerHandoff) -> None:
-    services.handoff_enter_in_error(handoff=requested, actor=world.physio, reason="Wrong patient.")
+    handoffs_services.handoff_enter_in_error(handoff=requested, actor=world.physio, reason="Wrong patient.")
     plan = plan_of(requested)
     assert plan.status == P.ACTIVE and plan.discharged_at is None
 
@@ -373,24 +375,26 @@ def test_a_plan_waits_for_a_new_trainer_after_a_decline_cancellation_or_failure(
     assert plan.status == P.AWAITING_TRAINER
     assert plan.discharged_at == requested.sent_at
     # offered again: discharged again
-    again = services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    again = handoffs_sending.plan_discharge(
+        plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     assert plan_of(again).status == P.DISCHARGED
 
 
 def test_an_earlier_decline_still_counts_after_a_later_referral_is_entered_in_error(
     world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Full.")
-    again = services.plan_discharge(
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Full.")
+    again = handoffs_sending.plan_discharge(
         plan=plan_of(requested), trainer=world.trainer, gym=world.gym, actor=world.physio
     )
-    services.handoff_enter_in_error(handoff=again, actor=world.physio, reason="Sent twice.")
+    handoffs_services.handoff_enter_in_error(handoff=again, actor=world.physio, reason="Sent twice.")
     plan = plan_of(requested)
     assert plan.status == P.AWAITING_TRAINER and plan.discharged_at == requested.sent_at
 
 
 def test_cancelling_a_draft_leaves_the_plan_active(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_cancel(handoff=draft, actor=world.physio, reason="Changed my mind.")
+    handoffs_services.handoff_cancel(handoff=draft, actor=world.physio, reason="Changed my mind.")
     assert plan_of(draft).status == P.ACTIVE
 
 
@@ -402,7 +406,7 @@ def test_a_completed_referral_completes_the_plan_which_cannot_be_sent_again(
     plan = plan_of(requested)
     assert plan.status == P.COMPLETED
     with pytest.raises(InvalidTransition) as caught:
-        services.handoff_create(plan=plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.handoff_create(plan=plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
     assert caught.value.code == "plan_completed"
     assert "new plan" in caught.value.message
     body = {
@@ -428,7 +432,7 @@ def test_the_discharge_page_of_a_completed_plan_offers_no_trainer(
 def test_the_pages_and_the_api_show_a_plan_awaiting_a_new_trainer(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Full.")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Full.")
     login(client, world.physio)
     for url in (
         reverse("plan_detail", args=[world.plan.public_id]),
@@ -460,13 +464,13 @@ def test_a_trainer_removed_from_a_gym_no_longer_counts_its_clients(
     new_plan = f.PlanFactory(patient=world.plan.patient, physiotherapist=world.physio)
 
     def at_second_gym() -> Any:
-        choices = selectors.trainer_choices_for_plan(user=world.physio, plan=new_plan)
+        choices = handoffs_eligibility.trainer_choice_list_for_plan(user=world.physio, plan=new_plan)
         return next(c for c in choices if c.trainer == world.trainer and c.gym == second_gym)
 
-    assert selectors.trainer_caseload(trainer=world.trainer) == 1
+    assert handoffs_selectors.caseload_get_for_trainer(trainer=world.trainer) == 1
     assert "trainer_at_capacity" in [b.code for b in at_second_gym().blockers]
     Membership.objects.filter(user=world.trainer, organization=world.gym).delete()  # the referral stays open
-    assert selectors.trainer_caseload(trainer=world.trainer) == 0
+    assert handoffs_selectors.caseload_get_for_trainer(trainer=world.trainer) == 0
     choice = at_second_gym()
     assert getattr(choice.membership, "caseload", None) == 0
     assert "trainer_at_capacity" not in [b.code for b in choice.blockers]
@@ -476,11 +480,11 @@ def test_the_daily_review_tells_the_pt_once_when_a_credential_lapsed_during_care
     world: World, requested: TrainerHandoff
 ) -> None:
     handoff = act("start", act("accept", requested, world.trainer), world.trainer)
-    assert services.handoff_review_eligibility() == []
+    assert handoffs_services.handoff_review_eligibility() == []
     TrainerProfile.objects.filter(user=world.trainer).update(cpr_aed_expiry=yesterday())
-    flagged = services.handoff_review_eligibility()
+    flagged = handoffs_services.handoff_review_eligibility()
     assert [h.pk for h in flagged] == [handoff.pk]
-    assert services.handoff_review_eligibility() == []  # once per reason
+    assert handoffs_services.handoff_review_eligibility() == []  # once per reason
     refusal = HandoffEvent.objects.get(handoff=handoff, kind=HandoffEvent.Kind.REFUSAL)
     assert "CPR/AED" in refusal.text
     assert [n.recipient for n in Notification.objects.filter(event=refusal)] == [world.physio]

@@ -16,8 +16,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from referrals import notifications, services, tasks
-from referrals.models import HandoffEvent, Notification, OutboxMessage, TrainerHandoff
+from referrals import tasks
+from referrals.concerns import services as concerns_services
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify import outbox as notify_outbox
+from referrals.notify import services as notify_services
+from referrals.notify.models import Notification, OutboxMessage
 from tests.celery_switch import broker_at
 from tests.conftest import World
 from tests.mail_backends import set_failures
@@ -50,7 +56,7 @@ def test_no_email_before_commit_then_exactly_one_after(
     world: World, draft: TrainerHandoff, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
         assert mail.outbox == []
     assert len(callbacks) == 1 and mail.outbox == []
     row = OutboxMessage.objects.get()
@@ -70,7 +76,7 @@ def test_a_rolled_back_action_enqueues_nothing_and_sends_nothing(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
         raise RuntimeError("something later in the same transaction failed")
     assert callbacks == []
     assert mail.outbox == []
@@ -91,21 +97,23 @@ def test_one_email_per_event_even_when_the_task_runs_twice(world: World, request
 
 
 def test_a_claim_is_won_by_one_worker_only(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)  # on_commit not run: the row stays pending
+    handoffs_sending.handoff_send(
+        handoff=draft, actor=world.physio
+    )  # on_commit not run: the row stays pending
     row = OutboxMessage.objects.get()
-    first, second = notifications.claim(row.pk), notifications.claim(row.pk)
+    first, second = notify_outbox.claim(row.pk), notify_outbox.claim(row.pk)
     assert first is not None and second is None
     row.refresh_from_db()
     assert row.status == Status.IN_FLIGHT and row.claim_token == first and row.attempts == 1
 
 
 def test_the_sweeper_does_not_resend_what_a_worker_holds(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=row.pk).update(
         next_attempt_at=timezone.now() - datetime.timedelta(minutes=5)
     )
-    assert notifications.claim(row.pk) is not None  # a worker is sending it now
+    assert notify_outbox.claim(row.pk) is not None  # a worker is sending it now
     assert tasks.sweep_outbox() == 0
     assert mail.outbox == []
 
@@ -134,9 +142,11 @@ def test_email_names_what_and_where_but_no_patient_or_clinical_detail(
 
 
 def test_urgent_concern_email_goes_to_the_physio(world: World, requested: TrainerHandoff) -> None:
-    handoff = services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoff = handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     mail.outbox.clear()
-    services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text="Knee swelling after squats")
+    concerns_services.handoff_raise_concern(
+        handoff=handoff, actor=world.trainer, text="Knee swelling after squats"
+    )
     # on_commit outside a test transaction wrapper is deferred: deliver what is owed
     for row in OutboxMessage.objects.filter(status=Status.PENDING):
         tasks.deliver_outbox_message(row.pk)
@@ -149,7 +159,7 @@ def test_urgent_concern_email_goes_to_the_physio(world: World, requested: Traine
 def test_transient_smtp_failure_is_retried_with_backoff_and_sent_once(
     world: World, draft: TrainerHandoff
 ) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     set_failures(2)
     before = timezone.now()
@@ -175,7 +185,7 @@ def test_transient_smtp_failure_is_retried_with_backoff_and_sent_once(
 
 @override_settings(EMAIL_BACKEND=FLAKY)
 def test_permanent_smtp_failure_ends_failed_after_8_attempts(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     set_failures(1000)
     outcomes = []
@@ -190,13 +200,13 @@ def test_permanent_smtp_failure_ends_failed_after_8_attempts(world: World, draft
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    waits = [notifications.backoff_seconds(n) for n in range(1, 12)]
+    waits = [notify_outbox.backoff_seconds(n) for n in range(1, 12)]
     assert waits[:4] == [5, 10, 20, 40]
     assert max(waits) == 15 * 60
 
 
 def test_sweeper_reenqueues_rows_pending_past_30_seconds_only(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)  # published never: the broker "lost" it
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)  # published never: the broker "lost" it
     row = OutboxMessage.objects.get()
     assert tasks.sweep_outbox() == 0  # fresh: a publish may still be on its way
     OutboxMessage.objects.filter(pk=row.pk).update(
@@ -209,9 +219,9 @@ def test_sweeper_reenqueues_rows_pending_past_30_seconds_only(world: World, draf
 
 
 def test_sweeper_recovers_a_row_whose_worker_died_mid_delivery(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
-    assert notifications.claim(row.pk) is not None  # the worker claims, then dies
+    assert notify_outbox.claim(row.pk) is not None  # the worker claims, then dies
     OutboxMessage.objects.filter(pk=row.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
     assert tasks.sweep_outbox() == 1
     row.refresh_from_db()
@@ -219,7 +229,7 @@ def test_sweeper_recovers_a_row_whose_worker_died_mid_delivery(world: World, dra
 
 
 def test_sweeper_fails_a_row_that_died_on_its_last_attempt(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=row.pk).update(
         status=Status.IN_FLIGHT, attempts=8, lease_until=timezone.now() - datetime.timedelta(seconds=1)
@@ -232,9 +242,9 @@ def test_sweeper_fails_a_row_that_died_on_its_last_attempt(world: World, draft: 
 def test_a_late_worker_cannot_overwrite_the_result_of_the_one_that_took_over(
     world: World, draft: TrainerHandoff
 ) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
-    stale_token = notifications.claim(row.pk)
+    stale_token = notify_outbox.claim(row.pk)
     OutboxMessage.objects.filter(pk=row.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
     assert tasks.deliver_outbox_message(row.pk) == "sent"  # the second worker takes over and sends
     # the first worker's outcome write matches nothing: its token is gone
@@ -246,11 +256,11 @@ def test_a_late_worker_cannot_overwrite_the_result_of_the_one_that_took_over(
 def test_admin_resend_reowes_a_failed_message(
     world: World, draft: TrainerHandoff, superuser: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=row.pk).update(status=Status.FAILED, attempts=8)
     with django_capture_on_commit_callbacks(execute=True):
-        services.outbox_resend(message=row, actor=superuser)
+        notify_services.outbox_resend(message=row, actor=superuser)
     row.refresh_from_db()
     assert row.status == Status.SENT and row.attempts == 1 and len(mail.outbox) == 1
 
@@ -259,7 +269,7 @@ def test_publishing_with_the_broker_down_returns_at_once_and_keeps_the_row(
     world: World, draft: TrainerHandoff
 ) -> None:
     """Redis unreachable (a closed port): the publish gives up within the short timeout, never raises."""
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     with broker_at("redis://127.0.0.1:9/0"):
         with celery_app.connection_for_write() as conn:
@@ -275,17 +285,17 @@ def test_publishing_with_the_broker_down_returns_at_once_and_keeps_the_row(
 
 
 def test_a_swept_row_is_not_republished_at_every_sweep(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=row.pk).update(
         next_attempt_at=timezone.now() - datetime.timedelta(minutes=3)
     )
-    assert notifications.due_message_ids() == [row.pk]
-    assert notifications.due_message_ids() == [], "re-published once per grace period, not per sweep"
+    assert notify_outbox.due_message_ids() == [row.pk]
+    assert notify_outbox.due_message_ids() == [], "re-published once per grace period, not per sweep"
     OutboxMessage.objects.filter(pk=row.pk).update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=31)
     )
-    assert notifications.due_message_ids() == [row.pk]
+    assert notify_outbox.due_message_ids() == [row.pk]
 
 
 def test_sweep_outbox_command_delivers_what_is_overdue_in_the_embedded_default(
@@ -295,7 +305,7 @@ def test_sweep_outbox_command_delivers_what_is_overdue_in_the_embedded_default(
 
     from django.core.management import call_command
 
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     OutboxMessage.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
     out = StringIO()
     call_command("sweep_outbox", stdout=out)
@@ -313,7 +323,7 @@ def owe_to_many(world: World, draft: TrainerHandoff, n: int) -> list[OutboxMessa
     nothing published: as if the broker had their messages queued behind this one)."""
     from tests.factories import UserFactory
 
-    services.handoff_send(handoff=draft, actor=world.physio)  # on_commit not run: nothing sent yet
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)  # on_commit not run: nothing sent yet
     first = OutboxMessage.objects.get()
     others = [UserFactory() for _ in range(n - 1)]
     OutboxMessage.objects.bulk_create([OutboxMessage(event=first.event, recipient=u) for u in others])
@@ -346,7 +356,7 @@ def test_a_batch_leaves_alone_rows_another_worker_holds_or_that_are_not_due(
     world: World, draft: TrainerHandoff
 ) -> None:
     rows = owe_to_many(world, draft, 5)
-    held = notifications.claim(rows[1].pk)  # another worker is sending it
+    held = notify_outbox.claim(rows[1].pk)  # another worker is sending it
     assert held is not None
     later = timezone.now() + datetime.timedelta(minutes=5)
     OutboxMessage.objects.filter(pk=rows[2].pk).update(next_attempt_at=later)  # backing off
@@ -364,11 +374,11 @@ def test_two_batches_racing_over_the_same_rows_send_each_row_once(
     world: World, draft: TrainerHandoff
 ) -> None:
     rows = owe_to_many(world, draft, 6)
-    first_token, first = notifications.claim_due(limit=4)
-    second_token, second = notifications.claim_due(limit=4)  # sees the same candidates first
+    first_token, first = notify_outbox.claim_due(limit=4)
+    second_token, second = notify_outbox.claim_due(limit=4)  # sees the same candidates first
     assert first == [r.pk for r in rows[:4]]
     assert second == [r.pk for r in rows[4:]] and first_token != second_token
-    assert notifications.claim_due(limit=4)[1] == []
+    assert notify_outbox.claim_due(limit=4)[1] == []
     assert all(tasks.deliver_outbox_message(r.pk) == "skipped" for r in rows)
     assert mail.outbox == []
 
@@ -378,7 +388,7 @@ def test_a_failure_in_one_row_of_a_batch_does_not_lose_the_others(
     world: World, draft: TrainerHandoff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = owe_to_many(world, draft, 6)
-    assert notifications.claim(rows[0].pk) is not None  # its own row is another worker's: a batch only
+    assert notify_outbox.claim(rows[0].pk) is not None  # its own row is another worker's: a batch only
     published: list[tuple[int, float | None]] = []
 
     def publish(pk: int, countdown: float | None = None) -> bool:
@@ -409,9 +419,9 @@ def test_rows_claimed_but_not_reached_in_time_are_given_back_uncounted(
 
     rows = owe_to_many(world, draft, 5)
     TickingBackend.clock = 0.0
-    monkeypatch.setattr(notifications, "time", SimpleNamespace(monotonic=lambda: TickingBackend.clock))
+    monkeypatch.setattr(notify_outbox, "time", SimpleNamespace(monotonic=lambda: TickingBackend.clock))
     # 1 s per email, 1.5 s of budget: the own row (1 s), a batch of 4 claimed, its first row sent (2 s)
-    report = notifications.deliver(rows[0].pk, batch_size=4, budget_seconds=1.5)
+    report = notify_outbox.deliver(rows[0].pk, batch_size=4, budget_seconds=1.5)
     # its own row, then the first row of the batch (a batch always makes progress); the rest given back
     assert [pk for pk, r in report.results.items() if r.outcome == "sent"] == [rows[0].pk, rows[1].pk]
     assert report.released == [r.pk for r in rows[2:]]
@@ -434,10 +444,10 @@ def test_the_task_republishes_what_its_batch_gave_back(
 
     monkeypatch.setattr(tasks, "publish_delivery", publish)
     monkeypatch.setattr(
-        notifications,
+        notify_outbox,
         "deliver",
-        lambda pk, **kw: notifications.BatchReport(
-            results={pk: notifications.DeliveryResult("sent")}, released=[rows[1].pk, rows[2].pk]
+        lambda pk, **kw: notify_outbox.BatchReport(
+            results={pk: notify_outbox.DeliveryResult("sent")}, released=[rows[1].pk, rows[2].pk]
         ),
     )
     assert tasks.deliver_outbox_message(rows[0].pk) == "sent"
@@ -448,29 +458,29 @@ def test_the_task_republishes_what_its_batch_gave_back(
 
 
 def test_a_redelivered_run_takes_over_the_rows_its_dead_run_held(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
-    token = notifications.claim(row.pk)  # the run claims, then its pool child is SIGKILLed mid-send
+    token = notify_outbox.claim(row.pk)  # the run claims, then its pool child is SIGKILLed mid-send
     assert token is not None
     # an unrelated duplicate (another token) still finds the row leased
-    assert notifications.deliver(row.pk).outcome(row.pk) == "skipped"
+    assert notify_outbox.deliver(row.pk).outcome(row.pk) == "skipped"
     # without the redelivery mark, the same token does not take over either
-    assert notifications.deliver(row.pk, token=token).outcome(row.pk) == "skipped"
-    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "sent"
+    assert notify_outbox.deliver(row.pk, token=token).outcome(row.pk) == "skipped"
+    assert notify_outbox.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "sent"
     row.refresh_from_db()
     assert row.status == Status.SENT and row.attempts == 2 and len(mail.outbox) == 1
     # once sent, another redelivery of the same message finds nothing of its own in flight
-    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
+    assert notify_outbox.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
     assert len(mail.outbox) == 1
 
 
 def test_a_row_lost_on_its_last_attempt_is_failed_not_retried(world: World, draft: TrainerHandoff) -> None:
-    services.handoff_send(handoff=draft, actor=world.physio)
+    handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     row = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=row.pk).update(attempts=7)
-    token = notifications.claim(row.pk)
+    token = notify_outbox.claim(row.pk)
     assert token is not None
-    assert notifications.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
+    assert notify_outbox.deliver(row.pk, token=token, take_over=True).outcome(row.pk) == "skipped"
     row.refresh_from_db()
     assert row.status == Status.FAILED and row.attempts == 8 and "Worker lost" in row.last_error
     assert mail.outbox == []
@@ -481,11 +491,11 @@ def test_the_task_takes_over_only_for_a_redelivered_message_without_an_eta(
 ) -> None:
     calls: list[dict[str, Any]] = []
 
-    def deliver(pk: int, **kw: Any) -> notifications.BatchReport:
+    def deliver(pk: int, **kw: Any) -> notify_outbox.BatchReport:
         calls.append(kw)
-        return notifications.BatchReport()
+        return notify_outbox.BatchReport()
 
-    monkeypatch.setattr(notifications, "deliver", deliver)
+    monkeypatch.setattr(notify_outbox, "deliver", deliver)
     task = tasks.deliver_outbox_message
     # celery-types gives push_request the task's own parameters; it takes the request's fields
     push_request: Callable[..., None] = task.push_request

@@ -13,16 +13,16 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts.models import Membership, Organization, Partnership, User
-from referrals import policies, selectors, services
+from referrals import access as referrals_access
+from referrals.care import services as care_services
+from referrals.care.models import TreatmentPlan
 from referrals.errors import NotPermitted
-from referrals.models import (
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    OutboxMessage,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.handoffs import organizations as handoffs_organizations
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_physio, make_trainer
 from tests.test_admin import admin_url, messages_of
@@ -44,8 +44,8 @@ def referral_in(
     trainer, gym = trainer or world.trainer, gym or world.gym
     plan = new_plan(world)
     if status == S.DRAFT:
-        return services.handoff_create(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
-    handoff = services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
+        return handoffs_sending.handoff_create(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
+    handoff = handoffs_sending.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
     steps_to: dict[str, list[str]] = {
         S.REQUESTED: [],
         S.ACCEPTED: ["accept"],
@@ -55,7 +55,7 @@ def referral_in(
     steps = steps_to[status]
     for step in steps:
         kwargs = {"reason": "Flare-up."} if step == "hold" else {}
-        handoff = services.HANDOFF_ACTIONS[step](handoff=handoff, actor=trainer, **kwargs)
+        handoff = handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=trainer, **kwargs)
     return handoff
 
 
@@ -87,7 +87,7 @@ def test_ending_a_partnership_cancels_its_open_referrals_and_tells_both_sides(
     partnership = Partnership.objects.get(clinic=world.plan.patient.clinic, gym=world.gym)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        cancelled = services.partnership_end(partnership=partnership, actor=clinic_admin)
+        cancelled = handoffs_organizations.partnership_end(partnership=partnership, actor=clinic_admin)
     assert {h.pk for h in cancelled} == {h.pk for h in open_referrals.values()}
     partnership.refresh_from_db()
     assert not partnership.active
@@ -108,7 +108,9 @@ def test_ending_a_partnership_leaves_other_gyms_referrals_alone(
     f.PartnershipFactory(clinic=clinic, gym=other_gym)
     f.ConsentFactory(patient=world.plan.patient, gym=other_gym, recorded_by=world.physio)
     elsewhere = referral_in(world, S.ACCEPTED, trainer=make_trainer(other_gym), gym=other_gym)
-    services.partnership_end(partnership=Partnership.objects.get(gym=world.gym), actor=clinic_admin)
+    handoffs_organizations.partnership_end(
+        partnership=Partnership.objects.get(gym=world.gym), actor=clinic_admin
+    )
     elsewhere.refresh_from_db()
     assert elsewhere.status == S.ACCEPTED
 
@@ -121,13 +123,13 @@ def test_only_an_admin_of_the_clinic_or_gym_ends_a_partnership(
     f.MembershipFactory(user=outsider, organization=other_clinic, role=Membership.Role.ORG_ADMIN)
     for actor in (world.physio, world.trainer, outsider):
         with pytest.raises(NotPermitted):
-            services.partnership_end(partnership=partnership, actor=actor)
+            handoffs_organizations.partnership_end(partnership=partnership, actor=actor)
     partnership.refresh_from_db()
     requested.refresh_from_db()
     assert partnership.active and requested.status == S.REQUESTED
     gym_admin = f.UserFactory(is_staff=True)
     f.MembershipFactory(user=gym_admin, organization=world.gym, role=Membership.Role.ORG_ADMIN)
-    services.partnership_end(partnership=partnership, actor=gym_admin)
+    handoffs_organizations.partnership_end(partnership=partnership, actor=gym_admin)
     requested.refresh_from_db()
     assert requested.status == S.CANCELLED
 
@@ -142,10 +144,10 @@ def test_removing_a_trainer_from_a_gym_cancels_their_referrals_there_and_tells_t
     f.PartnershipFactory(clinic=clinic, gym=second_gym)
     f.MembershipFactory(user=world.trainer, organization=second_gym, role=Membership.Role.TRAINER)
     f.ConsentFactory(patient=world.plan.patient, gym=second_gym, recorded_by=world.physio)
-    policies.forget_roles(world.trainer)  # a new role since the fixtures ran
+    referrals_access.forget_roles(world.trainer)  # a new role since the fixtures ran
     at_second_gym = referral_in(world, S.IN_PROGRESS, gym=second_gym)
     membership = Membership.objects.get(user=world.trainer, organization=world.gym)
-    services.trainer_remove_from_gym(membership=membership, actor=superuser)
+    handoffs_organizations.trainer_remove_from_gym(membership=membership, actor=superuser)
     assert not Membership.objects.filter(pk=membership.pk).exists()
     for status, handoff in open_referrals.items():
         handoff.refresh_from_db()
@@ -155,7 +157,7 @@ def test_removing_a_trainer_from_a_gym_cancels_their_referrals_there_and_tells_t
         assert told(handoff, to_status=S.CANCELLED) == (set() if status == S.DRAFT else {world.physio})
     at_second_gym.refresh_from_db()
     assert at_second_gym.status == S.IN_PROGRESS
-    assert selectors.trainer_caseload(trainer=world.trainer) == 1
+    assert handoffs_selectors.caseload_get_for_trainer(trainer=world.trainer) == 1
 
 
 def test_removing_needs_an_admin_of_the_gym(
@@ -163,7 +165,7 @@ def test_removing_needs_an_admin_of_the_gym(
 ) -> None:
     membership = Membership.objects.get(user=world.trainer, organization=world.gym)
     with pytest.raises(NotPermitted):
-        services.trainer_remove_from_gym(membership=membership, actor=clinic_admin)
+        handoffs_organizations.trainer_remove_from_gym(membership=membership, actor=clinic_admin)
     assert Membership.objects.filter(pk=membership.pk).exists()
 
 
@@ -173,7 +175,7 @@ def test_removing_needs_an_admin_of_the_gym(
 def test_deactivating_a_trainer_cancels_their_open_referrals_and_tells_the_clinic(
     world: World, open_referrals: dict[str, TrainerHandoff], superuser: User
 ) -> None:
-    services.user_deactivate(user=world.trainer, actor=superuser)
+    handoffs_organizations.user_deactivate(user=world.trainer, actor=superuser)
     world.trainer.refresh_from_db()
     assert not world.trainer.is_active
     for status, handoff in open_referrals.items():
@@ -186,10 +188,10 @@ def test_an_org_admin_deactivates_only_people_of_their_own_organizations(
     world: World, clinic_admin: User, other_clinic_physio: User
 ) -> None:
     with pytest.raises(NotPermitted):
-        services.user_deactivate(user=world.trainer, actor=clinic_admin)  # a gym's trainer
+        handoffs_organizations.user_deactivate(user=world.trainer, actor=clinic_admin)  # a gym's trainer
     with pytest.raises(NotPermitted):
-        services.user_deactivate(user=other_clinic_physio, actor=clinic_admin)
-    services.user_deactivate(user=world.physio, actor=clinic_admin)
+        handoffs_organizations.user_deactivate(user=other_clinic_physio, actor=clinic_admin)
+    handoffs_organizations.user_deactivate(user=world.physio, actor=clinic_admin)
     world.physio.refresh_from_db()
     assert not world.physio.is_active
 
@@ -198,11 +200,11 @@ def test_deactivating_a_pt_tells_the_clinics_other_pts_from_then_on(
     world: World, requested: TrainerHandoff, clinic: Organization, superuser: User
 ) -> None:
     colleague = make_physio(clinic)
-    services.user_deactivate(user=world.physio, actor=superuser)
+    handoffs_organizations.user_deactivate(user=world.physio, actor=superuser)
     requested.refresh_from_db()
     assert requested.status == S.REQUESTED  # the clinic still refers the patient
     assert told(requested, kind=HandoffEvent.Kind.HANDOVER) == {colleague, world.trainer}
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     assert told(requested, to_status=S.ACCEPTED) == {colleague}
 
 
@@ -216,7 +218,9 @@ def test_a_pt_leaving_hands_their_plans_and_referrals_to_the_colleague(
     bystander = make_physio(clinic)
     unsent = new_plan(world)
     membership = Membership.objects.get(user=world.physio, organization=clinic)
-    handed = services.physio_leave_clinic(membership=membership, actor=clinic_admin, colleague=colleague)
+    handed = handoffs_organizations.physio_leave_clinic(
+        membership=membership, actor=clinic_admin, colleague=colleague
+    )
     assert [h.pk for h in handed] == [requested.pk]
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert set(
@@ -227,7 +231,7 @@ def test_a_pt_leaving_hands_their_plans_and_referrals_to_the_colleague(
     event = HandoffEvent.objects.get(handoff=requested, kind=HandoffEvent.Kind.HANDOVER)
     assert str(colleague) in event.text and str(world.physio) in event.text
     assert told(requested, kind=HandoffEvent.Kind.HANDOVER) == {colleague, world.trainer}
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     assert told(requested, to_status=S.ACCEPTED) == {colleague}
     assert bystander not in told(requested)
 
@@ -237,7 +241,7 @@ def test_a_pt_leaving_without_a_colleague_tells_the_clinics_other_pts(
 ) -> None:
     others = {make_physio(clinic), make_physio(clinic)}
     membership = Membership.objects.get(user=world.physio, organization=clinic)
-    services.physio_leave_clinic(membership=membership, actor=clinic_admin)
+    handoffs_organizations.physio_leave_clinic(membership=membership, actor=clinic_admin)
     assert told(requested, kind=HandoffEvent.Kind.HANDOVER) == others | {world.trainer}
     world.plan.refresh_from_db()
     assert world.plan.physiotherapist == world.physio  # nobody was named to take it over
@@ -248,8 +252,8 @@ def test_a_colleague_who_edits_the_plan_of_a_pt_who_left_takes_it_on(
 ) -> None:
     colleague = make_physio(clinic)
     membership = Membership.objects.get(user=world.physio, organization=clinic)
-    services.physio_leave_clinic(membership=membership, actor=clinic_admin)
-    plan = services.plan_update(plan=world.plan, actor=colleague, goals="Run 5 km again.")
+    handoffs_organizations.physio_leave_clinic(membership=membership, actor=clinic_admin)
+    plan = care_services.plan_update(plan=world.plan, actor=colleague, goals="Run 5 km again.")
     plan.refresh_from_db()
     assert plan.goals == "Run 5 km again." and plan.physiotherapist == colleague
 
@@ -265,7 +269,9 @@ def test_the_colleague_must_be_another_active_pt_of_the_same_clinic(
     inactive = make_physio(clinic, is_active=False)
     for colleague in (other_clinic_physio, inactive, world.physio, world.trainer):
         with pytest.raises(ValidationError) as caught:
-            services.physio_leave_clinic(membership=membership, actor=clinic_admin, colleague=colleague)
+            handoffs_organizations.physio_leave_clinic(
+                membership=membership, actor=clinic_admin, colleague=colleague
+            )
         assert list(caught.value.message_dict) == ["colleague"]
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert not HandoffEvent.objects.filter(kind=HandoffEvent.Kind.HANDOVER).exists()
@@ -412,7 +418,7 @@ def test_moving_a_pt_membership_to_another_clinic_in_the_admin_is_leaving_then_j
     ]
     assert told(requested, kind=HandoffEvent.Kind.HANDOVER) == {colleague, world.trainer}
     assert (
-        not selectors.handoff_list_for_user(user=User.objects.get(pk=world.physio.pk))
+        not handoffs_selectors.handoff_list_for_user(user=User.objects.get(pk=world.physio.pk))
         .filter(pk=requested.pk)
         .exists()
     )

@@ -20,15 +20,15 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import TrainerProfile, User
-from referrals import notifications, selectors, services, tasks
-from referrals.models import (
-    SYSTEM_ACTOR_NAME,
-    HandoffEvent,
-    Notification,
-    OutboxMessage,
-    TrainerHandoff,
-    event_source_key,
-)
+from referrals import tasks
+from referrals.audit import selectors as audit_selectors
+from referrals.handoffs import lifecycle as handoffs_lifecycle
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import SYSTEM_ACTOR_NAME, HandoffEvent, TrainerHandoff
+from referrals.notify import services as notify_services
+from referrals.notify import wording as notify_wording
+from referrals.notify.models import Notification, OutboxMessage, event_source_key
 from tests.api.conftest import API, token_client
 from tests.conftest import World, login, login_with_second_factor
 from tests.mail_backends import set_failures
@@ -40,28 +40,28 @@ REMINDER = "test-reminder"
 
 
 @pytest.fixture
-def reminder_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[notifications.NotificationKind]:
+def reminder_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[notify_wording.NotificationKind]:
     """A kind that is not a referral event (as a certification reminder will be): its own wording, the
     referral's page when it has one."""
-    kind = notifications.NotificationKind(
+    kind = notify_wording.NotificationKind(
         name=REMINDER,
         title=lambda handoff, event: "Your certification expires soon",
-        link=notifications.handoff_link,
+        link=notify_wording.handoff_link,
         told="the trainer whose certification expires",
     )
-    monkeypatch.setitem(notifications.NOTIFICATION_KINDS, REMINDER, kind)
+    monkeypatch.setitem(notify_wording.NOTIFICATION_KINDS, REMINDER, kind)
     yield kind
 
 
 def remind(user: User, key: str = "reminder:1", handoff: TrainerHandoff | None = None) -> list[int]:
-    return services.notify(kind=REMINDER, recipients=[user], source_key=key, handoff=handoff)
+    return notify_services.notify(kind=REMINDER, recipients=[user], source_key=key, handoff=handoff)
 
 
 def lapse_and_review(world: World, handoff: TrainerHandoff) -> HandoffEvent:
     TrainerProfile.objects.filter(user=world.trainer).update(
         cpr_aed_expiry=timezone.localdate() - datetime.timedelta(days=1)
     )
-    services.handoff_review_eligibility()
+    handoffs_services.handoff_review_eligibility()
     return HandoffEvent.objects.get(handoff=handoff, kind=HandoffEvent.Kind.REFUSAL)
 
 
@@ -91,7 +91,7 @@ def test_a_system_event_is_handoff_automatic_on_the_timeline_in_the_api_and_in_t
         events = token_client(user).get(f"{API}/handoffs/{requested.public_id}/events/").json()["results"]
         row = next(e for e in events if e["id"] == str(refusal.public_id))
         assert row["actor"] == {"id": None, "full_name": SYSTEM_ACTOR_NAME}
-    trail = selectors.patient_data_trail(patient=requested.plan.patient)
+    trail = audit_selectors.trail_list_for_patient(patient=requested.plan.patient)
     change = next(entry for entry in trail if entry.action == "changed" and "refusal" in entry.what)
     assert change.user is None and change.who == SYSTEM_ACTOR_NAME
 
@@ -100,10 +100,12 @@ def test_a_system_move_is_made_on_behalf_and_tells_both_sides_without_naming_eit
     world: World, requested: TrainerHandoff
 ) -> None:
     with transaction.atomic():
-        locked = services._locked_handoff(requested)
+        locked = handoffs_lifecycle.handoff_lock(requested)
         with pytest.raises(ValueError, match="on behalf"):
-            services._transition(handoff=locked, to="cancelled", actor=None, reason="Timed out.")
-        event = services._transition(
+            handoffs_lifecycle.handoff_transition(
+                handoff=locked, to="cancelled", actor=None, reason="Timed out."
+            )
+        event = handoffs_lifecycle.handoff_transition(
             handoff=locked, to="cancelled", actor=None, reason="Timed out.", on_behalf=True
         )
     assert event.actor is None
@@ -198,7 +200,7 @@ def test_a_kind_with_a_referral_links_to_it_and_opens_it(
     with django_capture_on_commit_callbacks(execute=True):
         remind(world.trainer, key="reminder:2", handoff=requested)
     assert f"/handoffs/{requested.public_id}/" in mail.outbox[0].body
-    rendered = notifications.render_email(OutboxMessage.objects.get(source_key="reminder:2"))
+    rendered = notify_wording.render_email(OutboxMessage.objects.get(source_key="reminder:2"))
     assert (rendered.subject, rendered.body) == (mail.outbox[0].subject, mail.outbox[0].body)
     notification = Notification.objects.get(source_key="reminder:2")
     response = login(client, world.trainer).get(f"/notifications/{notification.public_id}/")
@@ -238,9 +240,9 @@ def test_another_kind_fails_after_8_attempts_and_shows_in_the_admin(
 
 def test_an_unknown_kind_or_a_missing_source_is_refused(world: World) -> None:
     with pytest.raises(ValueError, match="Unknown notification kind"):
-        services.notify(kind="nope", recipients=[world.trainer], source_key="x:1")
+        notify_services.notify(kind="nope", recipients=[world.trainer], source_key="x:1")
     with pytest.raises(ValueError, match="source key"):
-        services.notify(kind="handoff-event", recipients=[world.trainer], source_key="")
+        notify_services.notify(kind="handoff-event", recipients=[world.trainer], source_key="")
 
 
 # --- the migration: existing rows get their kind, source and referral; reversible ------------------------
@@ -261,7 +263,7 @@ def _migrate(targets: list[tuple[str, str]]) -> Any:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_existing_rows_from_their_event_and_reverses(world: World) -> None:
-    handoff = services.handoff_create(
+    handoff = handoffs_sending.handoff_create(
         plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
     )
     try:

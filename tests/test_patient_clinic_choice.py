@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, Organization, User
-from referrals.models import Patient
+from referrals.care.models import Patient
 from tests import factories as f
 from tests.conftest import login
 

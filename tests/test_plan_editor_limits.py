@@ -11,15 +11,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from referrals import forms
-from referrals.models import (
+from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
-    Exercise,
     PlanExercise,
     TreatmentPlan,
 )
+from referrals.library.models import Exercise
+from referrals.web import forms as web_forms
 from tests.conftest import World, login
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +64,9 @@ def stored(world: World) -> tuple[Any, ...]:
 
 def test_the_row_formsets_are_capped_at_the_plan_limits() -> None:
     for formset, cap in (
-        (forms.PlanExerciseFormSet, PLAN_MAX_EXERCISES),
-        (forms.PrecautionFormSet, PLAN_MAX_PRECAUTIONS),
-        (forms.RedFlagFormSet, PLAN_MAX_RED_FLAGS),
+        (web_forms.PlanExerciseFormSet, PLAN_MAX_EXERCISES),
+        (web_forms.PrecautionFormSet, PLAN_MAX_PRECAUTIONS),
+        (web_forms.RedFlagFormSet, PLAN_MAX_RED_FLAGS),
     ):
         assert (formset.max_num, formset.absolute_max, formset.validate_max) == (cap, cap, True)
     assert (PLAN_MAX_EXERCISES, PLAN_MAX_PRECAUTIONS, PLAN_MAX_RED_FLAGS) == (60, 30, 30)

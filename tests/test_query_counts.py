@@ -19,8 +19,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organization, User
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.conftest import World, make_trainer
 
@@ -41,9 +42,9 @@ def _discharge(world: World, gym: Organization, trainer: User, n: int) -> list[T
         f.PrecautionFactory(plan=plan)
         f.RedFlagFactory(plan=plan)
         f.ConsentFactory(patient=patient, gym=gym, recorded_by=world.physio)
-        handoff = services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
+        handoff = handoffs_sending.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=world.physio)
         if i % 2:
-            services.handoff_accept(handoff=handoff, actor=trainer)
+            handoffs_services.handoff_accept(handoff=handoff, actor=trainer)
         handoffs.append(handoff)
     return handoffs
 
@@ -58,10 +59,10 @@ def busy(world: World, gym: Organization) -> dict[str, Any]:
     many = _discharge(world, gym, world.trainer, 30)
     few = _discharge(world, gym, other, 2)
     busy_one = many[1]
-    services.handoff_start(handoff=busy_one, actor=world.trainer)
+    handoffs_services.handoff_start(handoff=busy_one, actor=world.trainer)
     for _ in range(6):
-        services.handoff_hold(handoff=busy_one, actor=world.trainer, reason="A break.")
-        services.handoff_resume(handoff=busy_one, actor=world.trainer)
+        handoffs_services.handoff_hold(handoff=busy_one, actor=world.trainer, reason="A break.")
+        handoffs_services.handoff_resume(handoff=busy_one, actor=world.trainer)
     return {"world": world, "other": other, "busy": busy_one, "quiet": many[2], "other_quiet": few[0]}
 
 

@@ -11,12 +11,17 @@ import pytest
 from django.test import Client
 from django.urls import resolve, reverse
 
-from referrals import notifications, registry, services, views
-from referrals.api import serializers as s
+from referrals.api import handoffs as api_handoffs
 from referrals.api import urls as api_urls
-from referrals.api import views as api_views
-from referrals.models import HandoffEvent, HandoffStatus, Notification, TrainerHandoff
-from referrals.registry import HandoffAction, Recipients
+from referrals.api.serializers import handoffs as serializers_handoffs
+from referrals.handoffs import lifecycle as handoffs_lifecycle
+from referrals.handoffs import registry as handoffs_registry
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.handoffs.registry import HandoffAction, Recipients
+from referrals.notify import wording as notify_wording
+from referrals.notify.models import Notification
+from referrals.web import handoffs as web_handoffs
 from tests.conftest import World, login
 
 S = HandoffStatus
@@ -37,59 +42,61 @@ PAGE_BUTTONS = ["accept", "reject", "start", "hold", "resume", "complete", "fail
 
 
 def test_the_registry_lists_every_action_once_and_is_consistent() -> None:
-    assert list(registry.ACTIONS) == NAMES
-    assert registry.problems() == []
+    assert list(handoffs_registry.ACTIONS) == NAMES
+    assert handoffs_registry.problems() == []
 
 
 def test_transitions_is_what_the_registry_says() -> None:
     expected: dict[str, tuple[str, set[str]]] = {}
-    for action in registry.ACTIONS.values():
+    for action in handoffs_registry.ACTIONS.values():
         side, sources = expected.setdefault(action.to, (action.side, set()))
         assert side == action.side
         sources |= action.sources
-    assert {to: (side, set(sources)) for to, (side, sources) in services.TRANSITIONS.items()} == expected
+    assert {
+        to: (side, set(sources)) for to, (side, sources) in handoffs_lifecycle.TRANSITIONS.items()
+    } == expected
 
 
 def test_every_action_has_a_service_an_api_endpoint_and_url_and_its_page_button() -> None:
-    assert list(services.HANDOFF_ACTIONS) == NAMES
-    assert list(api_views.ACTION_APIS) == NAMES
-    assert list(views.ACTIONS) == PAGE_BUTTONS
+    assert list(handoffs_services.HANDOFF_ACTIONS) == NAMES
+    assert list(api_handoffs.ACTION_APIS) == NAMES
+    assert list(web_handoffs.ACTIONS) == PAGE_BUTTONS
     some_id = uuid.uuid4()
-    for name, action in registry.ACTIONS.items():
-        assert services.HANDOFF_ACTIONS[name] is getattr(services, f"handoff_{name}")
+    for name, action in handoffs_registry.ACTIONS.items():
+        assert handoffs_services.HANDOFF_ACTIONS[name] is getattr(handoffs_services, f"handoff_{name}")
         path = reverse(f"api:handoff_{name}", args=[some_id])
         assert path == f"/api/v1/handoffs/{some_id}/{action.slug}/"
         view = resolve(path).func.view_class  # type: ignore[attr-defined]
-        assert view is api_views.ACTION_APIS[name] and view.action is action
+        assert view is api_handoffs.ACTION_APIS[name] and view.action is action
         assert view.__name__ == "Handoff" + name.title().replace("_", "") + "Api"
         if action.on_page:
-            assert views.ACTIONS[name] is action
+            assert web_handoffs.ACTIONS[name] is action
             assert reverse("handoff_action", kwargs={"public_id": some_id, "action": name})
 
 
 def test_each_recorded_move_names_one_action() -> None:
-    for action in registry.ACTIONS.values():
+    for action in handoffs_registry.ACTIONS.values():
         for source in action.sources:
-            assert registry.action_for_move(source, action.to) is action
-    assert registry.action_for_move("", S.DRAFT) is None  # a draft created is no action
+            assert handoffs_registry.action_for_move(source, action.to) is action
+    assert handoffs_registry.action_for_move("", S.DRAFT) is None  # a draft created is no action
 
 
 def test_the_api_body_follows_from_the_text_an_action_takes() -> None:
-    bodies = {name: view.input_serializer for name, view in api_views.ACTION_APIS.items()}
+    bodies = {name: view.input_serializer for name, view in api_handoffs.ACTION_APIS.items()}
     assert bodies == {
         "send": None,
         "accept": None,
-        "reject": s.ReasonInputSerializer,
+        "reject": serializers_handoffs.ReasonInputSerializer,
         "start": None,
-        "hold": s.ReasonInputSerializer,
+        "hold": serializers_handoffs.ReasonInputSerializer,
         "resume": None,
-        "complete": s.CompleteInputSerializer,
-        "fail": s.ReasonInputSerializer,
-        "cancel": s.ReasonInputSerializer,
-        "enter_in_error": s.OptionalReasonInputSerializer,
+        "complete": serializers_handoffs.CompleteInputSerializer,
+        "fail": serializers_handoffs.ReasonInputSerializer,
+        "cancel": serializers_handoffs.ReasonInputSerializer,
+        "enter_in_error": serializers_handoffs.OptionalReasonInputSerializer,
     }
-    assert api_views.ACTION_APIS["send"].api_conflicts == ("invalid_transition", "send_blocked")
-    assert api_views.ACTION_APIS["accept"].api_conflicts == ("invalid_transition", "no_longer_eligible")
+    assert api_handoffs.ACTION_APIS["send"].api_conflicts == ("invalid_transition", "send_blocked")
+    assert api_handoffs.ACTION_APIS["accept"].api_conflicts == ("invalid_transition", "no_longer_eligible")
 
 
 PATHS = {
@@ -114,13 +121,13 @@ def test_the_notification_of_each_action_is_titled_and_addressed_by_its_entry(
     assert list(PATHS) == NAMES
     handoff = draft
     for step in PATHS[name]:
-        action = registry.ACTIONS[step]
+        action = handoffs_registry.ACTIONS[step]
         actor = world.physio if action.side == "clinic" else world.trainer
         with django_capture_on_commit_callbacks(execute=True):
-            handoff = services.HANDOFF_ACTIONS[step](
+            handoff = handoffs_services.HANDOFF_ACTIONS[step](
                 handoff=handoff, actor=actor, **action.text_kwargs(f"text for {step}")
             )
-    action = registry.ACTIONS[name]
+    action = handoffs_registry.ACTIONS[name]
     event = HandoffEvent.objects.filter(handoff=handoff).latest("created_at", "id")
     assert event.to_status == action.to
     told = Notification.objects.filter(event=event)
@@ -147,18 +154,24 @@ PAUSE = HandoffAction(
     text_arg="reason",
     reason_required=True,
 )
-WITH_PAUSE = [*registry.ACTIONS.values(), PAUSE]
+WITH_PAUSE = [*handoffs_registry.ACTIONS.values(), PAUSE]
 
 
 def test_an_added_entry_appears_in_every_derived_table() -> None:
-    assert registry.problems(WITH_PAUSE) == []
-    assert registry.transitions(WITH_PAUSE)[S.ON_HOLD] == ("trainer", frozenset({S.IN_PROGRESS, S.ACCEPTED}))
-    assert registry.action_for_move(S.ACCEPTED, S.ON_HOLD, WITH_PAUSE) is PAUSE
-    service = services.action_services(WITH_PAUSE)["pause_before_start"]
+    assert handoffs_registry.problems(WITH_PAUSE) == []
+    assert handoffs_registry.transitions(WITH_PAUSE)[S.ON_HOLD] == (
+        "trainer",
+        frozenset({S.IN_PROGRESS, S.ACCEPTED}),
+    )
+    assert handoffs_registry.action_for_move(S.ACCEPTED, S.ON_HOLD, WITH_PAUSE) is PAUSE
+    service = handoffs_services.action_services(WITH_PAUSE)["pause_before_start"]
     assert service.__name__ == "handoff_pause_before_start"  # the generic move: no function was written
-    assert views.page_actions(WITH_PAUSE)["pause_before_start"] is PAUSE
-    api = api_views.action_apis(WITH_PAUSE)["pause_before_start"]
-    assert api.__name__ == "HandoffPauseBeforeStartApi" and api.input_serializer is s.ReasonInputSerializer
+    assert web_handoffs.page_actions(WITH_PAUSE)["pause_before_start"] is PAUSE
+    api = api_handoffs.action_apis(WITH_PAUSE)["pause_before_start"]
+    assert (
+        api.__name__ == "HandoffPauseBeforeStartApi"
+        and api.input_serializer is serializers_handoffs.ReasonInputSerializer
+    )
     (pattern,) = [p for p in api_urls.action_urls({"pause_before_start": api})]
     assert str(pattern.pattern) == "handoffs/<str:id>/pause-before-start/"
     assert pattern.name == "handoff_pause_before_start"
@@ -176,7 +189,7 @@ def test_a_bad_entry_is_reported() -> None:
         recipients=Recipients(trainer=True),
         text_arg="reason",
     )
-    found = registry.problems([*registry.ACTIONS.values(), clash])
+    found = handoffs_registry.problems([*handoffs_registry.ACTIONS.values(), clash])
     assert any("two sides" in p for p in found) and any("the same move" in p for p in found)
 
 
@@ -188,11 +201,11 @@ def test_an_added_entry_works_end_to_end_from_the_page(
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    monkeypatch.setattr(registry, "ACTIONS", {a.name: a for a in WITH_PAUSE})
-    monkeypatch.setattr(services, "TRANSITIONS", registry.transitions())
-    monkeypatch.setattr(services, "HANDOFF_ACTIONS", services.action_services(WITH_PAUSE))
-    monkeypatch.setattr(views, "ACTIONS", views.page_actions(WITH_PAUSE))
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    monkeypatch.setattr(handoffs_registry, "ACTIONS", {a.name: a for a in WITH_PAUSE})
+    monkeypatch.setattr(handoffs_lifecycle, "TRANSITIONS", handoffs_registry.transitions())
+    monkeypatch.setattr(handoffs_services, "HANDOFF_ACTIONS", handoffs_services.action_services(WITH_PAUSE))
+    monkeypatch.setattr(web_handoffs, "ACTIONS", web_handoffs.page_actions(WITH_PAUSE))
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     login(client, world.trainer)
     page = client.get(reverse("handoff_detail", kwargs={"public_id": requested.public_id}))
     assert [name for name, _, _ in page.context["actions"]] == [
@@ -213,4 +226,4 @@ def test_an_added_entry_works_end_to_end_from_the_page(
     note = Notification.objects.filter(recipient=world.physio).latest("created_at", "id")
     assert note.title == f"{world.trainer.full_name} at {world.gym.name} paused a referral before starting"
     assert note.event is not None
-    assert notifications.notification_title(note.event) == note.title
+    assert notify_wording.notification_title(note.event) == note.title

@@ -21,14 +21,17 @@ from rest_framework.test import APIClient
 from accounts import selectors as account_selectors
 from accounts.models import ApiToken, Membership, User
 from accounts.services import api_token_create
-from referrals import policies, services
-from referrals.models import TrainerHandoff
+from referrals import access as referrals_access
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import TrainerHandoff
 from tests.conftest import World, login_with_second_factor
 
 
 @pytest.fixture
 def sent(world: World) -> TrainerHandoff:
-    return services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    return handoffs_sending.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
 
 
 def _queries(client: Any, url: str) -> tuple[Any, list[str]]:
@@ -89,7 +92,7 @@ def test_a_membership_removed_a_moment_ago_closes_the_next_api_call(
 def test_the_bell_counts_a_notification_created_since_the_last_page(client: Client, world: World) -> None:
     client.force_login(world.trainer)
     before = client.get("/").context["unread_notifications"]
-    services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
     after = client.get("/").context["unread_notifications"]
     assert after == before + 1
 
@@ -111,7 +114,7 @@ def test_roles_read_with_the_user_match_the_memberships(world: World) -> None:
     loaded = RequestUserBackend().get_user(world.physio.pk)
     assert loaded is not None
     expected = set(Membership.objects.filter(user=world.physio).values_list("organization_id", "role"))
-    assert set(policies.roles_of(loaded)) == expected and expected
+    assert set(referrals_access.roles_of(loaded)) == expected and expected
     assert RequestUserBackend().get_user("not a number") is None
     assert RequestUserBackend().get_user(10**9) is None
 
@@ -133,10 +136,10 @@ def test_forgetting_the_context_reaches_the_user_through_the_request_s_lazy_wrap
 
     loaded = RequestUserBackend().get_user(world.trainer.pk)
     wrapped = cast(User, SimpleLazyObject(lambda: loaded))  # request.user: a lazy object standing for a User
-    assert policies.roles_of(wrapped)
+    assert referrals_access.roles_of(wrapped)
     Membership.objects.filter(user=world.trainer).delete()
     account_selectors.forget_request_context(wrapped)
-    assert policies.roles_of(wrapped) == frozenset()
+    assert referrals_access.roles_of(wrapped) == frozenset()
 
 
 def _assert_same_values_as_the_orm(query: account_selectors.CompiledQuery[Any], value: Any) -> None:
@@ -193,7 +196,7 @@ def test_the_compiled_session_query_returns_the_orm_s_typed_aware_values(
 def test_a_compiled_query_converts_boolean_datetime_and_uuid_annotations_like_the_orm(world: World) -> None:
     from django.db.models import Exists, F, OuterRef
 
-    from referrals.models import Patient
+    from referrals.care.models import Patient
 
     api_token_create(user=world.physio, name="context")
     query = account_selectors.CompiledQuery(

@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from django.test import Client
 
 from accounts.models import Organization, User
-from referrals.models import HandoffEvent, HandoffStatus, Patient, TrainerHandoff, TreatmentPlan
-from referrals.selectors import handoff_send_blockers
+from referrals.care.models import Patient, TreatmentPlan
+from referrals.handoffs.eligibility import handoff_send_blockers
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
 
 pytestmark = pytest.mark.django_db
 

@@ -11,17 +11,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Partnership
-from referrals import services
+from referrals.care import services as care_services
+from referrals.care.models import Consent, TreatmentPlan
+from referrals.concerns import services as concerns_services
 from referrals.errors import DomainError, InvalidTransition, NotPermitted, SendBlocked
-from referrals.models import (
-    Consent,
-    HandoffEvent,
-    HandoffStatus,
-    Notification,
-    OutboxMessage,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.handoffs import lifecycle as handoffs_lifecycle
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World
 
@@ -36,7 +34,7 @@ def walk(world: World, handoff: TrainerHandoff, *steps: str) -> TrainerHandoff:
         kwargs: dict[str, Any] = {}
         if step in ("reject", "hold", "fail", "cancel"):
             kwargs["reason"] = f"reason for {step}"
-        handoff = services.HANDOFF_ACTIONS[step](handoff=handoff, actor=actor, **kwargs)
+        handoff = handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=actor, **kwargs)
     return handoff
 
 
@@ -85,7 +83,7 @@ def test_every_legal_transition_reaches_its_status_and_logs_one_event_per_move(
 
 
 def test_transitions_table_covers_exactly_the_documented_moves() -> None:
-    legal = {(src, to) for to, (_, sources) in services.TRANSITIONS.items() for src in sources}
+    legal = {(src, to) for to, (_, sources) in handoffs_lifecycle.TRANSITIONS.items() for src in sources}
     open_ = {S.DRAFT, S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}
     expected = {
         (S.DRAFT, S.REQUESTED),
@@ -141,9 +139,9 @@ def test_illegal_moves_raise_invalid_transition_and_change_nothing(
 
 
 def test_trainer_cannot_accept_a_cancelled_handoff(world: World, requested: TrainerHandoff) -> None:
-    services.handoff_cancel(handoff=requested, actor=world.physio, reason="Patient moved away")
+    handoffs_services.handoff_cancel(handoff=requested, actor=world.physio, reason="Patient moved away")
     with pytest.raises(InvalidTransition):
-        services.handoff_accept(handoff=requested, actor=world.trainer)
+        handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
 
 
 @pytest.mark.parametrize("action", ["accept", "reject"])
@@ -152,28 +150,28 @@ def test_another_trainer_cannot_answer_someone_elses_referral(
 ) -> None:
     kwargs = {"reason": "no"} if action == "reject" else {}
     with pytest.raises(NotPermitted):
-        services.HANDOFF_ACTIONS[action](handoff=requested, actor=other_trainer, **kwargs)
+        handoffs_services.HANDOFF_ACTIONS[action](handoff=requested, actor=other_trainer, **kwargs)
     requested.refresh_from_db()
     assert requested.status == S.REQUESTED
 
 
 def test_trainer_cannot_cancel_and_physio_cannot_accept(world: World, requested: TrainerHandoff) -> None:
     with pytest.raises(NotPermitted):
-        services.handoff_cancel(handoff=requested, actor=world.trainer, reason="not mine to cancel")
+        handoffs_services.handoff_cancel(handoff=requested, actor=world.trainer, reason="not mine to cancel")
     with pytest.raises(NotPermitted):
-        services.handoff_accept(handoff=requested, actor=world.physio)
+        handoffs_services.handoff_accept(handoff=requested, actor=world.physio)
 
 
 def test_physio_of_another_clinic_cannot_cancel(requested: TrainerHandoff, other_clinic_physio: Any) -> None:
     with pytest.raises(NotPermitted):
-        services.handoff_cancel(handoff=requested, actor=other_clinic_physio, reason="x")
+        handoffs_services.handoff_cancel(handoff=requested, actor=other_clinic_physio, reason="x")
 
 
 def test_trainer_who_left_the_gym_loses_the_referral(world: World, requested: TrainerHandoff) -> None:
     world.trainer.memberships.all().delete()
     fresh = type(world.trainer).objects.get(pk=world.trainer.pk)
     with pytest.raises(NotPermitted):
-        services.handoff_accept(handoff=requested, actor=fresh)
+        handoffs_services.handoff_accept(handoff=requested, actor=fresh)
 
 
 # --- reasons ---------------------------------------------------------------------------------------------
@@ -197,14 +195,14 @@ def test_reason_is_required_for_rejected_on_hold_cancelled_failed(
     actor = world.physio if action == "cancel" else world.trainer
     for blank in ("", "   "):
         with pytest.raises(ValidationError) as err:
-            services.HANDOFF_ACTIONS[action](handoff=handoff, actor=actor, reason=blank)
+            handoffs_services.HANDOFF_ACTIONS[action](handoff=handoff, actor=actor, reason=blank)
         assert "reason" in err.value.message_dict
     handoff.refresh_from_db()
     assert (handoff.status, handoff.events.count()) == before
 
 
 def test_reason_is_stored_on_the_handoff_and_the_event(world: World, requested: TrainerHandoff) -> None:
-    handoff = services.handoff_reject(
+    handoff = handoffs_services.handoff_reject(
         handoff=requested, actor=world.trainer, reason="  Fully booked until March "
     )
     handoff.refresh_from_db()
@@ -221,7 +219,7 @@ def test_completed_summary_is_kept_on_the_event_not_as_a_status_reason(
     world: World, requested: TrainerHandoff
 ) -> None:
     handoff = walk(world, requested, "accept", "start")
-    handoff = services.handoff_complete(
+    handoff = handoffs_services.handoff_complete(
         handoff=handoff, actor=world.trainer, summary="12 sessions, goals met"
     )
     handoff.refresh_from_db()
@@ -231,7 +229,7 @@ def test_completed_summary_is_kept_on_the_event_not_as_a_status_reason(
 
 def test_oversized_reason_is_refused(world: World, requested: TrainerHandoff) -> None:
     with pytest.raises(ValidationError):
-        services.handoff_reject(handoff=requested, actor=world.trainer, reason="x" * 1001)
+        handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="x" * 1001)
     requested.refresh_from_db()
     assert requested.status == S.REQUESTED
 
@@ -241,7 +239,7 @@ def test_oversized_reason_is_refused(world: World, requested: TrainerHandoff) ->
 
 def _send_error(world: World, draft: TrainerHandoff) -> SendBlocked:
     with pytest.raises(SendBlocked) as err:
-        services.handoff_send(handoff=draft, actor=world.physio)
+        handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     draft.refresh_from_db()
     assert draft.status == S.DRAFT and draft.snapshot is None
     return err.value
@@ -276,7 +274,7 @@ def test_send_to_trainer_at_capacity_fails(world: World, draft: TrainerHandoff, 
     other_plan = f.PlanFactory(patient=f.PatientFactory(clinic=clinic), physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=other_plan)
     f.ConsentFactory(patient=other_plan.patient, gym=world.gym, recorded_by=world.physio)
-    services.plan_discharge(plan=other_plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=other_plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
     error = _send_error(world, draft)
     assert error.codes == ["trainer_at_capacity"]
     assert "maximum of 1" in error.message
@@ -312,7 +310,7 @@ def test_all_unmet_conditions_are_reported_together(world: World, draft: Trainer
 
 def test_handoff_to_a_trainer_of_another_gym_is_refused(world: World, unpartnered_trainer: Any) -> None:
     with pytest.raises(ValidationError) as err:
-        services.handoff_create(
+        handoffs_sending.handoff_create(
             plan=world.plan, trainer=unpartnered_trainer, gym=world.gym, actor=world.physio
         )
     assert "trainer" in err.value.message_dict
@@ -320,11 +318,13 @@ def test_handoff_to_a_trainer_of_another_gym_is_refused(world: World, unpartnere
 
 def test_only_a_physio_of_the_clinic_can_discharge(world: World, other_clinic_physio: Any) -> None:
     with pytest.raises(NotPermitted):
-        services.plan_discharge(
+        handoffs_sending.plan_discharge(
             plan=world.plan, trainer=world.trainer, gym=world.gym, actor=other_clinic_physio
         )
     with pytest.raises(NotPermitted):
-        services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.trainer)
+        handoffs_sending.plan_discharge(
+            plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.trainer
+        )
     assert not TrainerHandoff.objects.exists()
 
 
@@ -351,17 +351,17 @@ def test_send_discharges_the_plan_and_freezes_the_guidelines(world: World, reque
 def test_diagnosis_is_in_the_snapshot_only_when_consent_covers_it(
     world: World, draft: TrainerHandoff
 ) -> None:
-    handoff = services.handoff_send(handoff=draft, actor=world.physio)
+    handoff = handoffs_sending.handoff_send(handoff=draft, actor=world.physio)
     assert handoff.snapshot is not None and handoff.snapshot["diagnosis"] is None
     assert "rotator cuff" not in str(handoff.snapshot).lower()
 
-    services.handoff_cancel(handoff=handoff, actor=world.physio, reason="re-consent")
+    handoffs_services.handoff_cancel(handoff=handoff, actor=world.physio, reason="re-consent")
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym, withdrawn_at__isnull=True)
-    services.consent_withdraw(consent=consent, actor=world.physio, reason="scope widened")
-    services.consent_record(
+    care_services.consent_withdraw(consent=consent, actor=world.physio, reason="scope widened")
+    care_services.consent_record(
         patient=world.plan.patient, gym=world.gym, scope=Consent.Scope.WITH_DIAGNOSIS, actor=world.physio
     )
-    second = services.plan_discharge(
+    second = handoffs_sending.plan_discharge(
         plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
     )
     assert second.snapshot is not None
@@ -371,7 +371,7 @@ def test_diagnosis_is_in_the_snapshot_only_when_consent_covers_it(
 def test_snapshot_is_unaffected_by_later_plan_edits(world: World, requested: TrainerHandoff) -> None:
     before = requested.snapshot
     exercise = world.plan.exercises.first().exercise  # type: ignore[union-attr]
-    services.plan_update(
+    care_services.plan_update(
         plan=world.plan,
         actor=world.physio,
         goals="Completely different goals",
@@ -393,7 +393,9 @@ def test_a_plan_cannot_have_two_open_handoffs(
     world: World, requested: TrainerHandoff, other_trainer: Any
 ) -> None:
     with pytest.raises(InvalidTransition) as err:
-        services.handoff_create(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.handoff_create(
+            plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio
+        )
     assert err.value.code == "plan_has_open_handoff" and err.value.current_status == S.REQUESTED
 
 
@@ -420,7 +422,7 @@ def test_after_reject_cancel_or_failure_the_plan_can_go_to_another_trainer(
 ) -> None:
     steps = {"reject": ("reject",), "cancel": ("cancel",), "fail": ("accept", "fail")}[ending]
     walk(world, requested, *steps)
-    second = services.plan_discharge(
+    second = handoffs_sending.plan_discharge(
         plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio
     )
     assert second.status == S.REQUESTED and second.trainer == other_trainer
@@ -433,8 +435,10 @@ def test_two_trainers_at_capacity_counts_exclude_finished_referrals(
     profile = world.trainer.trainer_profile
     profile.max_active_clients = 1
     profile.save()
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="no slot")
-    again = services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="no slot")
+    again = handoffs_sending.plan_discharge(
+        plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     assert again.status == S.REQUESTED
 
 
@@ -443,7 +447,7 @@ def test_two_trainers_at_capacity_counts_exclude_finished_referrals(
 
 def test_concern_reaches_the_physio_as_urgent(world: World, requested: TrainerHandoff) -> None:
     handoff = walk(world, requested, "accept", "start")
-    event = services.handoff_raise_concern(
+    event = concerns_services.handoff_raise_concern(
         handoff=handoff, actor=world.trainer, text="Sharp pain on overhead press"
     )
     assert event.kind == HandoffEvent.Kind.CONCERN and event.urgent
@@ -456,7 +460,7 @@ def test_concern_reaches_the_physio_as_urgent(world: World, requested: TrainerHa
 
 def test_concern_can_put_the_handoff_on_hold(world: World, requested: TrainerHandoff) -> None:
     handoff = walk(world, requested, "accept", "start")
-    services.handoff_raise_concern(
+    concerns_services.handoff_raise_concern(
         handoff=handoff, actor=world.trainer, text="Numbness in the arm", hold=True
     )
     handoff.refresh_from_db()
@@ -469,14 +473,16 @@ def test_concern_needs_text_and_an_open_handoff_and_the_right_trainer(
     world: World, requested: TrainerHandoff, other_trainer: Any
 ) -> None:
     with pytest.raises(ValidationError):
-        services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="  ")
+        concerns_services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="  ")
     with pytest.raises(NotPermitted):
-        services.handoff_raise_concern(handoff=requested, actor=other_trainer, text="hi")
+        concerns_services.handoff_raise_concern(handoff=requested, actor=other_trainer, text="hi")
     with pytest.raises(InvalidTransition):
-        services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="hold please", hold=True)
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="no")
+        concerns_services.handoff_raise_concern(
+            handoff=requested, actor=world.trainer, text="hold please", hold=True
+        )
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="no")
     with pytest.raises(InvalidTransition):
-        services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="late")
+        concerns_services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="late")
     assert not HandoffEvent.objects.filter(kind=HandoffEvent.Kind.CONCERN).exists()
 
 
@@ -509,14 +515,16 @@ def test_trainer_is_told_of_cancellation_but_not_of_a_cancelled_draft(
     walk(world, draft, action)
     assert not Notification.objects.exists()
     plan = world.plan
-    second = services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    second = handoffs_sending.plan_discharge(
+        plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     walk(world, second, action)
     to = S.CANCELLED if action == "cancel" else S.ENTERED_IN_ERROR
     assert _recipients(second, to) == {world.trainer.pk}
 
 
 def test_rejection_and_failure_are_told_to_the_physio(world: World, requested: TrainerHandoff) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
     assert _recipients(requested, S.REJECTED) == {world.physio.pk}
 
 
@@ -527,7 +535,7 @@ def test_withdrawing_consent_cancels_open_handoffs_to_that_gym(
     world: World, requested: TrainerHandoff
 ) -> None:
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
-    services.consent_withdraw(consent=consent, actor=world.physio, reason="patient asked")
+    care_services.consent_withdraw(consent=consent, actor=world.physio, reason="patient asked")
     requested.refresh_from_db()
     assert requested.status == S.CANCELLED
     assert "withdrew their consent" in requested.status_reason
@@ -536,7 +544,7 @@ def test_withdrawing_consent_cancels_open_handoffs_to_that_gym(
 
 def test_consent_cannot_be_recorded_twice_for_the_same_gym(world: World) -> None:
     with pytest.raises(ValidationError) as err:
-        services.consent_record(
+        care_services.consent_record(
             patient=world.plan.patient, gym=world.gym, scope=Consent.Scope.GUIDELINES, actor=world.physio
         )
     assert "gym" in err.value.message_dict
@@ -546,11 +554,11 @@ def test_consent_only_for_a_gym_and_only_by_the_clinic(
     world: World, clinic: Any, other_clinic_physio: Any
 ) -> None:
     with pytest.raises(ValidationError):
-        services.consent_record(
+        care_services.consent_record(
             patient=world.plan.patient, gym=clinic, scope="guidelines", actor=world.physio
         )
     with pytest.raises(NotPermitted):
-        services.consent_record(
+        care_services.consent_record(
             patient=world.plan.patient, gym=world.gym, scope="guidelines", actor=other_clinic_physio
         )
 
@@ -563,7 +571,9 @@ def test_a_concern_reaches_the_clinic_when_the_treating_physio_has_left(
     colleague = make_physio(clinic)
     handoff = walk(world, requested, "accept")
     type(world.physio).objects.filter(pk=world.physio.pk).update(is_active=False)
-    event = services.handoff_raise_concern(handoff=handoff, actor=world.trainer, text="Dizzy during cardio")
+    event = concerns_services.handoff_raise_concern(
+        handoff=handoff, actor=world.trainer, text="Dizzy during cardio"
+    )
     assert list(Notification.objects.filter(event=event).values_list("recipient_id", flat=True)) == [
         colleague.pk
     ]
@@ -573,15 +583,15 @@ def test_a_concern_reaches_the_clinic_when_the_treating_physio_has_left(
 def test_withdrawing_consent_leaves_closed_handoffs_alone(
     world: World, requested: TrainerHandoff, other_trainer: Any
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
-    second = services.plan_discharge(
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+    second = handoffs_sending.plan_discharge(
         plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio
     )
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
-    services.consent_withdraw(consent=consent, actor=world.physio)
+    care_services.consent_withdraw(consent=consent, actor=world.physio)
     requested.refresh_from_db()
     second.refresh_from_db()
     assert (requested.status, second.status) == (S.REJECTED, S.CANCELLED)
     with pytest.raises(DomainError) as refused:  # a state conflict (the API's 409), not bad input
-        services.consent_withdraw(consent=consent, actor=world.physio)
+        care_services.consent_withdraw(consent=consent, actor=world.physio)
     assert refused.value.code == "consent_withdrawn"

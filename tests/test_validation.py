@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from referrals import services
-from referrals.models import Exercise, Patient, PlanExercise, Precaution, TreatmentPlan
+from referrals.care import services as care_services
+from referrals.care.models import Patient, PlanExercise, Precaution, TreatmentPlan
+from referrals.library.models import Exercise
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_absurd_doses_are_refused_with_a_field_error_and_nothing_is_stored(
 ) -> None:
     plans_before = TreatmentPlan.objects.count()
     with pytest.raises(ValidationError) as err:
-        services.plan_create(
+        care_services.plan_create(
             patient=world.plan.patient,
             actor=world.physio,
             diagnosis="Ankle sprain",
@@ -69,7 +70,7 @@ def test_absurd_doses_are_refused_with_a_field_error_and_nothing_is_stored(
 
 
 def test_a_sane_dose_is_stored_with_its_text(world: World) -> None:
-    plan = services.plan_create(
+    plan = care_services.plan_create(
         patient=world.plan.patient,
         actor=world.physio,
         diagnosis="Ankle sprain",
@@ -119,7 +120,7 @@ def test_a_sane_dose_is_stored_with_its_text(world: World) -> None:
 def test_precautions_are_checked_by_kind(world: World, precaution: dict[str, Any], field: str) -> None:
     before = Precaution.objects.count()
     with pytest.raises(ValidationError) as err:
-        services.plan_update(plan=world.plan, actor=world.physio, precautions=[precaution])
+        care_services.plan_update(plan=world.plan, actor=world.physio, precautions=[precaution])
     assert f"precautions.0.{field}" in err.value.message_dict, err.value.message_dict
     assert Precaution.objects.count() == before
 
@@ -138,7 +139,7 @@ def test_valid_precautions_of_every_kind_are_stored(world: World) -> None:
             "detail": "Stop if pain rises above 3/10",
         },
     ]
-    services.plan_update(plan=world.plan, actor=world.physio, precautions=rows)
+    care_services.plan_update(plan=world.plan, actor=world.physio, precautions=rows)
     summaries = [p.summary for p in world.plan.precautions.all()]
     assert "Range-of-motion limit (Knee): 90 degrees" in summaries
     assert "Weight-bearing status: Partial weight-bearing, until 2027-01-31" in summaries
@@ -146,7 +147,7 @@ def test_valid_precautions_of_every_kind_are_stored(world: World) -> None:
 
 def test_plan_fields_are_validated(world: World) -> None:
     with pytest.raises(ValidationError) as err:
-        services.plan_create(
+        care_services.plan_create(
             patient=world.plan.patient, actor=world.physio, diagnosis="", goals="", icd10_code="not-a-code"
         )
     assert {"diagnosis", "goals", "icd10_code"} <= set(err.value.message_dict)
@@ -155,7 +156,7 @@ def test_plan_fields_are_validated(world: World) -> None:
 def test_patient_date_of_birth_in_the_future_is_refused(world: World, clinic: Any) -> None:
     before = Patient.objects.count()
     with pytest.raises(ValidationError) as err:
-        services.patient_create(
+        care_services.patient_create(
             clinic=clinic, actor=world.physio, full_name="Future Kid", date_of_birth=datetime.date(2999, 1, 1)
         )
     assert "date_of_birth" in err.value.message_dict
@@ -168,7 +169,7 @@ def test_plan_edit_by_another_clinic_is_refused_and_changes_nothing(
     from referrals.errors import NotPermitted
 
     with pytest.raises(NotPermitted):
-        services.plan_update(plan=world.plan, actor=other_clinic_physio, goals="hijacked")
+        care_services.plan_update(plan=world.plan, actor=other_clinic_physio, goals="hijacked")
     world.plan.refresh_from_db()
     assert world.plan.goals != "hijacked"
 
@@ -197,7 +198,7 @@ def test_mistyped_input_is_a_field_error_not_a_crash(
 ) -> None:
     before = (PlanExercise.objects.count(), Precaution.objects.count(), TreatmentPlan.objects.count())
     with pytest.raises(ValidationError) as err:
-        services.plan_create(
+        care_services.plan_create(
             patient=world.plan.patient, actor=world.physio, diagnosis="d", goals="g", **kwargs
         )
     assert field in err.value.message_dict, err.value.message_dict
@@ -206,7 +207,12 @@ def test_mistyped_input_is_a_field_error_not_a_crash(
 
 def test_a_date_of_birth_that_is_not_a_date_is_a_field_error(world: World, clinic: Any) -> None:
     with pytest.raises(ValidationError) as err:
-        services.patient_create(clinic=clinic, actor=world.physio, full_name="X", date_of_birth="yesterday")  # type: ignore[arg-type]
+        care_services.patient_create(
+            clinic=clinic,
+            actor=world.physio,
+            full_name="X",
+            date_of_birth="yesterday",  # type: ignore[arg-type]
+        )
     assert "date_of_birth" in err.value.message_dict
 
 

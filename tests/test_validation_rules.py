@@ -15,25 +15,26 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Organization, User
-from referrals import forms, services
-from referrals.api import serializers as s
-from referrals.models import (
-    CONCERN_MAX_LENGTH,
-    CONCERN_NOTE_MAX_LENGTH,
+from referrals.api.serializers import care as serializers_care
+from referrals.api.serializers import concerns as serializers_concerns
+from referrals.api.serializers import handoffs as serializers_handoffs
+from referrals.care import services as care_services
+from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
-    REASON_MAX_LENGTH,
     Consent,
-    Exercise,
     Patient,
     PlanExercise,
     Precaution,
     RedFlag,
-    TrainerHandoff,
     TreatmentPlan,
-    text_limit,
 )
+from referrals.common import text_limit
+from referrals.concerns.models import CONCERN_MAX_LENGTH, CONCERN_NOTE_MAX_LENGTH
+from referrals.handoffs.models import REASON_MAX_LENGTH, TrainerHandoff
+from referrals.library.models import Exercise
+from referrals.web import forms as web_forms
 from tests import factories as f
 from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import World, login, login_with_second_factor
@@ -52,7 +53,7 @@ def _plan_body(patient: Patient, **extra: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("code", ["U07.1", "U09.9", "u09.9", "U07"])
 def test_icd10_codes_of_chapter_u_are_accepted_by_the_service_and_the_api(world: World, code: str) -> None:
     patient = world.plan.patient
-    plan = services.plan_create(
+    plan = care_services.plan_create(
         patient=patient, actor=world.physio, diagnosis="Post-COVID", goals="Walk", icd10_code=code
     )
     assert plan.icd10_code == code.upper()
@@ -66,7 +67,7 @@ def test_icd10_codes_of_chapter_u_are_accepted_by_the_service_and_the_api(world:
 @pytest.mark.parametrize("code", ["U0", "UU7.1", "7U0.1", "U07.12345", "U07-1", "COVID"])
 def test_icd10_nonsense_is_still_refused(world: World, code: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        services.plan_create(
+        care_services.plan_create(
             patient=world.plan.patient, actor=world.physio, diagnosis="x", goals="y", icd10_code=code
         )
     assert "icd10_code" in caught.value.message_dict
@@ -94,7 +95,7 @@ def test_a_plan_cannot_start_before_the_patient_was_born_on_the_page_and_in_the_
     )
     assert body["fields"] == {"start_date": ["The plan cannot start before the patient was born."]}
     assert TreatmentPlan.objects.count() == before
-    services.plan_create(
+    care_services.plan_create(
         patient=patient, actor=world.physio, diagnosis="x", goals="y", start_date=datetime.date(1968, 5, 17)
     )  # the day of birth itself is a date a clinic can mean (a newborn)
 
@@ -139,7 +140,7 @@ def test_a_precaution_ending_before_the_plan_starts_is_a_field_error_of_its_row(
         "precautions.0.valid_until": ["A precaution cannot end before the plan starts (2026-02-01)."]
     }
     assert TreatmentPlan.objects.count() == before
-    ok = services.plan_create(
+    ok = care_services.plan_create(
         patient=patient,
         actor=world.physio,
         diagnosis="x",
@@ -156,12 +157,12 @@ def test_moving_the_start_after_a_kept_precaution_ends_is_refused(world: World) 
     assert ends is not None
     later = ends + datetime.timedelta(days=1)
     with pytest.raises(ValidationError) as caught:
-        services.plan_update(plan=plan, actor=world.physio, start_date=later)
+        care_services.plan_update(plan=plan, actor=world.physio, start_date=later)
     assert list(caught.value.message_dict) == ["start_date"]
     plan.refresh_from_db()
     assert plan.start_date != later
     # with new precautions in the same edit, the rows are what is checked
-    services.plan_update(plan=plan, actor=world.physio, start_date=later, precautions=[])
+    care_services.plan_update(plan=plan, actor=world.physio, start_date=later, precautions=[])
     plan.refresh_from_db()
     assert plan.start_date == later
 
@@ -222,10 +223,10 @@ def test_the_service_refuses_one_row_more_than_the_cap_and_keeps_the_plan(
     plan = world.plan
     kept = (plan.exercises.count(), plan.precautions.count(), plan.red_flags.count())
     with pytest.raises(ValidationError) as caught:
-        services.plan_update(plan=plan, actor=world.physio, **{key: _rows(key, cap + 1, exercise)})
+        care_services.plan_update(plan=plan, actor=world.physio, **{key: _rows(key, cap + 1, exercise)})
     assert caught.value.message_dict == {key: [message]}
     assert (plan.exercises.count(), plan.precautions.count(), plan.red_flags.count()) == kept
-    services.plan_update(plan=plan, actor=world.physio, **{key: _rows(key, cap, exercise)})
+    care_services.plan_update(plan=plan, actor=world.physio, **{key: _rows(key, cap, exercise)})
     assert getattr(plan, key).count() == cap
 
 
@@ -288,7 +289,9 @@ def test_the_admin_refuses_one_red_flag_more_than_the_cap(
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = rows_qs.count()
         for i, row in enumerate(rows_qs):
             data |= {f"{prefix}-{i}-id": row.pk, f"{prefix}-{i}-plan": plan.pk}
-            for field in services.EXERCISE_FIELDS if prefix == "exercises" else services.PRECAUTION_FIELDS:
+            for field in (
+                care_services.EXERCISE_FIELDS if prefix == "exercises" else care_services.PRECAUTION_FIELDS
+            ):
                 value = getattr(row, f"{field}_id", None) if field == "exercise" else getattr(row, field)
                 data[f"{prefix}-{i}-{field}"] = "" if value is None else value
             if isinstance(row, PlanExercise):
@@ -309,69 +312,77 @@ def test_the_admin_refuses_one_red_flag_more_than_the_cap(
 
 def test_every_text_input_reads_the_models_limit() -> None:
     """Forms, serializers and the model agree, so no limit can drift from another."""
-    red_flags = s.PlanInputSerializer().fields["red_flags"]
+    red_flags = serializers_care.PlanInputSerializer().fields["red_flags"]
     assert isinstance(red_flags, serializers.ListField)
     pairs: list[tuple[django_forms.Field, serializers.Field[Any, Any, Any, Any], int]] = [
         (
-            forms.PatientForm.base_fields["full_name"],
-            s.PatientInputSerializer().fields["full_name"],
+            web_forms.PatientForm.base_fields["full_name"],
+            serializers_care.PatientInputSerializer().fields["full_name"],
             text_limit(Patient, "full_name"),
         ),
         (
-            forms.PatientForm.base_fields["phone"],
-            s.PatientInputSerializer().fields["phone"],
+            web_forms.PatientForm.base_fields["phone"],
+            serializers_care.PatientInputSerializer().fields["phone"],
             text_limit(Patient, "phone"),
         ),
         (
-            forms.PlanForm.base_fields["diagnosis"],
-            s.PlanInputSerializer().fields["diagnosis"],
+            web_forms.PlanForm.base_fields["diagnosis"],
+            serializers_care.PlanInputSerializer().fields["diagnosis"],
             text_limit(TreatmentPlan, "diagnosis"),
         ),
         (
-            forms.PlanForm.base_fields["goals"],
-            s.PlanInputSerializer().fields["goals"],
+            web_forms.PlanForm.base_fields["goals"],
+            serializers_care.PlanInputSerializer().fields["goals"],
             text_limit(TreatmentPlan, "goals"),
         ),
         (
-            forms.PlanForm.base_fields["icd10_code"],
-            s.PlanUpdateSerializer().fields["icd10_code"],
+            web_forms.PlanForm.base_fields["icd10_code"],
+            serializers_care.PlanUpdateSerializer().fields["icd10_code"],
             text_limit(TreatmentPlan, "icd10_code"),
         ),
         (
-            forms.PlanExerciseForm.base_fields["notes"],
-            s.PlanExerciseInputSerializer().fields["notes"],
+            web_forms.PlanExerciseForm.base_fields["notes"],
+            serializers_care.PlanExerciseInputSerializer().fields["notes"],
             text_limit(PlanExercise, "notes"),
         ),
         (
-            forms.PlanExerciseForm.base_fields["progression_note"],
-            s.PlanExerciseInputSerializer().fields["progression_note"],
+            web_forms.PlanExerciseForm.base_fields["progression_note"],
+            serializers_care.PlanExerciseInputSerializer().fields["progression_note"],
             text_limit(PlanExercise, "progression_note"),
         ),
         (
-            forms.PlanExerciseForm.base_fields["tempo"],
-            s.PlanExerciseInputSerializer().fields["tempo"],
+            web_forms.PlanExerciseForm.base_fields["tempo"],
+            serializers_care.PlanExerciseInputSerializer().fields["tempo"],
             text_limit(PlanExercise, "tempo"),
         ),
         (
-            forms.PrecautionForm.base_fields["detail"],
-            s.PrecautionInputSerializer().fields["detail"],
+            web_forms.PrecautionForm.base_fields["detail"],
+            serializers_care.PrecautionInputSerializer().fields["detail"],
             text_limit(Precaution, "detail"),
         ),
         (
-            forms.RedFlagForm.base_fields["description"],
+            web_forms.RedFlagForm.base_fields["description"],
             red_flags.child,
             text_limit(RedFlag, "description"),
         ),
         (
-            forms.WithdrawConsentForm.base_fields["reason"],
-            s.ConsentWithdrawSerializer().fields["reason"],
+            web_forms.WithdrawConsentForm.base_fields["reason"],
+            serializers_care.ConsentWithdrawSerializer().fields["reason"],
             text_limit(Consent, "withdrawal_reason"),
         ),
-        (forms.ReasonForm().fields["text"], s.ReasonInputSerializer().fields["reason"], REASON_MAX_LENGTH),
-        (forms.concern_form().fields["text"], s.ConcernInputSerializer().fields["text"], CONCERN_MAX_LENGTH),
         (
-            forms.ConcernResolveForm().fields["note"],
-            s.ConcernResolveInputSerializer().fields["note"],
+            web_forms.ReasonForm().fields["text"],
+            serializers_handoffs.ReasonInputSerializer().fields["reason"],
+            REASON_MAX_LENGTH,
+        ),
+        (
+            web_forms.concern_form().fields["text"],
+            serializers_concerns.ConcernInputSerializer().fields["text"],
+            CONCERN_MAX_LENGTH,
+        ),
+        (
+            web_forms.ConcernResolveForm().fields["note"],
+            serializers_concerns.ConcernResolveInputSerializer().fields["note"],
             CONCERN_NOTE_MAX_LENGTH,
         ),
     ]
@@ -544,5 +555,7 @@ def test_the_service_refuses_consent_for_a_gym_whose_partnership_ended(world: Wo
     gym = f.GymFactory(name="Former Partner Gym")
     f.PartnershipFactory(clinic=patient.clinic, gym=gym, active=False)
     with pytest.raises(ValidationError) as caught:
-        services.consent_record(patient=patient, gym=gym, scope=Consent.Scope.GUIDELINES, actor=world.physio)
+        care_services.consent_record(
+            patient=patient, gym=gym, scope=Consent.Scope.GUIDELINES, actor=world.physio
+        )
     assert list(caught.value.message_dict) == ["gym"]

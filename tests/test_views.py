@@ -17,8 +17,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import TrainerProfile, User
-from referrals import policies, selectors, services
-from referrals.models import Consent, Exercise, Notification, Patient, TrainerHandoff, TreatmentPlan
+from referrals.care import selectors as care_selectors
+from referrals.care import services as care_services
+from referrals.care.models import Consent, Patient, TreatmentPlan
+from referrals.concerns import services as concerns_services
+from referrals.handoffs import eligibility as handoffs_eligibility
+from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
+from referrals.library.models import Exercise
+from referrals.notify.models import Notification
 from tests import factories as f
 from tests.conftest import World, login, make_trainer
 
@@ -110,14 +120,14 @@ def test_trainer_loses_the_guidelines_when_consent_is_withdrawn(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
     consent = Consent.objects.get(patient=world.plan.patient, gym=world.gym)
-    services.consent_withdraw(consent=consent, actor=world.physio, reason="changed mind")
+    care_services.consent_withdraw(consent=consent, actor=world.physio, reason="changed mind")
     body = login(client, world.trainer).get(detail_url(requested)).content.decode()
     assert "Cancelled" in body
     assert "no longer shared" in body and "Night pain" not in body
 
 
 def test_timeline_lists_every_event_with_who(client: Client, world: World, requested: TrainerHandoff) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked")
     body = login(client, world.physio).get(detail_url(requested)).content.decode()
     assert body.count('data-testid="event"') == 3  # created, sent, rejected
     assert "Fully booked" in body and world.trainer.full_name in body
@@ -164,7 +174,9 @@ def test_home_query_count_does_not_grow_with_handoffs(
             plan = f.PlanFactory(patient=f.PatientFactory(clinic=clinic), physiotherapist=world.physio)
             f.PlanExerciseFactory(plan=plan)
             f.ConsentFactory(patient=plan.patient, gym=world.gym, recorded_by=world.physio)
-            services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+            handoffs_sending.handoff_create(
+                plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+            )
 
     login(client, world.physio)
     add_handoffs(5)
@@ -181,11 +193,11 @@ def test_home_query_count_does_not_grow_with_handoffs(
 def test_a_declined_referral_leaves_needs_attention_once_the_plan_is_offered_again(
     client: Client, world: World, requested: TrainerHandoff, other_trainer: Any
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked")
     login(client, world.physio)
     attention = client.get(reverse("home")).context["attention"]
     assert [h.pk for h in attention] == [requested.pk]
-    services.plan_discharge(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=world.plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
     assert list(client.get(reverse("home")).context["attention"]) == []
 
 
@@ -201,9 +213,9 @@ def test_a_trainer_who_declined_or_was_cancelled_no_longer_sees_the_guidelines(
     client: Client, world: World, requested: TrainerHandoff, ending: str
 ) -> None:
     if ending == "reject":
-        services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+        handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
     else:
-        services.handoff_cancel(handoff=requested, actor=world.physio, reason="patient moved")
+        handoffs_services.handoff_cancel(handoff=requested, actor=world.physio, reason="patient moved")
     body = login(client, world.trainer).get(detail_url(requested)).content.decode()
     assert "no longer shared" in body
     assert "Night pain" not in body and "Jamie Patient" not in body
@@ -579,7 +591,7 @@ def test_discharge_page_shows_why_a_trainer_cannot_be_chosen(
     )
     f.PlanExerciseFactory(plan=other_plan)
     f.ConsentFactory(patient=other_plan.patient, gym=gym, recorded_by=world.physio)
-    services.plan_discharge(plan=other_plan, trainer=full, gym=gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=other_plan, trainer=full, gym=gym, actor=world.physio)
     expired = make_trainer(gym)
     expired.trainer_profile.certifications.update(expiry=f.in_days(-1))
     closed = make_trainer(gym, accepting_new_clients=False)
@@ -593,7 +605,9 @@ def test_discharge_page_shows_why_a_trainer_cannot_be_chosen(
     body = response.content.decode()
     assert "no current (unexpired) trainer certification" in body and "not accepting new clients" in body
     for trainer_id, choice in choices.items():  # the page agrees with the check the send makes
-        send_check = selectors.handoff_send_blockers(plan=world.plan, trainer=choice.trainer, gym=gym)
+        send_check = handoffs_eligibility.handoff_send_blockers(
+            plan=world.plan, trainer=choice.trainer, gym=gym
+        )
         assert [b.code for b in send_check] == [b.code for b in choice.blockers], trainer_id
 
 
@@ -805,8 +819,8 @@ def test_physio_cancels_and_then_offers_the_plan_again(
 def test_trainer_raises_an_urgent_concern_and_the_physio_sees_it(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
-    services.handoff_start(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_start(handoff=requested, actor=world.trainer)
     login(client, world.trainer)
     assert act(client, requested, "concern", "").status_code == 400
     assert act(client, requested, "concern", "Sharp pain at 90 degrees", hold="on").status_code == 302
@@ -824,7 +838,7 @@ def test_trainer_gets_the_actions_the_status_allows(
     login(client, world.trainer)
     names = [name for name, _, _ in client.get(url("handoff_detail", requested)).context["actions"]]
     assert names == ["accept", "reject"]
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     names = [name for name, _, _ in client.get(url("handoff_detail", requested)).context["actions"]]
     assert names == ["start", "complete", "fail"]
     physio_names = [
@@ -890,7 +904,7 @@ def test_handout_persona_matrix(
 def test_no_handout_once_the_trainer_declined(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="full")
     assert login(client, world.trainer).get(url("handoff_handout", requested)).status_code == 404
 
 
@@ -948,7 +962,7 @@ def new_requested(world: World, clinic: Any, trainer: Any = None) -> TrainerHand
     plan = f.PlanFactory(patient=f.PatientFactory(clinic=clinic), physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=plan)
     f.ConsentFactory(patient=plan.patient, gym=world.gym, recorded_by=world.physio)
-    return services.plan_discharge(
+    return handoffs_sending.plan_discharge(
         plan=plan, trainer=trainer or world.trainer, gym=world.gym, actor=world.physio
     )
 
@@ -962,7 +976,7 @@ def test_trainer_home_query_count_is_constant(
         for i in range(n):
             handoff = new_requested(world, clinic)
             if i % 2:
-                services.handoff_accept(handoff=handoff, actor=world.trainer)
+                handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
 
     login(client, world.trainer)
     assert_constant_queries(client, reverse("home"), grow, django_assert_max_num_queries)
@@ -986,7 +1000,9 @@ def test_patient_page_query_count_is_constant(
         for _ in range(n):
             plan = f.PlanFactory(patient=patient, physiotherapist=world.physio)
             f.PlanExerciseFactory(plan=plan)
-            services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+            handoffs_sending.handoff_create(
+                plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+            )
             gym = f.GymFactory()
             f.PartnershipFactory(clinic=clinic, gym=gym)
             gyms.append(f.ConsentFactory(patient=patient, gym=gym, recorded_by=world.physio))
@@ -1019,11 +1035,13 @@ def test_discharge_page_query_count_is_constant(
 def test_handoff_timeline_query_count_is_constant(
     client: Client, world: World, requested: TrainerHandoff, django_assert_max_num_queries: Any
 ) -> None:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
 
     def grow(n: int) -> None:
         for i in range(n):
-            services.handoff_raise_concern(handoff=requested, actor=world.trainer, text=f"Concern {i}")
+            concerns_services.handoff_raise_concern(
+                handoff=requested, actor=world.trainer, text=f"Concern {i}"
+            )
 
     login(client, world.physio)
     assert_constant_queries(client, url("handoff_detail", requested), grow, django_assert_max_num_queries)
@@ -1048,7 +1066,7 @@ def test_plan_pages_query_count_is_constant(
 def test_home_paginates_open_handoffs(client: Client, world: World, clinic: Any) -> None:
     for _ in range(27):
         plan = f.PlanFactory(patient=f.PatientFactory(clinic=clinic), physiotherapist=world.physio)
-        services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
     login(client, world.physio)
     first = client.get(reverse("home"))
     assert sum(len(rows) for _, rows in first.context["open_by_status"]) == 25
@@ -1061,9 +1079,9 @@ def test_trainer_inbox_lists_new_referrals_first_then_active_clients(
     client: Client, world: World, clinic: Any, requested: TrainerHandoff
 ) -> None:
     later = new_requested(world, clinic)
-    services.handoff_accept(handoff=later, actor=world.trainer)  # changed last, but not new
+    handoffs_services.handoff_accept(handoff=later, actor=world.trainer)  # changed last, but not new
     done = new_requested(world, clinic)
-    services.handoff_reject(handoff=done, actor=world.trainer, reason="full")
+    handoffs_services.handoff_reject(handoff=done, actor=world.trainer, reason="full")
     response = login(client, world.trainer).get(reverse("home"))
     assert [h.pk for h in response.context["inbox_page"].object_list] == [requested.pk, later.pk]
     assert [h.pk for h, _ in response.context["new_referrals"]] == [requested.pk]
@@ -1081,19 +1099,19 @@ def test_every_page_renders_for_every_demo_user(
     for user in User.objects.filter(memberships__isnull=False).distinct():
         login(client, user)
         urls = [reverse("home"), url("notification_list")]
-        if selectors.patient_list_for_user(user=user).exists():
+        if care_selectors.patient_list_for_user(user=user).exists():
             urls.append(url("patient_list"))
-        for patient in selectors.patient_list_for_user(user=user):
+        for patient in care_selectors.patient_list_for_user(user=user):
             urls += [
                 url("patient_detail", patient),
                 url("patient_edit", patient),
                 url("plan_create", patient),
             ]
-        for plan in selectors.plan_list_for_user(user=user):
+        for plan in care_selectors.plan_list_for_user(user=user):
             urls += [url("plan_detail", plan), url("plan_edit", plan), url("plan_discharge", plan)]
-        for handoff in selectors.handoff_list_for_user(user=user):
+        for handoff in handoffs_selectors.handoff_list_for_user(user=user):
             urls.append(url("handoff_detail", handoff))
-            if handoff.snapshot and policies.can_view_guidelines(user, handoff):
+            if handoff.snapshot and handoffs_policies.can_view_guidelines(user, handoff):
                 urls.append(url("handoff_handout", handoff))
         for page in urls:
             response = client.get(page)

@@ -29,7 +29,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
 from config.api_errors import CONFLICTS
-from referrals.api.serializers import ErrorSerializer
+from referrals.api.serializers.common import ErrorSerializer
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from referrals.models import Consent, Patient, PlanExercise, TreatmentPlan
+from referrals.care.models import Consent, Patient, PlanExercise, TreatmentPlan
 from tests.api.conftest import API, assert_error
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from referrals import services
-from referrals.models import TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.api.conftest import API
 
@@ -43,7 +44,7 @@ def test_handoffs_filter_by_status_and_updated_since(api_for: Any, world: Any, r
     # polling: nothing changed since the last look, then the accept shows up
     since = (requested.updated_at + datetime.timedelta(microseconds=1)).isoformat()
     assert client.get(f"{API}/handoffs/", {"updated_since": since}).json()["results"] == []
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     changed = client.get(f"{API}/handoffs/", {"updated_since": since}).json()["results"]
     assert [h["status"] for h in changed] == ["accepted"]
 
@@ -51,7 +52,9 @@ def test_handoffs_filter_by_status_and_updated_since(api_for: Any, world: Any, r
 def test_handoffs_ordering(api_for: Any, world: Any, requested: Any) -> None:
     patient = f.PatientFactory(clinic=world.plan.patient.clinic)
     plan = f.PlanFactory(patient=patient, physiotherapist=world.physio)
-    newer = services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    newer = handoffs_sending.handoff_create(
+        plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
     client = api_for(world.physio)
     ids = [h["id"] for h in client.get(f"{API}/handoffs/?ordering=created_at").json()["results"]]
     assert ids == [str(requested.public_id), str(newer.public_id)]

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from referrals import services
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
 from tests import factories as f
 from tests.api.conftest import API
 from tests.conftest import make_trainer
@@ -32,14 +33,16 @@ def busy_world(world: Any, gym: Any) -> Any:
         f.PrecautionFactory(plan=plan)
         f.RedFlagFactory(plan=plan)
         f.ConsentFactory(patient=patient, gym=gym, recorded_by=world.physio)
-        handoff = services.plan_discharge(plan=plan, trainer=world.trainer, gym=gym, actor=world.physio)
-        services.handoff_accept(handoff=handoff, actor=world.trainer)
+        handoff = handoffs_sending.plan_discharge(
+            plan=plan, trainer=world.trainer, gym=gym, actor=world.physio
+        )
+        handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
         handoffs.append(handoff)
     busy = handoffs[0]
-    services.handoff_start(handoff=busy, actor=world.trainer)
+    handoffs_services.handoff_start(handoff=busy, actor=world.trainer)
     for _ in range(N // 2):
-        services.handoff_hold(handoff=busy, actor=world.trainer, reason="A break.")
-        services.handoff_resume(handoff=busy, actor=world.trainer)
+        handoffs_services.handoff_hold(handoff=busy, actor=world.trainer, reason="A break.")
+        handoffs_services.handoff_resume(handoff=busy, actor=world.trainer)
     for _ in range(N):
         other = make_trainer(gym)
         f.TrainerSpecializationFactory(profile=other.trainer_profile)

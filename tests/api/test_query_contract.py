@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from referrals import services
+from referrals.handoffs import sending as handoffs_sending
 from tests import factories as f
 from tests.api.conftest import API, assert_error
 
@@ -120,7 +120,7 @@ def many_handoffs(world: Any) -> None:
     for _ in range(3):
         patient = f.PatientFactory(clinic=world.plan.patient.clinic)
         plan = f.PlanFactory(patient=patient, physiotherapist=world.physio)
-        services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
 
 
 @pytest.mark.parametrize(

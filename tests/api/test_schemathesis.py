@@ -30,8 +30,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.models import User
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import Notification, TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
+from referrals.notify.models import Notification
 from tests import factories as f
 from tests.api.conftest import API
 
@@ -107,8 +109,10 @@ def make_scene(world: Any, requested: TrainerHandoff, user: User) -> Scene:
     plan = f.PlanFactory(patient=patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=world.gym, recorded_by=world.physio, scope="with_diagnosis")
-    accepted = services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
-    services.handoff_accept(handoff=accepted, actor=world.trainer)
+    accepted = handoffs_sending.plan_discharge(
+        plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
+    handoffs_services.handoff_accept(handoff=accepted, actor=world.trainer)
     return Scene(user, [requested, accepted], world)
 
 

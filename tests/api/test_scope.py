@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from referrals.models import Consent, HandoffEvent, Notification, TrainerHandoff
+from referrals.care.models import Consent
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify.models import Notification
 from tests.api.conftest import API, assert_error
 
 OUTSIDERS = ["other_trainer", "unpartnered_trainer", "other_clinic_physio"]

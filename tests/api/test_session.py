@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from referrals.models import Patient
+from referrals.care.models import Patient
 from tests.api.conftest import API, assert_error
 
 

@@ -16,23 +16,27 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from referrals import selectors, services
-from referrals.api import serializers as s
-from referrals.models import TrainerHandoff
+from referrals.api.serializers import handoffs as serializers_handoffs
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
 from tests.api.conftest import API
 from tests.conftest import World
 
 
 @pytest.fixture
 def handoffs(world: World, requested: TrainerHandoff, other_trainer: Any) -> list[TrainerHandoff]:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     from tests import factories as f
 
     plan = f.PlanFactory(
         patient=f.PatientFactory(clinic=world.plan.patient.clinic), physiotherapist=world.physio
     )
     f.PlanExerciseFactory(plan=plan)
-    draft = services.handoff_create(plan=plan, trainer=other_trainer, gym=world.gym, actor=world.physio)
+    draft = handoffs_sending.handoff_create(
+        plan=plan, trainer=other_trainer, gym=world.gym, actor=world.physio
+    )
     return [requested, draft]
 
 
@@ -40,8 +44,8 @@ def handoffs(world: World, requested: TrainerHandoff, other_trainer: Any) -> lis
 def test_the_summary_columns_set_up_once_give_the_rows_of_a_values_query_built_now(
     world: World, handoffs: list[TrainerHandoff], clinic_side: bool
 ) -> None:
-    fields = selectors.HANDOFF_SUMMARY_FIELDS + (
-        selectors.HANDOFF_SUMMARY_CLINIC_FIELDS if clinic_side else ()
+    fields = handoffs_selectors.HANDOFF_SUMMARY_FIELDS + (
+        handoffs_selectors.HANDOFF_SUMMARY_CLINIC_FIELDS if clinic_side else ()
     )
     built_now = TrainerHandoff.objects.values(
         *fields,
@@ -49,8 +53,8 @@ def test_the_summary_columns_set_up_once_give_the_rows_of_a_values_query_built_n
         snapshot_physiotherapist=KT("snapshot__physiotherapist"),
         snapshot_patient=KT("snapshot__patient__name"),
     )
-    cached = selectors._summary_columns(clinic_side)
-    assert cached is selectors._summary_columns(clinic_side)  # the one per process
+    cached = handoffs_selectors._summary_columns(clinic_side)
+    assert cached is handoffs_selectors._summary_columns(clinic_side)  # the one per process
     assert list(cached.order_by("id")) == list(built_now.order_by("id"))
     assert len(list(cached)) == 2
 
@@ -91,8 +95,8 @@ def test_the_list_s_date_formatting_is_drf_s(zone: str) -> None:
     with timezone.override(zoneinfo.ZoneInfo(zone)):
         tz = timezone.get_current_timezone()
         for value in values:
-            assert s._when(value, tz) == field.to_representation(value)
-    assert s._when(None, datetime.UTC) is None
+            assert serializers_handoffs._when(value, tz) == field.to_representation(value)
+    assert serializers_handoffs._when(None, datetime.UTC) is None
 
 
 def test_the_one_guidelines_serializer_gives_what_a_new_one_per_row_gives(
@@ -100,6 +104,8 @@ def test_the_one_guidelines_serializer_gives_what_a_new_one_per_row_gives(
 ) -> None:
     snapshot = TrainerHandoff.objects.get(pk=handoffs[0].pk).snapshot
     assert snapshot is not None
-    first = dict(s._GUIDELINES.to_representation(snapshot))
-    assert first == dict(s.GuidelinesSerializer(snapshot).data)
-    assert dict(s._GUIDELINES.to_representation(snapshot)) == first  # stateless: the same again
+    first = dict(serializers_handoffs._GUIDELINES.to_representation(snapshot))
+    assert first == dict(serializers_handoffs.GuidelinesSerializer(snapshot).data)
+    assert (
+        dict(serializers_handoffs._GUIDELINES.to_representation(snapshot)) == first
+    )  # stateless: the same again

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from referrals import policies, selectors, services
-from referrals.models import Consent, HandoffStatus, TrainerHandoff
+from referrals.care import services as care_services
+from referrals.care.models import Consent
+from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 from tests import factories as f
 from tests.api.conftest import API
 from tests.conftest import World
@@ -91,9 +96,9 @@ def _row_missing(client: Any, handoff: TrainerHandoff) -> bool:
 def test_a_trainer_without_consent_sees_no_patient_or_physiotherapist_name_in_the_list(
     api_for: Any, world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
     consent = Consent.objects.get(patient=world.plan.patient)
-    services.consent_withdraw(consent=consent, actor=world.physio, reason="Patient asked.")
+    care_services.consent_withdraw(consent=consent, actor=world.physio, reason="Patient asked.")
     row = _row(api_for(world.trainer), requested)
     assert row["status"] == "cancelled"
     assert row["patient_name"] == "" and row["physiotherapist"] == ""
@@ -103,7 +108,7 @@ def test_a_trainer_without_consent_sees_no_patient_or_physiotherapist_name_in_th
 def test_a_declined_referral_takes_the_names_away_from_the_trainer(
     api_for: Any, world: World, requested: TrainerHandoff
 ) -> None:
-    services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked.")
+    handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Fully booked.")
     row = _row(api_for(world.trainer), requested)
     assert row["status"] == "rejected" and row["patient_name"] == "" and row["physiotherapist"] == ""
     assert _row(api_for(world.physio), requested)["patient_name"] == "Jamie Patient"
@@ -114,8 +119,8 @@ def test_the_summary_rule_gives_the_detail_s_answer_for_every_row(
 ) -> None:
     """can_view_guidelines_of_summary (values) and can_view_guidelines (instances) agree, whoever asks,
     whatever the status and the consent."""
-    services.handoff_accept(handoff=requested, actor=world.trainer)
-    services.handoff_start(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
+    handoffs_services.handoff_start(handoff=requested, actor=world.trainer)
     others = []
     for status in ("reject", "fail", "draft", "withdrawn"):
         patient = f.PatientFactory(clinic=world.plan.patient.clinic)
@@ -124,34 +129,47 @@ def test_the_summary_rule_gives_the_detail_s_answer_for_every_row(
         consent = f.ConsentFactory(patient=patient, gym=world.gym, recorded_by=world.physio)
         if status == "draft":
             others.append(
-                services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+                handoffs_sending.handoff_create(
+                    plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+                )
             )
             continue
-        handoff = services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+        handoff = handoffs_sending.plan_discharge(
+            plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+        )
         if status == "reject":
-            services.handoff_reject(handoff=handoff, actor=world.trainer, reason="No room.")
+            handoffs_services.handoff_reject(handoff=handoff, actor=world.trainer, reason="No room.")
         elif status == "fail":
-            services.handoff_accept(handoff=handoff, actor=world.trainer)
-            services.handoff_start(handoff=handoff, actor=world.trainer)
-            services.handoff_fail(handoff=handoff, actor=world.trainer, reason="Pain.")
+            handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
+            handoffs_services.handoff_start(handoff=handoff, actor=world.trainer)
+            handoffs_services.handoff_fail(handoff=handoff, actor=world.trainer, reason="Pain.")
         else:
-            services.handoff_accept(handoff=handoff, actor=world.trainer)
-            services.consent_withdraw(consent=consent, actor=world.physio, reason="Asked.")
+            handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
+            care_services.consent_withdraw(consent=consent, actor=world.physio, reason="Asked.")
         others.append(handoff)
     compared = 0
     for user in (world.physio, world.trainer, other_trainer, clinic_admin):
-        instances = {h.public_id: h for h in selectors.handoff_list_for_user(user=user)}
-        rows = list(selectors.handoff_summaries_for_user(user=user))
+        instances = {h.public_id: h for h in handoffs_selectors.handoff_list_for_user(user=user)}
+        rows = list(handoffs_selectors.handoff_summary_list_for_user(user=user))
         assert {r["public_id"] for r in rows} == set(instances)
         for row in rows:
-            expected = policies.can_view_guidelines(user, instances[row["public_id"]])
-            assert policies.can_view_guidelines_of_summary(user, row) is expected, (user, row["status"])
-            for surface in (policies.Surface.INBOX, policies.Surface.API_LIST):  # and what a row shows
-                shown = policies.handoff_shown(user, instances[row["public_id"]], surface)
-                assert policies.handoff_shown_of_summary(user, row, surface) == shown, (user, row["status"])
+            expected = handoffs_policies.can_view_guidelines(user, instances[row["public_id"]])
+            assert handoffs_policies.can_view_guidelines_of_summary(user, row) is expected, (
+                user,
+                row["status"],
+            )
+            for surface in (
+                handoffs_policies.Surface.INBOX,
+                handoffs_policies.Surface.API_LIST,
+            ):  # and what a row shows
+                shown = handoffs_policies.handoff_shown(user, instances[row["public_id"]], surface)
+                assert handoffs_policies.handoff_shown_of_summary(user, row, surface) == shown, (
+                    user,
+                    row["status"],
+                )
             compared += 1
     assert compared == 5 + 4  # the physio sees all five; the trainer all but the draft
-    statuses = {r["status"] for r in selectors.handoff_summaries_for_user(user=world.trainer)}
+    statuses = {r["status"] for r in handoffs_selectors.handoff_summary_list_for_user(user=world.trainer)}
     assert statuses == {HandoffStatus.IN_PROGRESS, HandoffStatus.REJECTED, HandoffStatus.FAILED, "cancelled"}
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from referrals.models import HandoffEvent, Notification, TrainerHandoff
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify.models import Notification
 from tests.api.conftest import API, assert_error
 
 

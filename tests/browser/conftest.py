@@ -43,8 +43,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def exercise_library(transactional_db: Any) -> None:
     """The library the data migration loads, back in place after an earlier transactional test's flush."""
-    from referrals.exercise_library import EXERCISES
-    from referrals.models import Exercise
+    from referrals.library.data import EXERCISES
+    from referrals.library.models import Exercise
 
     if not Exercise.objects.exists():
         Exercise.objects.bulk_create(Exercise(**entry) for entry in EXERCISES)

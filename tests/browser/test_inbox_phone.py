@@ -10,8 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from referrals import services
-from referrals.models import Consent, TrainerHandoff
+from referrals.care.models import Consent
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.browser.test_scenarios import cast, log_in
 
@@ -26,7 +28,7 @@ def referral(physio: User, trainer: User, gym: Any, clinic: Any, name: str) -> T
     plan = f.PlanFactory(patient=patient, physiotherapist=physio)
     f.PlanExerciseFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=gym, recorded_by=physio, scope=Consent.Scope.GUIDELINES)
-    return services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=physio)
+    return handoffs_sending.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=physio)
 
 
 def test_the_inbox_names_each_client_and_fits_a_375_px_phone(
@@ -35,7 +37,7 @@ def test_the_inbox_names_each_client_and_fits_a_375_px_phone(
     c = cast()
     referral(c.physio, c.trainer, c.gym, c.clinic, "Jamie Patient")
     accepted = referral(c.physio, c.trainer, c.gym, c.clinic, LONG_NAME)
-    services.handoff_accept(handoff=accepted, actor=c.trainer)
+    handoffs_services.handoff_accept(handoff=accepted, actor=c.trainer)
     lapsed = referral(c.physio, c.trainer, c.gym, c.clinic, "Hidden Person")
     assert lapsed.consent_id is not None
     Consent.objects.filter(pk=lapsed.consent_id).update(withdrawn_at=lapsed.sent_at)

@@ -11,8 +11,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Organization, User
-from referrals import services
-from referrals.models import Exercise, Patient, PlanExercise, Precaution, TrainerHandoff, TreatmentPlan
+from referrals.care.models import Patient, PlanExercise, Precaution, TreatmentPlan
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import TrainerHandoff
+from referrals.library.models import Exercise
 from tests import factories as f
 from tests.browser.conftest import PHONE
 from tests.conftest import make_physio, make_trainer
@@ -206,7 +208,7 @@ def test_trainer_declines_and_the_pt_offers_the_plan_to_another_trainer(
     f.PlanExerciseFactory(plan=plan)
     f.PrecautionFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=world.gym, recorded_by=world.physio)
-    services.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+    handoffs_sending.plan_discharge(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
 
     trainer = new_page()
     log_in(trainer, "tess@ironworks.test")

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from referrals.exercise_library import EXERCISES
-from referrals.models import Exercise
+from referrals.library.data import EXERCISES
+from referrals.library.models import Exercise
 from tests.celery_switch import broker_at
 from tests.integration.harness import CeleryWorker, RedisServer, ServiceUnavailable, database_url
 from tests.mail_backends import MailEdge

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from referrals import services, tasks
-from referrals.models import Notification, OutboxMessage
+from referrals import tasks
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.notify.models import Notification, OutboxMessage
 from tests.conftest import World
 from tests.integration.conftest import StartWorker
 from tests.integration.harness import CeleryWorker, RedisServer, wait_for
@@ -18,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgresql, pytest.mark.djang
 def test_a_sent_referral_is_emailed_once_by_a_real_worker(
     worker: CeleryWorker, mail_edge: MailEdge, world: World
 ) -> None:
-    handoff = services.plan_discharge(
+    handoff = handoffs_sending.plan_discharge(
         plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
     )
     row = OutboxMessage.objects.get(event__handoff=handoff)
@@ -34,7 +36,7 @@ def test_a_sent_referral_is_emailed_once_by_a_real_worker(
     assert Notification.objects.filter(recipient=world.trainer).count() == 1
     assert elapsed < 10
     # the answer goes to the PT; the sweeper runs every second and sends nothing twice
-    services.handoff_accept(handoff=handoff, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
     wait_for(lambda: len(mail_edge.sent()) == 2, 30, "the worker emails the PT")
     sweeps = len(worker.task_events("sweep_outbox"))
     wait_for(lambda: len(worker.task_events("sweep_outbox")) >= sweeps + 4, 30, "two more sweeps")
@@ -50,7 +52,7 @@ def test_a_backlog_drained_by_two_racing_pool_children_in_batches_emails_each_re
     failing send is retried, and the messages whose row a batch already sent find nothing to do."""
     from tests.factories import UserFactory
 
-    handoff = services.plan_discharge(
+    handoff = handoffs_sending.plan_discharge(
         plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
     )  # published to the broker; no worker yet
     first = OutboxMessage.objects.get(event__handoff=handoff)

@@ -18,9 +18,11 @@ import pytest
 from django.db import connection
 
 from accounts.models import Organization, User
-from referrals import services
 from referrals.errors import InvalidTransition
-from referrals.models import HandoffEvent, HandoffStatus, Notification, OutboxMessage, TrainerHandoff
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests.conftest import World, make_trainer
 
 # PostgreSQL: threads on their own connections racing for row locks (select_for_update); SQLite locks the
@@ -100,7 +102,7 @@ def chain(handoff: TrainerHandoff) -> list[tuple[str, str]]:
 
 
 def sent_handoff(world: World, plan: Any, trainer: User | None = None) -> TrainerHandoff:
-    return services.plan_discharge(
+    return handoffs_sending.plan_discharge(
         plan=plan, trainer=trainer or world.trainer, gym=world.gym, actor=world.physio
     )
 
@@ -108,7 +110,7 @@ def sent_handoff(world: World, plan: Any, trainer: User | None = None) -> Traine
 @pytest.fixture
 def plans(world: World, clinic: Organization) -> list[Any]:
     """One fresh plan per round, each with consent for the gym (the `plan` fixture's shape)."""
-    from referrals.models import Consent
+    from referrals.care.models import Consent
     from tests import factories as f
 
     result = [world.plan]
@@ -130,8 +132,8 @@ def test_trainer_accepting_while_the_pt_cancels(world: World, plans: list[Any]) 
         out = race(
             # round 0 is a true race; then each side in turn comes a moment late, so both orders happen
             late=[None, {"cancel": 0.3}, {"accept": 0.3}][i % 3],
-            accept=lambda h=handoff: services.handoff_accept(handoff=h, actor=world.trainer),
-            cancel=lambda h=handoff: services.handoff_cancel(
+            accept=lambda h=handoff: handoffs_services.handoff_accept(handoff=h, actor=world.trainer),
+            cancel=lambda h=handoff: handoffs_services.handoff_cancel(
                 handoff=h, actor=world.physio, reason="The patient moved away."
             ),
         )
@@ -165,7 +167,7 @@ def test_trainer_accepting_while_the_pt_cancels(world: World, plans: list[Any]) 
 def test_two_accepts_from_two_browser_tabs(world: World, plans: list[Any]) -> None:
     for plan in plans:
         handoff = sent_handoff(world, plan)
-        accept = lambda h=handoff: services.handoff_accept(handoff=h, actor=world.trainer)  # noqa: E731
+        accept = lambda h=handoff: handoffs_services.handoff_accept(handoff=h, actor=world.trainer)  # noqa: E731
         out = race(tab1=accept, tab2=accept)
         winners = [o for o in out.values() if o.won]
         losers = [o for o in out.values() if not o.won]
@@ -179,8 +181,10 @@ def test_two_accepts_from_two_browser_tabs(world: World, plans: list[Any]) -> No
 
 def test_two_sends_of_the_same_draft(world: World, plans: list[Any]) -> None:
     for plan in plans:
-        draft = services.handoff_create(plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
-        send = lambda d=draft: services.handoff_send(handoff=d, actor=world.physio)  # noqa: E731
+        draft = handoffs_sending.handoff_create(
+            plan=plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+        )
+        send = lambda d=draft: handoffs_sending.handoff_send(handoff=d, actor=world.physio)  # noqa: E731
         out = race(click1=send, click2=send)
         winners = [o for o in out.values() if o.won]
         losers = [o for o in out.values() if not o.won]
@@ -204,12 +208,16 @@ def test_two_trainers_answers_racing_on_a_re_offered_plan(world: World, plans: l
         first_offer = sent_handoff(world, plan)
 
         def re_offer(h: TrainerHandoff = first_offer, p: Any = plan) -> TrainerHandoff:
-            services.handoff_cancel(handoff=h, actor=world.physio, reason="Offered to another trainer.")
+            handoffs_services.handoff_cancel(
+                handoff=h, actor=world.physio, reason="Offered to another trainer."
+            )
             return sent_handoff(world, p, trainer=second)
 
         # the first trainer answers the old offer while the PT takes it back and re-offers the plan
         out = race(
-            first_accepts=lambda h=first_offer: services.handoff_accept(handoff=h, actor=world.trainer),
+            first_accepts=lambda h=first_offer: handoffs_services.handoff_accept(
+                handoff=h, actor=world.trainer
+            ),
             re_offer=re_offer,
         )
         assert out["re_offer"].won
@@ -218,8 +226,10 @@ def test_two_trainers_answers_racing_on_a_re_offered_plan(world: World, plans: l
             conflict(out["first_accepts"], S.CANCELLED)
         # then both trainers answer at once: the first from a stale tab, the second on the new offer
         out = race(
-            first_again=lambda h=first_offer: services.handoff_accept(handoff=h, actor=world.trainer),
-            second_accepts=lambda h=second_offer: services.handoff_accept(handoff=h, actor=second),
+            first_again=lambda h=first_offer: handoffs_services.handoff_accept(
+                handoff=h, actor=world.trainer
+            ),
+            second_accepts=lambda h=second_offer: handoffs_services.handoff_accept(handoff=h, actor=second),
         )
         assert out["second_accepts"].won
         conflict(out["first_again"], S.CANCELLED)

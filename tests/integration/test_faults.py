@@ -27,8 +27,10 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from accounts.models import User
-from referrals import services, tasks
-from referrals.models import HandoffEvent, Notification, OutboxMessage, TrainerHandoff
+from referrals import tasks
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.notify.models import Notification, OutboxMessage
 from tests.conftest import World
 from tests.integration.conftest import StartWorker
 from tests.integration.harness import RedisServer, wait_for
@@ -71,7 +73,7 @@ def discharge(world: World) -> Sent:
     started = time.monotonic()
     with transaction.atomic():
         transaction.on_commit(lambda: committed.append(time.time()))  # runs first: the commit itself
-        handoff = services.plan_discharge(
+        handoff = handoffs_sending.plan_discharge(
             plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
         )
     took = time.monotonic() - started
@@ -394,7 +396,9 @@ def test_a_rolled_back_transaction_enqueues_nothing_and_sends_nothing(
         pass
 
     with pytest.raises(RequestFailed), transaction.atomic():
-        services.plan_discharge(plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio)
+        handoffs_sending.plan_discharge(
+            plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+        )
         raise RequestFailed("something after the service call failed: the whole request rolls back")
 
     assert broker.queue_length() == 0  # nothing was published

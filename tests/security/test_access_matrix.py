@@ -24,8 +24,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import Concern, Consent, Notification, TrainerHandoff, TreatmentPlan
+from referrals.care.models import Consent, TreatmentPlan
+from referrals.concerns import services as concerns_services
+from referrals.concerns.models import Concern
+from referrals.handoffs.models import TrainerHandoff
+from referrals.notify.models import Notification
 from tests import factories as f
 from tests.conftest import World
 
@@ -399,7 +402,9 @@ def objects(
     ready = f.PlanFactory(patient=patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=ready)
     token, _ = api_token_create(user=world.physio, name="clinic system")
-    raised = services.handoff_raise_concern(handoff=requested, actor=world.trainer, text="Sharp pain.")
+    raised = concerns_services.handoff_raise_concern(
+        handoff=requested, actor=world.trainer, text="Sharp pain."
+    )
     return Objects(
         world=world,
         handoff=requested,

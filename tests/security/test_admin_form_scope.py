@@ -41,7 +41,9 @@ from accounts.models import (
     TrainerSpecialization,
     User,
 )
-from referrals.models import AccessLog, Exercise, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
+from referrals.audit.models import AccessLog
+from referrals.care.models import Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
+from referrals.library.models import Exercise
 from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_physio, make_trainer
 from tests.security.test_admin_scoping import Side, build_side
@@ -563,7 +565,7 @@ def test_an_org_admin_cannot_post_another_organizations_rows_into_an_admin_form(
 
 def test_a_superuser_is_offered_every_organization(db: Any) -> None:
     """The scoping leaves superusers alone: the choices are the whole table."""
-    from referrals.admin_accounts import MembershipAdmin
+    from referrals.admin.accounts import MembershipAdmin
 
     root = User.objects.create_superuser("root2@handoff.test", f.TEST_PASSWORD, full_name="Root")
     f.ClinicFactory(name="Anywhere Clinic")

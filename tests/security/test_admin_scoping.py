@@ -30,20 +30,11 @@ from accounts.models import (
     User,
 )
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import (
-    Consent,
-    Exercise,
-    HandoffEvent,
-    Notification,
-    OutboxMessage,
-    Patient,
-    PlanExercise,
-    Precaution,
-    RedFlag,
-    TrainerHandoff,
-    TreatmentPlan,
-)
+from referrals.care.models import Consent, Patient, PlanExercise, Precaution, RedFlag, TreatmentPlan
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
+from referrals.library.models import Exercise
+from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_physio, make_trainer
 
@@ -81,7 +72,7 @@ def build_side(clinic: Organization, gym: Organization, physio: User, trainer: U
     f.PrecautionFactory(plan=plan)
     f.RedFlagFactory(plan=plan)
     f.ConsentFactory(patient=patient, gym=gym, recorded_by=physio)
-    handoff = services.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=physio)
+    handoff = handoffs_sending.plan_discharge(plan=plan, trainer=trainer, gym=gym, actor=physio)
     TrainerSpecialization.objects.create(profile=trainer.trainer_profile, specialization="post_rehab")
     api_token_create(user=physio, name="clinic system")
     api_token_create(user=trainer, name="gym app")

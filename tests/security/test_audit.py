@@ -15,8 +15,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts.models import User
-from referrals import selectors
-from referrals.models import AccessLog, AppendOnlyError, TrainerHandoff
+from referrals.audit import selectors as audit_selectors
+from referrals.audit.models import AccessLog, AppendOnlyError
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.conftest import World, login, login_with_second_factor
 
@@ -235,7 +236,7 @@ def test_the_trail_of_one_patient_names_every_read_and_change_across_channels(
 
     trail = [
         (e.user, e.action, e.channel, e.what.split(" ")[0])
-        for e in selectors.patient_data_trail(patient=patient)
+        for e in audit_selectors.trail_list_for_patient(patient=patient)
     ]
     assert trail == [
         (world.physio, "changed", "", "handoff"),  # created
@@ -245,7 +246,7 @@ def test_the_trail_of_one_patient_names_every_read_and_change_across_channels(
         (world.physio, "read", Channel.API, Type.HANDOFF),
         (superuser, "read", Channel.ADMIN, Type.PATIENT),
     ]
-    accepted = selectors.patient_data_trail(patient=patient)[3]
+    accepted = audit_selectors.trail_list_for_patient(patient=patient)[3]
     assert accepted.what.endswith("requested -> accepted")
 
 

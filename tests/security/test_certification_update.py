@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from accounts.models import Certification, User
 from accounts.services import certification_update
-from referrals import services
 from referrals.errors import NotPermitted
+from referrals.handoffs import organizations as handoffs_organizations
 from tests import factories as f
 from tests.conftest import login_with_second_factor, make_trainer
 
@@ -29,7 +29,7 @@ def verified(trainer: User, superuser: User) -> Certification:
     # the factories verify without a who or when: start from an unverified row, verified by the admin here
     Certification.objects.filter(pk=certification.pk).update(verified=False)
     certification.refresh_from_db()
-    return services.certification_verify(certification=certification, actor=superuser)
+    return handoffs_organizations.certification_verify(certification=certification, actor=superuser)
 
 
 def assert_unverified(certification: Certification) -> None:
@@ -60,7 +60,7 @@ def test_renaming_the_other_body_unverifies_the_certification(trainer: User, sup
     certification = f.CertificationFactory(
         profile=trainer.trainer_profile, issuing_body=Body.OTHER, other_body="Coaches Guild"
     )
-    services.certification_verify(certification=certification, actor=superuser)
+    handoffs_organizations.certification_verify(certification=certification, actor=superuser)
     certification_update(certification=certification, actor=superuser, other_body="Coaches League")
     assert_unverified(certification)
 

@@ -18,8 +18,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from referrals import services
-from referrals.models import Consent, HandoffStatus, Notification, TrainerHandoff
+from referrals.care.models import Consent
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
+from referrals.notify.models import Notification
 from tests import factories as f
 from tests.conftest import World, login, make_trainer
 
@@ -40,7 +43,7 @@ def sent(request: Any, world: World, django_capture_on_commit_callbacks: Any) ->
     Consent.objects.filter(patient=world.plan.patient, gym=world.gym).update(scope=request.param)
     assert world.plan.diagnosis == DIAGNOSIS and world.plan.icd10_code == ICD
     with django_capture_on_commit_callbacks(execute=True):
-        handoff = services.plan_discharge(
+        handoff = handoffs_sending.plan_discharge(
             plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
         )
     return Sent(handoff, world.trainer, request.param == Consent.Scope.WITH_DIAGNOSIS)
@@ -130,11 +133,11 @@ def test_withdrawing_consent_cancels_every_open_referral_to_that_gym_with_a_reas
 ) -> None:
     handoff = sent.handoff
     if status != "requested":
-        handoff = services.handoff_accept(handoff=handoff, actor=sent.trainer)
+        handoff = handoffs_services.handoff_accept(handoff=handoff, actor=sent.trainer)
     if status in ("in-progress", "on-hold"):
-        handoff = services.handoff_start(handoff=handoff, actor=sent.trainer)
+        handoff = handoffs_services.handoff_start(handoff=handoff, actor=sent.trainer)
     if status == "on-hold":
-        handoff = services.handoff_hold(handoff=handoff, actor=sent.trainer, reason="Travelling")
+        handoff = handoffs_services.handoff_hold(handoff=handoff, actor=sent.trainer, reason="Travelling")
     assert handoff.status == status
     withdraw(client, world, django_capture_on_commit_callbacks)
     handoff.refresh_from_db()
@@ -153,7 +156,7 @@ def test_withdrawal_leaves_referrals_to_other_gyms_alone(
     f.ConsentFactory(patient=world.plan.patient, gym=second_gym, recorded_by=world.physio)
     second_plan = f.PlanFactory(patient=world.plan.patient, physiotherapist=world.physio)
     f.PlanExerciseFactory(plan=second_plan)
-    elsewhere = services.plan_discharge(
+    elsewhere = handoffs_sending.plan_discharge(
         plan=second_plan, trainer=make_trainer(second_gym), gym=second_gym, actor=world.physio
     )
     withdraw(client, world, django_capture_on_commit_callbacks)
@@ -203,7 +206,7 @@ def test_withdrawal_after_completion_takes_the_guidelines_away_too(
 ) -> None:
     """A closed referral is not cancelled (it stays completed) but the trainer no longer sees its snapshot."""
     for move in ("accept", "start", "complete"):
-        getattr(services, f"handoff_{move}")(handoff=sent.handoff, actor=sent.trainer)
+        getattr(handoffs_services, f"handoff_{move}")(handoff=sent.handoff, actor=sent.trainer)
     withdraw(client, world, django_capture_on_commit_callbacks)
     sent.handoff.refresh_from_db()
     assert sent.handoff.status == HandoffStatus.COMPLETED

@@ -20,9 +20,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from referrals import policies, services
-from referrals.models import Consent, HandoffStatus, Notification, TrainerHandoff
-from referrals.policies import Shown, Surface
+from referrals import access as referrals_access
+from referrals.care.models import Consent
+from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
+from referrals.handoffs.policies import Shown, Surface
+from referrals.notify.models import Notification
 from tests.conftest import World, login
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +50,7 @@ VALUES = {
 def send(world: World, capture: Any, scope: str = Consent.Scope.WITH_DIAGNOSIS) -> TrainerHandoff:
     Consent.objects.filter(patient=world.plan.patient, gym=world.gym).update(scope=scope)
     with capture(execute=True):
-        return services.plan_discharge(
+        return handoffs_sending.plan_discharge(
             plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
         )
 
@@ -150,7 +155,7 @@ def test_after_withdrawal_the_timeline_names_the_clinic_instead_of_its_people(
     client: Client, world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     handoff = send(world, django_capture_on_commit_callbacks)
-    services.handoff_accept(handoff=handoff, actor=world.trainer)
+    handoffs_services.handoff_accept(handoff=handoff, actor=world.trainer)
     withdraw_on_the_page(client, world, django_capture_on_commit_callbacks)
     body = login(client, world.trainer).get(reverse("handoff_detail", args=[handoff.public_id])).content
     events = re.findall(r'<li data-testid="event">(.*?)</li>', body.decode(), re.S)
@@ -268,10 +273,10 @@ def test_every_surface_shows_exactly_what_the_policy_allows(
     viewer = world.trainer if case.viewer == "trainer" else world.physio
     login(client, viewer)
     handoff = TrainerHandoff.objects.select_related("consent", "plan__patient").get(pk=handoff.pk)
-    policies.forget_roles(viewer)
+    referrals_access.forget_roles(viewer)
     rendered = 0
     for surface in Surface:
-        shown = policies.handoff_shown(viewer, handoff, surface)
+        shown = handoffs_policies.handoff_shown(viewer, handoff, surface)
         text = RENDERERS[surface](client, viewer, handoff)
         if surface == Surface.HANDOUT:
             assert (text is None) == (not shown), (surface, shown)

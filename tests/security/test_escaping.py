@@ -18,8 +18,13 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import api_token_create
-from referrals import services
-from referrals.models import Consent, Notification, Patient, TrainerHandoff, TreatmentPlan
+from referrals.care import services as care_services
+from referrals.care.models import Consent, Patient, TreatmentPlan
+from referrals.concerns import services as concerns_services
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
+from referrals.handoffs.models import TrainerHandoff
+from referrals.notify.models import Notification
 from tests.conftest import World
 
 SCRIPT = "<script>alert(1)</script>"
@@ -48,7 +53,7 @@ class Ctx:
 
     def send(self) -> TrainerHandoff:
         with self.capture(execute=True):
-            self.handoff = services.plan_discharge(
+            self.handoff = handoffs_sending.plan_discharge(
                 plan=self.plan, trainer=self.world.trainer, gym=self.world.gym, actor=self.world.physio
             )
         return self.handoff
@@ -58,7 +63,7 @@ class Ctx:
         with self.capture(execute=True):
             for number, move in enumerate(moves):
                 kwargs = {last_arg: last_reason} if number == len(moves) - 1 and last_reason else {}
-                handoff = getattr(services, f"handoff_{move}")(
+                handoff = getattr(handoffs_services, f"handoff_{move}")(
                     handoff=handoff, actor=self.world.trainer, **kwargs
                 )
         self.handoff = handoff
@@ -123,18 +128,18 @@ TRAINER_SNAPSHOT_VIEWS: tuple[View, ...] = (("trainer", handoff_page), ("trainer
 def _concern(ctx: Ctx, value: str) -> None:
     handoff = ctx.send()
     with ctx.capture(execute=True):
-        services.handoff_raise_concern(handoff=handoff, actor=ctx.world.trainer, text=value)
+        concerns_services.handoff_raise_concern(handoff=handoff, actor=ctx.world.trainer, text=value)
 
 
 def _cancel(ctx: Ctx, value: str) -> None:
     handoff = ctx.send()
     with ctx.capture(execute=True):
-        ctx.handoff = services.handoff_cancel(handoff=handoff, actor=ctx.world.physio, reason=value)
+        ctx.handoff = handoffs_services.handoff_cancel(handoff=handoff, actor=ctx.world.physio, reason=value)
 
 
 def _withdraw(ctx: Ctx, value: str) -> None:
     consent = Consent.objects.get(patient=ctx.patient, gym=ctx.world.gym)
-    services.consent_withdraw(consent=consent, actor=ctx.world.physio, reason=value)
+    care_services.consent_withdraw(consent=consent, actor=ctx.world.physio, reason=value)
 
 
 def _token(ctx: Ctx, value: str) -> None:
@@ -144,7 +149,9 @@ def _token(ctx: Ctx, value: str) -> None:
 def _enter_in_error(ctx: Ctx, value: str) -> None:
     handoff = ctx.send()
     with ctx.capture(execute=True):
-        ctx.handoff = services.handoff_enter_in_error(handoff=handoff, actor=ctx.world.physio, reason=value)
+        ctx.handoff = handoffs_services.handoff_enter_in_error(
+            handoff=handoff, actor=ctx.world.physio, reason=value
+        )
 
 
 def _gym_name(ctx: Ctx, value: str) -> None:

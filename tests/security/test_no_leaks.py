@@ -17,7 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Organization, User
-from referrals.models import Consent, Patient, TrainerHandoff
+from referrals.care.models import Consent, Patient
+from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.conftest import login
 

@@ -1,11 +1,11 @@
-"""Bring the exercise library up to the shipped data (referrals/exercise_library.py); `make run` runs it
+"""Bring the exercise library up to the shipped data (referrals/library/data.py); `make run` runs it
 through seed_demo. Adds, updates and retires, never deletes; a second run changes nothing."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals.library import LibraryConflict, library_load
+from referrals.library.services import LibraryConflict, library_load
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from referrals import tasks
-from referrals.models import OutboxMessage
+from referrals.notify.models import OutboxMessage
 
 
 class Command(BaseCommand):

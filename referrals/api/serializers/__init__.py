@@ -1,0 +1,1 @@
+"""The API's serializers, one module per area."""

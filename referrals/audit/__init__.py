@@ -1,0 +1,1 @@
+"""Who read which patient's data: the access log and the patient's data trail."""

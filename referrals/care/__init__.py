@@ -1,0 +1,1 @@
+"""Care: patients, treatment plans, prescribed exercises, precautions, red flags, consent."""

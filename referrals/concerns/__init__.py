@@ -1,0 +1,1 @@
+"""Concerns a trainer raises with the physiotherapist, and their answers."""

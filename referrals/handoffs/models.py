@@ -1,0 +1,219 @@
+"""The referral (TrainerHandoff) and its append-only event log (HandoffEvent): the FHIR Task statuses of
+the Physical Activity guide. Data and invariants only; every write goes through handoffs.services."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from referrals.care.models import Consent, TreatmentPlan
+
+# Text limits that are not a model field's own max_length (a field's is read from the field: see
+# `text_limit`). The services enforce them; the page forms, the API serializers and the admin read them.
+REASON_MAX_LENGTH = 1000  # the reason of a status change (TrainerHandoff.status_reason), a summary
+
+
+class HandoffStatus(models.TextChoices):
+    """FHIR Task statuses, as the US Physical Activity IG uses them for a referral to a trainer."""
+
+    DRAFT = "draft", "Draft"
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    IN_PROGRESS = "in-progress", "In progress"
+    ON_HOLD = "on-hold", "On hold"
+    FAILED = "failed", "Failed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+OPEN_STATUSES = (
+    HandoffStatus.DRAFT,
+    HandoffStatus.REQUESTED,
+    HandoffStatus.ACCEPTED,
+    HandoffStatus.IN_PROGRESS,
+    HandoffStatus.ON_HOLD,
+)
+
+
+TERMINAL_STATUSES = (
+    HandoffStatus.REJECTED,
+    HandoffStatus.FAILED,
+    HandoffStatus.COMPLETED,
+    HandoffStatus.CANCELLED,
+    HandoffStatus.ENTERED_IN_ERROR,
+)
+
+
+REASON_REQUIRED_STATUSES = (
+    HandoffStatus.REJECTED,
+    HandoffStatus.ON_HOLD,
+    HandoffStatus.CANCELLED,
+    HandoffStatus.FAILED,
+)
+
+
+# The trainer's active caseload: what counts against max_active_clients.
+CASELOAD_STATUSES = (
+    HandoffStatus.REQUESTED,
+    HandoffStatus.ACCEPTED,
+    HandoffStatus.IN_PROGRESS,
+    HandoffStatus.ON_HOLD,
+)
+
+
+class TrainerHandoff(models.Model):
+    """One offer of one treatment plan to one trainer at a partner gym (a FHIR Task)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="handoffs")
+    # The plan's patient's clinic, copied at creation (a patient never changes clinic): the clinic's
+    # lists filter and sort on one indexed column instead of joining through plan and patient.
+    clinic = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="clinic_handoffs",
+        limit_choices_to={"kind": Organization.Kind.CLINIC},
+        editable=False,
+    )
+    trainer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handoffs")
+    gym = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="handoffs",
+        limit_choices_to={"kind": Organization.Kind.GYM},
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.DRAFT)
+    status_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["trainer", "status", "-updated_at"]),
+            # the trainer's inbox (page and API): their sent handoffs at their gym, newest first, read in
+            # order and stopped at the page's end (without it, every row of the trainer is read and sorted)
+            models.Index(
+                fields=["trainer", "gym", "-updated_at", "-id"],
+                condition=~Q(status=HandoffStatus.DRAFT),
+                name="handoff_trainer_inbox_idx",
+            ),
+            models.Index(fields=["updated_at"]),
+            # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
+            models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),
+            # ... "waiting for an answer", oldest sent first
+            models.Index(
+                fields=["clinic", "sent_at"],
+                condition=Q(status=HandoffStatus.REQUESTED),
+                name="handoff_clinic_waiting_idx",
+            ),
+            # ... "declined or failed", most recent first
+            models.Index(
+                fields=["clinic", "-updated_at"],
+                condition=Q(status__in=[HandoffStatus.REJECTED, HandoffStatus.FAILED]),
+                name="handoff_clinic_ended_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
+                name="handoff_one_open_per_plan",
+                violation_error_message="This plan already has an open handoff.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in HandoffStatus]), name="handoff_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[s.value for s in REASON_REQUIRED_STATUSES]) | ~Q(status_reason=""),
+                name="handoff_reason_when_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(snapshot__isnull=False),
+                name="handoff_sent_has_snapshot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Handoff {str(self.public_id)[:8]} to {self.trainer} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+# Who did it when an event has no actor: the system (a timer, the daily review).
+SYSTEM_ACTOR_NAME = "Handoff (automatic)"
+
+
+class HandoffEvent(models.Model):
+    """One row per transition and per concern, and per answer to a concern (acknowledged, resolved): the
+    audit trail and the notification outbox's parent. Never edited: a concern's state is its Concern row."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "Status change"
+        CONCERN = "concern", "Concern"
+        CONCERN_ACKNOWLEDGED = "concern_acknowledged", "Concern acknowledged"
+        CONCERN_RESOLVED = "concern_resolved", "Concern resolved"
+        # an action (accept, start, resume) refused because the referral's trainer is no longer eligible:
+        # no status change, but the PT is told and the refusal is in the audit trail
+        REFUSAL = "refusal", "Refused action"
+        # the treating physiotherapist left the clinic: the referral was handed to a colleague (or not)
+        HANDOVER = "handover", "Handover"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The concern an acknowledgement or a resolution answers (the raising event is Concern.event).
+    regarding = models.ForeignKey(
+        "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+    )
+    # None: the system did it (a timer, the daily review), shown as SYSTEM_ACTOR_NAME.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
+    text = models.TextField(blank=True, help_text="The reason of a transition or the text of a concern.")
+    urgent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # the PT home's concerns: a few rows among every transition ever recorded
+            models.Index(
+                fields=["handoff", "-created_at"],
+                condition=Q(kind="concern"),
+                name="event_concern_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.CONCERN:
+            return f"Concern on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        if self.kind != self.Kind.TRANSITION:
+            return f"{self.get_kind_display()} on {self.handoff_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+    @property
+    def actor_display(self) -> str:
+        """Who did it, unfiltered (the audit's view): the person, or "Handoff (automatic)" for the system.
+        Timelines go through selectors.HandoffView.actor_name, which also applies what consent hides."""
+        return self.actor.full_name if self.actor is not None else SYSTEM_ACTOR_NAME

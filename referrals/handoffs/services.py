@@ -1,0 +1,120 @@
+"""The actions on a referral, one service each, derived from the registry, and the daily eligibility
+review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+
+from accounts.models import User
+from referrals.handoffs import eligibility as handoffs_eligibility
+from referrals.handoffs import registry as handoffs_registry
+from referrals.handoffs.lifecycle import HandoffAction, _move, _record_refusal, handoff_lock
+from referrals.handoffs.models import (
+    OPEN_STATUSES,
+    TrainerHandoff,
+)
+from referrals.handoffs.sending import handoff_send
+
+
+def handoff_review_eligibility() -> list[TrainerHandoff]:
+    """The daily review: every open sent referral whose trainer is no longer eligible (a certification or
+    CPR/AED that expired since, or an organization changed outside the services) is recorded on the
+    referral and its clinic told, once per reason; the next accept, start or resume is refused anyway.
+    Recorded as the system's (no actor: a timer found it, nobody did it). Returns the referrals newly
+    flagged."""
+    flagged: list[TrainerHandoff] = []
+    ids = list(
+        TrainerHandoff.objects.filter(status__in=OPEN_STATUSES, sent_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        with transaction.atomic():
+            locked = handoff_lock(TrainerHandoff(pk=pk))
+            if locked.status not in OPEN_STATUSES:
+                continue
+            blockers = handoffs_eligibility.handoff_eligibility_blockers(handoff=locked)
+            if blockers and _record_refusal(
+                handoff=locked, actor=None, step="go on", blockers=blockers, once=True
+            ):
+                flagged.append(locked)
+    return flagged
+
+
+def _take(action: HandoffAction, *, handoff: TrainerHandoff, actor: User, text: str = "") -> TrainerHandoff:
+    """The one move of an action that only moves the status, driven by its registry entry: its sources,
+    its eligibility re-check (the step's name in the refusal), its text as the reason or summary."""
+    return _move(
+        handoff=handoff,
+        actor=actor,
+        to=action.to,
+        reason=text,
+        only_from=action.sources,
+        recheck=action.name if action.rechecked else "",
+    )
+
+
+def _mover(action: HandoffAction) -> Callable[..., TrainerHandoff]:
+    """The service of an action that has no `handoff_<name>` function: the generic move, taking the
+    action's text by its keyword (`reason` or `summary`) when it takes one."""
+
+    def move(*, handoff: TrainerHandoff, actor: User, **text: str) -> TrainerHandoff:
+        unexpected = set(text) - ({action.text_arg} if action.text_arg else set())
+        if unexpected:
+            raise TypeError(f"handoff_{action.name}() got unexpected keywords: {sorted(unexpected)}")
+        return _take(action, handoff=handoff, actor=actor, text=text.get(action.text_arg or "", ""))
+
+    move.__name__ = move.__qualname__ = f"handoff_{action.name}"
+    return move
+
+
+def handoff_accept(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
+    """requested -> accepted, if the referral is still eligible (else NoLongerEligible, the PT told)."""
+    return _take(handoffs_registry.ACTIONS["accept"], handoff=handoff, actor=actor)
+
+
+def handoff_reject(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["reject"], handoff=handoff, actor=actor, text=reason)
+
+
+def handoff_start(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
+    """accepted -> in-progress: the first session took place."""
+    return _take(handoffs_registry.ACTIONS["start"], handoff=handoff, actor=actor)
+
+
+def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["hold"], handoff=handoff, actor=actor, text=reason)
+
+
+def handoff_resume(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
+    """on-hold -> in-progress."""
+    return _take(handoffs_registry.ACTIONS["resume"], handoff=handoff, actor=actor)
+
+
+def handoff_complete(*, handoff: TrainerHandoff, actor: User, summary: str = "") -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["complete"], handoff=handoff, actor=actor, text=summary)
+
+
+def handoff_fail(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["fail"], handoff=handoff, actor=actor, text=reason)
+
+
+def handoff_cancel(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["cancel"], handoff=handoff, actor=actor, text=reason)
+
+
+def handoff_enter_in_error(*, handoff: TrainerHandoff, actor: User, reason: str = "") -> TrainerHandoff:
+    return _take(handoffs_registry.ACTIONS["enter_in_error"], handoff=handoff, actor=actor, text=reason)
+
+
+def action_services(actions: Iterable[HandoffAction]) -> dict[str, Callable[..., TrainerHandoff]]:
+    """The service of each action: its `handoff_<name>` function here (send, which does more than move;
+    the others kept by name for their callers), else the generic move of its registry entry."""
+    here = {**globals(), "handoff_send": handoff_send}
+    return {a.name: here.get(f"handoff_{a.name}") or _mover(a) for a in actions}
+
+
+# Service per action name, from the registry, for adapters that dispatch on the action (pages, API).
+HANDOFF_ACTIONS = action_services(handoffs_registry.ACTIONS.values())

@@ -1,0 +1,1 @@
+"""The exercise library and its versioned data."""

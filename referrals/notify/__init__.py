@@ -1,0 +1,1 @@
+"""Notifications, the email outbox (any event kind), their wording and delivery."""

@@ -1,0 +1,60 @@
+"""The home page: the PT's worklist or the trainer's inbox."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.selectors import request_user as _user  # the one helper of pages and API
+from referrals import access as referrals_access
+from referrals.care import selectors as care_selectors
+from referrals.concerns import selectors as concerns_selectors
+from referrals.handoffs import selectors as handoffs_selectors
+from referrals.handoffs import snapshot as handoffs_snapshot
+from referrals.handoffs.policies import Surface
+from referrals.notify import selectors as notify_selectors
+from referrals.web.common import S, _page
+
+# --- home ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    is_physio = referrals_access.is_physiotherapist(user)
+    is_trainer = referrals_access.is_trainer(user)
+    context: dict[str, Any] = {"is_physio": is_physio, "is_trainer": is_trainer}
+    if is_physio:
+        open_page = _page(
+            request, handoffs_selectors.handoff_list_open_for_clinic_user(user=user), "open_page"
+        )
+        context |= {
+            "patients": care_selectors.patient_list_for_user(user=user).order_by("full_name")[:10],
+            "open_page": open_page,
+            "open_by_status": [
+                (S(status).label, list(rows))
+                for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
+            ],
+            "attention": handoffs_selectors.handoff_attention_list_for_user(user=user)[:20],
+            "waiting": handoffs_selectors.handoff_list_waiting_for_clinic_user(user=user)[:20],
+            "concerns": concerns_selectors.concern_list_for_clinic_user(user=user)[:20],
+        }
+    if is_trainer:
+        inbox_page = _page(request, handoffs_selectors.inbox_list_for_user(user=user), "inbox_page")
+        rows = [
+            (h, handoffs_snapshot.handoff_view_for_user(user=user, handoff=h, surface=Surface.INBOX))
+            for h in inbox_page.object_list
+        ]
+        context |= {
+            "inbox_page": inbox_page,
+            "new_referrals": [(h, v) for h, v in rows if h.status == S.REQUESTED],
+            "active_clients": [(h, v) for h, v in rows if h.status != S.REQUESTED],
+        }
+    context["notifications"] = notify_selectors.notification_list_for_user(user=user)[:5]
+    return render(request, "referrals/home.html", context)
