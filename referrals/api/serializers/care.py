@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rest_framework import serializers
 
+from referrals.api.serializers.common import (
+    OrganizationRefSerializer,
+    PersonRefSerializer,
+    UpperCodeField,
+    _dose,
+    _rows_error,
+    _text,
+    decimal_input,
+    either_case,
+    or_blank,
+)
 from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
@@ -23,20 +34,6 @@ from referrals.care.models import (
 )
 from referrals.common import text_limit
 from referrals.library.models import BodyRegion
-
-if TYPE_CHECKING:
-    pass
-from referrals.api.serializers.common import (
-    OrganizationRefSerializer,
-    PersonRefSerializer,
-    UpperCodeField,
-    _dose,
-    _rows_error,
-    _text,
-    decimal_input,
-    either_case,
-    or_blank,
-)
 
 # --- patients ------------------------------------------------------------------------------------------
 

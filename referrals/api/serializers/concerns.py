@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rest_framework import serializers
 
-from referrals.concerns.models import CONCERN_MAX_LENGTH, CONCERN_NOTE_MAX_LENGTH, Concern
-
-if TYPE_CHECKING:
-    pass
 from referrals.api.serializers.common import PersonRefSerializer
+from referrals.concerns.models import CONCERN_MAX_LENGTH, CONCERN_NOTE_MAX_LENGTH, Concern
 
 
 class ConcernInputSerializer(serializers.Serializer[Any]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -12,21 +12,18 @@ from rest_framework import serializers
 
 from accounts.models import Certification, Membership, Specialization, User
 from referrals import access as referrals_access
-from referrals.care.models import (
-    Consent,
-)
-from referrals.handoffs import policies as handoffs_policies
-from referrals.handoffs import snapshot as handoffs_snapshot
-from referrals.handoffs.models import REASON_MAX_LENGTH, HandoffEvent, HandoffStatus, TrainerHandoff
-
-if TYPE_CHECKING:
-    pass
 from referrals.api.serializers.common import (
     AwareDateTimeField,
     OrganizationRefSerializer,
     PersonRefSerializer,
 )
 from referrals.api.serializers.concerns import ConcernSerializer
+from referrals.care.models import (
+    Consent,
+)
+from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import snapshot as handoffs_snapshot
+from referrals.handoffs.models import REASON_MAX_LENGTH, HandoffEvent, HandoffStatus, TrainerHandoff
 
 
 class CertificationSerializer(serializers.Serializer[Certification]):

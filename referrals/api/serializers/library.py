@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rest_framework import serializers
 
 from referrals.library.models import BodyRegion, Exercise
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- the exercise library and the trainers directory ---------------------------------------------------
 

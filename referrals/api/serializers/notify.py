@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rest_framework import serializers
 
-from referrals.notify.models import Notification
-
-if TYPE_CHECKING:
-    pass
 from referrals.api.serializers.common import AwareDateTimeField
+from referrals.notify.models import Notification
 
 # --- notifications -------------------------------------------------------------------------------------
 
