@@ -43,3 +43,7 @@ from referrals.notify.models import Notification as Notification
 from referrals.notify.models import OutboxMessage as OutboxMessage
 from referrals.notify.models import OwedQuerySet as OwedQuerySet
 from referrals.notify.models import event_source_key as event_source_key
+from referrals.progress.models import ProgressReport as ProgressReport
+from referrals.progress.models import ReportReply as ReportReply
+from referrals.progress.models import SessionExercise as SessionExercise
+from referrals.progress.models import SessionLog as SessionLog

@@ -115,6 +115,12 @@ class TreatmentPlan(models.Model):
     start_date = models.DateField(default=timezone.localdate)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # How often the trainer owes a progress report (progress.services); one is also owed to complete.
+    report_interval_weeks = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(26)],
+        help_text="How often the trainer sends a progress report, in weeks (1-26).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -92,6 +92,9 @@ class TrainerHandoff(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.DRAFT)
     status_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
+    # FHIR Task.businessStatus: a finer state set by the registry's actions (handoffs.registry
+    # BusinessStatus), e.g. "referred-back" while the client is back with the physiotherapist.
+    business_status = models.CharField(max_length=40, blank=True)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     snapshot = models.JSONField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -175,6 +178,10 @@ class HandoffEvent(models.Model):
         REFUSAL = "refusal", "Refused action"
         # the treating physiotherapist left the clinic: the referral was handed to a colleague (or not)
         HANDOVER = "handover", "Handover"
+        # a progress report submitted, acknowledged by a physiotherapist, or replied to (`report`)
+        REPORT_SUBMITTED = "report_submitted", "Progress report"
+        REPORT_ACKNOWLEDGED = "report_acknowledged", "Report acknowledged"
+        REPORT_REPLY = "report_reply", "Reply to a report"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")
@@ -182,6 +189,10 @@ class HandoffEvent(models.Model):
     # The concern an acknowledgement or a resolution answers (the raising event is Concern.event).
     regarding = models.ForeignKey(
         "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+    )
+    # The progress report a report event is about.
+    report = models.ForeignKey(
+        "ProgressReport", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     # None: the system did it (a timer, the daily review), shown as SYSTEM_ACTOR_NAME.
     actor = models.ForeignKey(
