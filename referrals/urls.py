@@ -5,6 +5,7 @@ from referrals.web import handoffs as web_handoffs
 from referrals.web import home as web_home
 from referrals.web import notify as web_notify
 from referrals.web import plans as web_plans
+from referrals.web import progress as web_progress
 
 urlpatterns = [
     path("", web_home.home, name="home"),
@@ -39,6 +40,9 @@ urlpatterns = [
         web_handoffs.concern_resolve,
         name="concern_resolve",
     ),
+    path("handoffs/<uuid:public_id>/sessions/", web_progress.session_list, name="session_list"),
+    path("handoffs/<uuid:public_id>/sessions/new/", web_progress.session_create, name="session_create"),
+    path("sessions/<uuid:public_id>/", web_progress.session_detail, name="session_detail"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("notifications/", web_notify.notification_list, name="notification_list"),
     path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),

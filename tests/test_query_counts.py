@@ -25,11 +25,11 @@ from referrals.handoffs.models import TrainerHandoff
 from tests import factories as f
 from tests.conftest import World, make_trainer
 
-MAX_QUERIES = 4  # an API list or detail, and the trainer's inbox and handoff pages
+MAX_QUERIES = 4  # an API list or detail, and the trainer's inbox page (the handoff page: below)
 # The pages: the user (with roles, devices, unread count), then their own content. (The session is not
 # written: the last-seen time is rewritten at most once a minute.)
 INBOX_PAGE_QUERIES = 4  # + inbox count and rows, the 5 latest notifications
-DETAIL_PAGE_QUERIES = 4  # + the handoff, its timeline, the access-log row
+DETAIL_PAGE_QUERIES = 5  # + the handoff, its timeline, its latest sessions, the access-log row
 PT_HOME_QUERIES = 8  # + open referrals (count, rows), attention, waiting, concerns, patients, notifications
 
 

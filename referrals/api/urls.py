@@ -8,6 +8,7 @@ from referrals.api import concerns as api_concerns
 from referrals.api import handoffs as api_handoffs
 from referrals.api import library as api_library
 from referrals.api import notify as api_notify
+from referrals.api import progress as api_progress
 
 app_name = "api"
 
@@ -48,6 +49,12 @@ urlpatterns = [
         api_concerns.ConcernResolveApi.as_view(),
         name="handoff_concern_resolve",
     ),
+    path(
+        "handoffs/<str:id>/sessions/",
+        api_progress.HandoffSessionListCreateApi.as_view(),
+        name="handoff_sessions",
+    ),
+    path("sessions/<str:id>/", api_progress.SessionDetailApi.as_view(), name="session_detail"),
     path("notifications/", api_notify.NotificationListApi.as_view(), name="notification_list"),
     path(
         "notifications/read-all/", api_notify.NotificationReadAllApi.as_view(), name="notification_read_all"

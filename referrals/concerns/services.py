@@ -37,27 +37,35 @@ def handoff_raise_concern(
     timeline, one notification and one email per person (the concern's, which says it was put on hold)."""
     with transaction.atomic():
         locked = handoff_lock(handoff)
-        if not concerns_policies.can_raise_concern(actor, locked):
-            raise NotPermitted("Only the trainer the referral was sent to can raise a concern on it.")
-        text = _clean_text(text, field="text", required=True, max_length=CONCERN_MAX_LENGTH)
-        if locked.status not in OPEN_STATUSES or locked.status == S.DRAFT:
-            raise InvalidTransition(
-                "A concern can be raised only on an open referral.", current_status=locked.status
-            )
-        if hold and locked.status != S.IN_PROGRESS:
-            raise InvalidTransition(
-                "Only a referral in progress can be put on hold.", current_status=locked.status
-            )
-        event = handoff_record_event(
-            handoff=locked, actor=actor, kind=HandoffEvent.Kind.CONCERN, text=text, urgent=True, notify=False
+        concern = concern_raise_locked(handoff=locked, actor=actor, text=text, hold=hold)
+    return concern.event
+
+
+def concern_raise_locked(*, handoff: TrainerHandoff, actor: User, text: str, hold: bool = False) -> Concern:
+    """`handoff_raise_concern` inside the caller's transaction, on the referral it locked
+    (`handoffs.lifecycle.handoff_lock`): the same rule, checks, events and urgent notifications. The
+    safety fast lane of a session log (progress.services.session_log) raises its concern through it."""
+    if not concerns_policies.can_raise_concern(actor, handoff):
+        raise NotPermitted("Only the trainer the referral was sent to can raise a concern on it.")
+    text = _clean_text(text, field="text", required=True, max_length=CONCERN_MAX_LENGTH)
+    if handoff.status not in OPEN_STATUSES or handoff.status == S.DRAFT:
+        raise InvalidTransition(
+            "A concern can be raised only on an open referral.", current_status=handoff.status
         )
-        Concern.objects.create(handoff=locked, event=event, put_on_hold=hold)
-        if hold:
-            handoff_transition(
-                handoff=locked, to=S.ON_HOLD, actor=actor, reason=text[:REASON_MAX_LENGTH], notify=False
-            )
-        handoff_event_notify(locked, event)
-    return event
+    if hold and handoff.status != S.IN_PROGRESS:
+        raise InvalidTransition(
+            "Only a referral in progress can be put on hold.", current_status=handoff.status
+        )
+    event = handoff_record_event(
+        handoff=handoff, actor=actor, kind=HandoffEvent.Kind.CONCERN, text=text, urgent=True, notify=False
+    )
+    concern = Concern.objects.create(handoff=handoff, event=event, put_on_hold=hold)
+    if hold:
+        handoff_transition(
+            handoff=handoff, to=S.ON_HOLD, actor=actor, reason=text[:REASON_MAX_LENGTH], notify=False
+        )
+    handoff_event_notify(handoff, event)
+    return concern
 
 
 def _locked_concern(concern: Concern) -> Concern:

@@ -293,20 +293,39 @@ def _move(
     """One transition in its own transaction. With `recheck` (the step's name: accept, start, resume), the
     referral's eligibility is checked first; if it no longer holds, the refusal is recorded on the referral
     (the PT is told) and committed, and then `NoLongerEligible` is raised: the status does not change."""
-    refused: list[Blocker] = []
     with transaction.atomic():
         locked = handoff_lock(handoff)
-        if recheck:
-            _check_actor(handoff=locked, to=to, actor=actor)
-            _check_source(handoff=locked, to=to, only_from=only_from)
-            refused = handoffs_eligibility.handoff_eligibility_blockers(handoff=locked)
-        if refused:
-            _record_refusal(handoff=locked, actor=actor, step=recheck, blockers=refused)
-        else:
-            handoff_transition(handoff=locked, to=to, actor=actor, reason=reason, only_from=only_from)
+        refused = handoff_move_locked(
+            handoff=locked, actor=actor, to=to, reason=reason, only_from=only_from, recheck=recheck
+        )
     if refused:
         raise NoLongerEligible(refused)
     return locked
+
+
+def handoff_move_locked(
+    *,
+    handoff: TrainerHandoff,
+    actor: User,
+    to: str,
+    reason: str = "",
+    only_from: frozenset[str] | None = None,
+    recheck: str = "",
+) -> list[Blocker]:
+    """`_move`'s step on a referral the caller locked (`handoff_lock`) in its own transaction: with
+    `recheck`, the actor, the source and the eligibility are checked first; a refusal is recorded (the PT
+    told) and its blockers returned, the status unchanged. The caller then lets its transaction commit
+    (the refusal stands) and raises `NoLongerEligible`; [] when the move was made."""
+    refused: list[Blocker] = []
+    if recheck:
+        _check_actor(handoff=handoff, to=to, actor=actor)
+        _check_source(handoff=handoff, to=to, only_from=only_from)
+        refused = handoffs_eligibility.handoff_eligibility_blockers(handoff=handoff)
+    if refused:
+        _record_refusal(handoff=handoff, actor=actor, step=recheck, blockers=refused)
+    else:
+        handoff_transition(handoff=handoff, to=to, actor=actor, reason=reason, only_from=only_from)
+    return refused
 
 
 def _record_refusal(

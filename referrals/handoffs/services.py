@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 
 from accounts.models import User
+from referrals.errors import Blocker
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import registry as handoffs_registry
-from referrals.handoffs.lifecycle import HandoffAction, _move, _record_refusal, handoff_lock
+from referrals.handoffs.lifecycle import (
+    HandoffAction,
+    _move,
+    _record_refusal,
+    handoff_lock,
+    handoff_move_locked,
+)
 from referrals.handoffs.models import (
     OPEN_STATUSES,
     TrainerHandoff,
@@ -82,6 +89,17 @@ def handoff_reject(*, handoff: TrainerHandoff, actor: User, reason: str) -> Trai
 def handoff_start(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
     """accepted -> in-progress: the first session took place."""
     return _take(handoffs_registry.ACTIONS["start"], handoff=handoff, actor=actor)
+
+
+def handoff_start_locked(*, handoff: TrainerHandoff, actor: User) -> list[Blocker]:
+    """`handoff_start` inside the caller's transaction, on the referral it locked (`handoff_lock`): the
+    first session logged starts it (progress.services.session_log). The same checks and event as the start
+    action; when the referral is no longer eligible the refusal is recorded as start's and its blockers
+    returned (the caller commits and raises NoLongerEligible), otherwise []."""
+    action = handoffs_registry.ACTIONS["start"]
+    return handoff_move_locked(
+        handoff=handoff, actor=actor, to=action.to, only_from=action.sources, recheck=action.name
+    )
 
 
 def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:

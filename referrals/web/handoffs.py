@@ -40,6 +40,7 @@ from referrals.handoffs.models import OPEN_STATUSES, HandoffEvent, TrainerHandof
 from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
 from referrals.web import forms as web_forms
+from referrals.web import progress as web_progress
 from referrals.web.common import S, _deny_unless, _get
 
 # --- discharge -----------------------------------------------------------------------------------------
@@ -222,6 +223,7 @@ def _render_handoff(
         "concern_form": bound.get("concern") or web_forms.concern_form(),
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
+        "progress": web_progress.sessions_section(request, handoff),
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 

@@ -21,14 +21,19 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
 from referrals.care.models import Consent, TreatmentPlan
 from referrals.concerns import services as concerns_services
 from referrals.concerns.models import Concern
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
+from referrals.progress import services as progress_services
+from referrals.progress.models import SessionLog
 from tests import factories as f
 from tests.conftest import World
 
@@ -73,6 +78,8 @@ class Objects:
     notification: Notification
     token: ApiToken
     concern: Concern
+    accepted: TrainerHandoff  # another patient's referral, accepted: sessions are logged on it
+    session: SessionLog
 
     @property
     def patient_id(self) -> str:
@@ -88,6 +95,7 @@ class Case:
     data: dict[str, Any] = field(default_factory=dict)
     query: Callable[[Objects], dict[str, str]] | None = None
     label: str = ""
+    get_too: bool = False  # the URL also answers GET (a form page, a list that creates): its own case
 
     @property
     def id(self) -> str:
@@ -132,6 +140,14 @@ def concern(o: Objects) -> dict[str, Any]:
 
 def api_concern(o: Objects) -> dict[str, Any]:
     return {"id": str(o.handoff.public_id), "concern_id": str(o.concern.public_id)}
+
+
+def accepted(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.accepted.public_id}
+
+
+def session(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.session.public_id}
 
 
 def notification(o: Objects) -> dict[str, Any]:
@@ -259,6 +275,24 @@ CASES: tuple[Case, ...] = (
         method="post",
         label="handoff_action[unknown]",
     ),
+    # --- pages: sessions (logged on the accepted referral)
+    Case("session_list", accepted, HANDOFF_PAGE),
+    Case("session_create", accepted, (403, 404, 200, 404, 404, 404, 302), label="session_create[form]"),
+    Case(
+        "session_create",
+        accepted,
+        (403, 404, 302, 404, 404, 404, 302),
+        method="post",
+        data={
+            "session_date": "today",  # replaced by today's date (session_post_data)
+            "attendance": "no_show",
+            "ex-TOTAL_FORMS": "0",
+            "ex-INITIAL_FORMS": "0",
+        },
+        label="session_create[post]",
+        get_too=True,
+    ),
+    Case("session_detail", session, HANDOFF_PAGE),
     # --- pages: notifications
     Case("notification_list", none, OWN_LIST_PAGE),
     Case("notification_mark_all_read", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
@@ -361,6 +395,18 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"note": "Seen in clinic."},
     ),
+    # --- API: sessions
+    Case("api:handoff_sessions", api_id(lambda o: o.accepted.public_id), HANDOFF_API),
+    Case(
+        "api:handoff_sessions",
+        api_id(lambda o: o.accepted.public_id),
+        (403, 404, 201, 404, 404, 404, 401),
+        method="post",
+        data={"session_date": "today", "attendance": "no_show"},
+        label="api:handoff_sessions[post]",
+        get_too=True,
+    ),
+    Case("api:session_detail", api_id(lambda o: o.session.public_id), HANDOFF_API),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
@@ -405,6 +451,21 @@ def objects(
     raised = concerns_services.handoff_raise_concern(
         handoff=requested, actor=world.trainer, text="Sharp pain."
     )
+    other_patient = f.PatientFactory(clinic=patient.clinic, full_name="Robin Client")
+    other_plan = f.PlanFactory(patient=other_patient, physiotherapist=world.physio)
+    f.PlanExerciseFactory(plan=other_plan)
+    f.ConsentFactory(patient=other_patient, gym=world.gym, recorded_by=world.physio)
+    taken = handoffs_sending.plan_discharge(
+        plan=other_plan, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
+    handoffs_services.handoff_accept(handoff=taken, actor=world.trainer)
+    logged = progress_services.session_log(
+        handoff=taken,
+        actor=world.trainer,
+        session_date=timezone.localdate(),
+        attendance=SessionLog.Attendance.ATTENDED,
+        exercises=[],
+    )
     return Objects(
         world=world,
         handoff=requested,
@@ -413,6 +474,8 @@ def objects(
         notification=Notification.objects.get(recipient=world.trainer, event__handoff=requested),
         token=token,
         concern=Concern.objects.get(event=raised),
+        accepted=taken,
+        session=logged,
     )
 
 
@@ -431,7 +494,11 @@ def test_access_matrix(case: Case, objects: Objects, request: pytest.FixtureRequ
     if query and case.method == "get":
         url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     data = {**case.data, **query} if case.method == "post" else case.data
-    case = Case(case.url_name, case.kwargs, case.expected, case.method, data, case.query, case.label)
+    if data.get("session_date") == "today":
+        data = {**data, "session_date": timezone.localdate().isoformat()}
+    case = Case(
+        case.url_name, case.kwargs, case.expected, case.method, data, case.query, case.label, case.get_too
+    )
     wrong: list[str] = []
     for persona, expected in zip(PERSONAS, case.expected, strict=True):
         client = Client()
@@ -442,7 +509,7 @@ def test_access_matrix(case: Case, objects: Objects, request: pytest.FixtureRequ
             transaction.set_rollback(True)
         if got != expected:
             wrong.append(f"{persona}: {case.method.upper()} got {got}, expected {expected}")
-        if case.method == "post":
+        if case.method == "post" and not case.get_too:
             # The same URL asked with GET: not allowed for anyone logged in, login first for anonymous.
             anonymous_get = 401 if case.is_api else 302
             expected_get = anonymous_get if persona == "anonymous" else 405
