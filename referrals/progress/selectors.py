@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs.models import TrainerHandoff
 from referrals.progress import policies as progress_policies
-from referrals.progress.models import SessionLog
+from referrals.progress.models import SessionExercise, SessionLog
 
 
 def _sessions() -> QuerySet[SessionLog]:
     return (
         SessionLog.objects.select_related("logged_by", "concern")
-        .prefetch_related("exercises")
+        .prefetch_related(Prefetch("exercises", SessionExercise.objects.select_related("exercise")))
         .order_by("-session_date", "-id")
     )
 
