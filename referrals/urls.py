@@ -5,6 +5,7 @@ from referrals.web import handoffs as web_handoffs
 from referrals.web import home as web_home
 from referrals.web import notify as web_notify
 from referrals.web import plans as web_plans
+from referrals.web import reports as web_reports
 
 urlpatterns = [
     path("", web_home.home, name="home"),
@@ -39,6 +40,11 @@ urlpatterns = [
         web_handoffs.concern_resolve,
         name="concern_resolve",
     ),
+    # progress reports (before the actions' catch-all below)
+    path("handoffs/<uuid:public_id>/reports/new/", web_reports.report_new, name="report_new"),
+    path("reports/<uuid:public_id>/", web_reports.report_detail, name="report_detail"),
+    path("reports/<uuid:public_id>/acknowledge/", web_reports.report_acknowledge, name="report_acknowledge"),
+    path("reports/<uuid:public_id>/replies/", web_reports.report_reply, name="report_reply"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("notifications/", web_notify.notification_list, name="notification_list"),
     path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),

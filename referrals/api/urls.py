@@ -8,6 +8,7 @@ from referrals.api import concerns as api_concerns
 from referrals.api import handoffs as api_handoffs
 from referrals.api import library as api_library
 from referrals.api import notify as api_notify
+from referrals.api import reports as api_reports
 
 app_name = "api"
 
@@ -48,6 +49,14 @@ urlpatterns = [
         api_concerns.ConcernResolveApi.as_view(),
         name="handoff_concern_resolve",
     ),
+    path(
+        "handoffs/<str:id>/reports/", api_reports.HandoffReportListCreateApi.as_view(), name="handoff_reports"
+    ),
+    path("reports/<str:id>/", api_reports.ReportDetailApi.as_view(), name="report_detail"),
+    path(
+        "reports/<str:id>/acknowledge/", api_reports.ReportAcknowledgeApi.as_view(), name="report_acknowledge"
+    ),
+    path("reports/<str:id>/replies/", api_reports.ReportReplyListCreateApi.as_view(), name="report_replies"),
     path("notifications/", api_notify.NotificationListApi.as_view(), name="notification_list"),
     path(
         "notifications/read-all/", api_notify.NotificationReadAllApi.as_view(), name="notification_read_all"

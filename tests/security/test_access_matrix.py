@@ -21,14 +21,19 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
 from referrals.care.models import Consent, TreatmentPlan
 from referrals.concerns import services as concerns_services
 from referrals.concerns.models import Concern
+from referrals.handoffs import sending as handoffs_sending
+from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
+from referrals.progress import reports as progress_reports
+from referrals.progress.models import ProgressReport
 from tests import factories as f
 from tests.conftest import World
 
@@ -73,6 +78,9 @@ class Objects:
     notification: Notification
     token: ApiToken
     concern: Concern
+    # an accepted referral (of a third plan) and its trainer's progress report
+    accepted: TrainerHandoff
+    report: ProgressReport
 
     @property
     def patient_id(self) -> str:
@@ -132,6 +140,14 @@ def concern(o: Objects) -> dict[str, Any]:
 
 def api_concern(o: Objects) -> dict[str, Any]:
     return {"id": str(o.handoff.public_id), "concern_id": str(o.concern.public_id)}
+
+
+def accepted(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.accepted.public_id}
+
+
+def report(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.report.public_id}
 
 
 def notification(o: Objects) -> dict[str, Any]:
@@ -259,6 +275,17 @@ CASES: tuple[Case, ...] = (
         method="post",
         label="handoff_action[unknown]",
     ),
+    # --- pages: progress reports (the referral's trainer writes; the clinic's PTs read and answer)
+    Case("report_new", accepted, (403, 404, 200, 404, 404, 404, 302)),
+    Case("report_detail", report, HANDOFF_PAGE),
+    Case("report_acknowledge", report, (302, 404, 403, 404, 404, 404, 302), method="post"),
+    Case(
+        "report_reply",
+        report,
+        (302, 404, 302, 404, 404, 404, 302),
+        method="post",
+        data={"text": "Thanks: keep the load where it is."},
+    ),
     # --- pages: notifications
     Case("notification_list", none, OWN_LIST_PAGE),
     Case("notification_mark_all_read", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
@@ -361,6 +388,12 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"note": "Seen in clinic."},
     ),
+    # --- API: progress reports
+    Case("api:handoff_reports", api_id(lambda o: o.accepted.public_id), HANDOFF_API),
+    # (who may POST a report or a reply: tests/progress/test_report_api.py, per persona)
+    Case("api:report_detail", api_id(lambda o: o.report.public_id), HANDOFF_API),
+    Case("api:report_acknowledge", api_id(lambda o: o.report.public_id), CLINIC_ACTION_API, method="post"),
+    Case("api:report_replies", api_id(lambda o: o.report.public_id), HANDOFF_API),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
@@ -405,6 +438,21 @@ def objects(
     raised = concerns_services.handoff_raise_concern(
         handoff=requested, actor=world.trainer, text="Sharp pain."
     )
+    third = f.PlanFactory(patient=patient, physiotherapist=world.physio)
+    f.PlanExerciseFactory(plan=third)
+    taken = handoffs_sending.plan_discharge(
+        plan=third, trainer=world.trainer, gym=world.gym, actor=world.physio
+    )
+    handoffs_services.handoff_accept(handoff=taken, actor=world.trainer)
+    today = timezone.localdate()
+    written = progress_reports.report_submit(
+        handoff=taken,
+        actor=world.trainer,
+        period_start=today,
+        period_end=today,
+        impressions="Fine.",
+        goals=["met"],
+    )
     return Objects(
         world=world,
         handoff=requested,
@@ -413,6 +461,8 @@ def objects(
         notification=Notification.objects.get(recipient=world.trainer, event__handoff=requested),
         token=token,
         concern=Concern.objects.get(event=raised),
+        accepted=taken,
+        report=written,
     )
 
 
