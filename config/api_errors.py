@@ -45,6 +45,8 @@ CONFLICTS = {
     "`detail` per reason: partnership ended, credential expired, trainer deactivated or no longer at the "
     "gym); the clinic is told",
     "concern_already_resolved": "the concern was resolved already",
+    "report_required": "a referral is completed only after its trainer submitted a progress report marked "
+    "`final` (POST /api/v1/handoffs/{id}/reports/ with `final: true`)",
     "duplicate_patient": "a patient with this full name and date of birth is already in the clinic "
     "(`existing_patient` is their id); send `confirm_distinct: true` if this is a different person",
 }

@@ -70,3 +70,10 @@ class NoLongerEligible(SendBlocked):
     refusal itself is recorded on the referral and the physiotherapist is told."""
 
     code = "no_longer_eligible"
+
+
+class ReportRequired(DomainError):
+    """A referral is completed only once its trainer submitted a progress report marked final (maps to
+    409): the physiotherapist gets the last figures and the goals' assessment before the loop closes."""
+
+    code = "report_required"

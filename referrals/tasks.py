@@ -81,3 +81,12 @@ def review_eligibility() -> int:
     from referrals.handoffs import services as handoffs_services
 
     return len(handoffs_services.handoff_review_eligibility())
+
+
+@shared_task(ignore_result=True)
+def notify_reports_overdue() -> int:
+    """Daily: the referrals whose progress report is overdue have their clinic and trainer told, once per
+    due date (progress.reports.reports_overdue_notify: idempotent, a second run tells nobody again)."""
+    from referrals.progress import reports as progress_reports
+
+    return len(progress_reports.reports_overdue_notify())

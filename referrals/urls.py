@@ -6,6 +6,7 @@ from referrals.web import home as web_home
 from referrals.web import notify as web_notify
 from referrals.web import plans as web_plans
 from referrals.web import progress as web_progress
+from referrals.web import reports as web_reports
 
 urlpatterns = [
     path("", web_home.home, name="home"),
@@ -43,6 +44,11 @@ urlpatterns = [
     path("handoffs/<uuid:public_id>/sessions/", web_progress.session_list, name="session_list"),
     path("handoffs/<uuid:public_id>/sessions/new/", web_progress.session_create, name="session_create"),
     path("sessions/<uuid:public_id>/", web_progress.session_detail, name="session_detail"),
+    # progress reports (before the actions' catch-all below)
+    path("handoffs/<uuid:public_id>/reports/new/", web_reports.report_new, name="report_new"),
+    path("reports/<uuid:public_id>/", web_reports.report_detail, name="report_detail"),
+    path("reports/<uuid:public_id>/acknowledge/", web_reports.report_acknowledge, name="report_acknowledge"),
+    path("reports/<uuid:public_id>/replies/", web_reports.report_reply, name="report_reply"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("notifications/", web_notify.notification_list, name="notification_list"),
     path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),

@@ -26,6 +26,7 @@ from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandof
 from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login_with_second_factor, make_trainer
+from tests.progress.factories_reports import submit_final_report
 
 REGISTERED: list[type[Model]] = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
@@ -366,6 +367,7 @@ def test_the_cancel_action_warns_about_a_completed_handoff_and_leaves_it(
     admin_client: Client, requested: TrainerHandoff, world: World
 ) -> None:
     handoffs_services.handoff_accept(handoff=requested, actor=world.trainer)
+    submit_final_report(requested, world.trainer)
     handoffs_services.handoff_complete(handoff=requested, actor=world.trainer, summary="Goals met.")
     requested.refresh_from_db()
     before = (requested.status, requested.status_reason, requested.updated_at, requested.events.count())
@@ -393,6 +395,7 @@ def test_the_cancel_action_cancels_what_it_can_and_reports_the_rest(
 ) -> None:
     other = sent_handoff(world)
     handoffs_services.handoff_accept(handoff=other, actor=other.trainer)
+    submit_final_report(other, other.trainer)
     handoffs_services.handoff_complete(handoff=other, actor=other.trainer)
     response = admin_client.post(
         admin_url(TrainerHandoff, "changelist"),

@@ -25,6 +25,7 @@ from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import World, login
+from tests.progress.factories_reports import submit_final_report
 from tests.test_views import url
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +180,7 @@ def test_an_unresolved_concern_stays_on_the_pt_home_whatever_happens_to_the_refe
     elif then == "fail":
         handoffs_services.handoff_fail(handoff=in_progress, actor=world.trainer, reason="Stopped coming")
     else:
+        submit_final_report(in_progress, world.trainer)
         handoffs_services.handoff_complete(handoff=in_progress, actor=world.trainer)
     home = login(client, world.physio)
     assert _home_concerns(home) == [concern]

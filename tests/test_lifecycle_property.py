@@ -1,6 +1,7 @@
 """The referral life cycle as a state machine (hypothesis) in which the world changes between steps.
 
-Steps: the referral actions through the services (send, accept, reject, start, hold, resume, complete, fail,
+Steps: the referral actions through the services (send, accept, reject, start, hold, resume, complete (after
+the final progress report), fail,
 cancel, enter in error, offer again), and changes of the world: a partnership ended or restored, a trainer
 deactivated, reactivated or moved to another gym, a PT leaving a clinic (with or without a colleague) or
 joining one, consent withdrawn or recorded again, a certification or CPR/AED expiring or left unverified
@@ -20,6 +21,7 @@ A clinic keeps at least one active PT throughout (a clinic with nobody left can 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from typing import Any
 
@@ -42,7 +44,9 @@ from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import OPEN_STATUSES, HandoffEvent, HandoffStatus, TrainerHandoff
 from referrals.notify.models import Notification
+from referrals.progress.models import ProgressReport
 from tests import factories as f
+from tests.progress.factories_reports import submit_final_report
 
 S = HandoffStatus
 P = TreatmentPlan.Status
@@ -254,6 +258,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
             return
         eligible = oracle_eligible(handoff)
         kwargs = {"reason": f"reason for {step}"} if step in ("reject", "hold", "fail") else {}
+        if step == "complete":  # the final progress report first, when the trainer may still write it
+            with contextlib.suppress(DomainError, ValidationError):
+                submit_final_report(handoff, fresh(handoff.trainer))
         try:
             handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=fresh(handoff.trainer), **kwargs)
         except NoLongerEligible:
@@ -264,6 +271,8 @@ class ReferralLifecycle(RuleBasedStateMachine):
             return
         if step in TAKES_ON:
             assert eligible, f"{step} went through for an ineligible trainer"
+        if step == "complete":
+            assert ProgressReport.objects.filter(handoff=handoff, final=True).exists(), "completed unreported"
 
     @rule(which=index, step=st.sampled_from(sorted(TAKES_ON)))
     def trainer_takes_on(self, which: int, step: str) -> None:

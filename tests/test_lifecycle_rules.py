@@ -34,6 +34,7 @@ from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandof
 from referrals.notify.models import Notification, OutboxMessage
 from tests import factories as f
 from tests.conftest import World, login, make_physio, make_trainer
+from tests.progress.factories_reports import submit_final_report
 
 S = HandoffStatus
 P = TreatmentPlan.Status
@@ -402,6 +403,7 @@ def test_a_completed_referral_completes_the_plan_which_cannot_be_sent_again(
     world: World, requested: TrainerHandoff, other_trainer: User
 ) -> None:
     handoff = act("accept", requested, world.trainer)
+    submit_final_report(handoff, world.trainer)
     act("complete", handoff, world.trainer, summary="Goals met.")
     plan = plan_of(requested)
     assert plan.status == P.COMPLETED
@@ -422,7 +424,8 @@ def test_a_completed_referral_completes_the_plan_which_cannot_be_sent_again(
 def test_the_discharge_page_of_a_completed_plan_offers_no_trainer(
     client: Client, world: World, requested: TrainerHandoff
 ) -> None:
-    act("complete", act("accept", requested, world.trainer), world.trainer, summary="Goals met.")
+    submit_final_report(act("accept", requested, world.trainer), world.trainer)
+    act("complete", requested, world.trainer, summary="Goals met.")
     response = login(client, world.physio).get(reverse("plan_discharge", args=[world.plan.public_id]))
     content = response.content.decode()
     assert response.status_code == 200 and 'data-testid="plan-completed"' in content

@@ -23,6 +23,7 @@ from referrals.notify import wording as notify_wording
 from referrals.notify.models import Notification
 from referrals.web import handoffs as web_handoffs
 from tests.conftest import World, login
+from tests.progress.factories_reports import submit_final_report
 
 S = HandoffStatus
 NAMES = [
@@ -123,6 +124,8 @@ def test_the_notification_of_each_action_is_titled_and_addressed_by_its_entry(
     for step in PATHS[name]:
         action = handoffs_registry.ACTIONS[step]
         actor = world.physio if action.side == "clinic" else world.trainer
+        if step == "complete":  # completing needs the final progress report first
+            submit_final_report(handoff, world.trainer)
         with django_capture_on_commit_callbacks(execute=True):
             handoff = handoffs_services.HANDOFF_ACTIONS[step](
                 handoff=handoff, actor=actor, **action.text_kwargs(f"text for {step}")

@@ -20,8 +20,10 @@ from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
 from referrals.notify.models import Notification, OutboxMessage
+from referrals.progress.policies import REPORTABLE_STATUSES
 from tests import factories as f
 from tests.conftest import World
+from tests.progress.factories_reports import submit_final_report
 
 S = HandoffStatus
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,8 @@ def walk(world: World, handoff: TrainerHandoff, *steps: str) -> TrainerHandoff:
         kwargs: dict[str, Any] = {}
         if step in ("reject", "hold", "fail", "cancel"):
             kwargs["reason"] = f"reason for {step}"
+        if step == "complete" and handoff.status in REPORTABLE_STATUSES:
+            submit_final_report(handoff, world.trainer)  # completing needs the final progress report
         handoff = handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=actor, **kwargs)
     return handoff
 
@@ -73,9 +77,12 @@ def test_every_legal_transition_reaches_its_status_and_logs_one_event_per_move(
     handoff = walk(world, draft, *steps)
     handoff.refresh_from_db()
     assert handoff.status == final
-    events = list(handoff.events.order_by("created_at", "id"))
-    # One creation event plus one per move, chained from -> to without gaps.
+    events = list(handoff.events.filter(kind=HandoffEvent.Kind.TRANSITION).order_by("created_at", "id"))
+    # One creation event plus one per move, chained from -> to without gaps (and the final report's).
     assert len(events) == len(steps) + 1
+    reports = handoff.events.filter(kind=HandoffEvent.Kind.REPORT_SUBMITTED).count()
+    assert reports == (1 if "complete" in steps else 0)
+    assert handoff.events.count() == len(events) + reports
     assert events[0].from_status == "" and events[0].to_status == S.DRAFT
     for before, after in itertools.pairwise(events):
         assert after.from_status == before.to_status
@@ -219,6 +226,7 @@ def test_completed_summary_is_kept_on_the_event_not_as_a_status_reason(
     world: World, requested: TrainerHandoff
 ) -> None:
     handoff = walk(world, requested, "accept", "start")
+    submit_final_report(handoff, world.trainer)
     handoff = handoffs_services.handoff_complete(
         handoff=handoff, actor=world.trainer, summary="12 sessions, goals met"
     )
@@ -504,8 +512,17 @@ def test_who_is_told_of_each_transition(world: World, draft: TrainerHandoff) -> 
     assert _recipients(handoff, S.REQUESTED) == trainer
     for status in (S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD, S.COMPLETED):
         assert _recipients(handoff, status) == physio, status
+    # the final progress report before completing tells the physiotherapist too
+    assert (
+        set(
+            Notification.objects.filter(event__kind=HandoffEvent.Kind.REPORT_SUBMITTED).values_list(
+                "recipient_id", flat=True
+            )
+        )
+        == physio
+    )
     # every in-app notification has exactly one email outbox row beside it
-    assert OutboxMessage.objects.count() == Notification.objects.count() == 6
+    assert OutboxMessage.objects.count() == Notification.objects.count() == 7
 
 
 @pytest.mark.parametrize("action", ["cancel", "enter_in_error"])

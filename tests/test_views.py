@@ -743,16 +743,27 @@ def test_trainer_walks_a_referral_to_completion(
         ("start", "", "in-progress"),
         ("hold", "Knee swelling", "on-hold"),
         ("resume", "", "in-progress"),
-        ("complete", "Twelve sessions, back to hiking", "completed"),
     ]:
         response = act(client, requested, action, text)
         assert response.status_code == 302, (action, response.content[:300])
         requested.refresh_from_db()
         assert requested.status == status
+    # completing asks for the final progress report first: a message, the status unchanged
+    refused = act(client, requested, "complete", "Twelve sessions, back to hiking")
+    assert "Write the final progress report first" in client.get(refused["Location"]).content.decode()
+    requested.refresh_from_db()
+    assert requested.status == "in-progress"
+    today = timezone.localdate().isoformat()
+    report = {"period_start": today, "period_end": today, "impressions": "Back to hiking.", "final": "on"}
+    sent = client.post(reverse("report_new", args=[requested.public_id]), {**report, "goal_0": "met"})
+    assert sent.status_code == 302, sent.content[:500]
+    response = act(client, requested, "complete", "Twelve sessions, back to hiking")
+    requested.refresh_from_db()
+    assert requested.status == "completed"
     last = requested.events.order_by("created_at", "id").last()
     assert last is not None and last.text == "Twelve sessions, back to hiking"
     page = client.get(url("handoff_detail", requested)).content.decode()
-    assert page.count('data-testid="event"') == 7
+    assert page.count('data-testid="event"') == 8  # the report's event too
 
 
 def test_declining_without_a_reason_is_a_field_error(

@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.tasks.review_eligibility",
         "schedule": timedelta(hours=24),
     },
+    # a progress report overdue: the clinic and the trainer told once per due date
+    "notify-reports-overdue": {
+        "task": "referrals.tasks.notify_reports_overdue",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 # --- Outbox delivery ------------------------------------------------------------------------------------
@@ -348,6 +353,7 @@ SPECTACULAR_SETTINGS = {
         "HandoffStatusEnum": "referrals.models.HandoffStatus",
         "BodyRegionEnum": "referrals.models.BodyRegion",
         "ConsentScopeEnum": "referrals.models.Consent.Scope",
+        "GoalStatusEnum": "referrals.models.ProgressReport.GoalStatus",
     },
     # Swagger UI and its assets are served from this site (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -9,6 +9,7 @@ from referrals.api import handoffs as api_handoffs
 from referrals.api import library as api_library
 from referrals.api import notify as api_notify
 from referrals.api import progress as api_progress
+from referrals.api import reports as api_reports
 
 app_name = "api"
 
@@ -55,6 +56,11 @@ urlpatterns = [
         name="handoff_sessions",
     ),
     path("sessions/<str:id>/", api_progress.SessionDetailApi.as_view(), name="session_detail"),
+        "handoffs/<str:id>/reports/", api_reports.HandoffReportListCreateApi.as_view(), name="handoff_reports"
+    path("reports/<str:id>/", api_reports.ReportDetailApi.as_view(), name="report_detail"),
+    path(
+        "reports/<str:id>/acknowledge/", api_reports.ReportAcknowledgeApi.as_view(), name="report_acknowledge"
+    path("reports/<str:id>/replies/", api_reports.ReportReplyListCreateApi.as_view(), name="report_replies"),
     path("notifications/", api_notify.NotificationListApi.as_view(), name="notification_list"),
     path(
         "notifications/read-all/", api_notify.NotificationReadAllApi.as_view(), name="notification_read_all"

@@ -52,6 +52,8 @@ from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.library.models import Exercise
+from referrals.progress import reports as progress_reports
+from referrals.progress.models import ProgressReport
 
 
 class Seeder:
@@ -266,6 +268,17 @@ class Seeder:
 
     def _completed(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
         handoff = self._started(plan, physio, scenario.trainer)
+        # completing needs the final progress report (progress.reports)
+        draft = progress_reports.report_compose(handoff=handoff)
+        progress_reports.report_submit(
+            handoff=handoff,
+            actor=self.users[scenario.trainer],
+            period_start=draft.period_start,
+            period_end=draft.period_end,
+            impressions=scenario.notes["complete"],
+            goals=[ProgressReport.GoalStatus.MET] * len(draft.goals),
+            final=True,
+        )
         handoffs_services.handoff_complete(
             handoff=handoff, actor=self.users[scenario.trainer], summary=scenario.notes["complete"]
         )

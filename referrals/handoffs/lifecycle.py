@@ -31,6 +31,7 @@ from referrals.handoffs.models import (
 )
 from referrals.notify.models import HANDOFF_EVENT_KIND, event_source_key
 from referrals.notify.services import notify
+from referrals.progress.models import ProgressReport
 
 S = HandoffStatus
 
@@ -86,7 +87,13 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     elif kind in (HandoffEvent.Kind.CONCERN_ACKNOWLEDGED, HandoffEvent.Kind.CONCERN_RESOLVED):
         # the answer to a concern goes to the trainer who raised it (only the referral's trainer can)
         trainer_told = True
-    else:
+    elif kind == HandoffEvent.Kind.REPORT_ACKNOWLEDGED:
+        trainer_told = True  # the trainer who wrote it learns it was read
+    elif kind == HandoffEvent.Kind.REPORT_REPLY:
+        # the other side: the trainer hears of the clinic's reply, the clinic of the trainer's answer
+        from_trainer = event.actor_id is not None and event.actor_id == handoff.trainer_id
+        trainer_told, clinic_told = not from_trainer, from_trainer
+    else:  # a concern, a refusal, a progress report submitted: the clinic
         clinic_told = True
     people: list[User] = []
     if trainer_told and _is_active_trainer(handoff.trainer, handoff.gym_id):
@@ -116,6 +123,17 @@ def _is_active_trainer(user: User, gym_id: int) -> bool:
             user_id=user.pk, organization_id=gym_id, role=Membership.Role.TRAINER
         ).exists()
     )
+
+
+def clinic_recipients(handoff: TrainerHandoff) -> list[User]:
+    """Who of the clinic hears of a referral's business (`_clinic_recipients`): for other areas' notices
+    (a report overdue)."""
+    return _clinic_recipients(handoff)
+
+
+def trainer_recipients(handoff: TrainerHandoff) -> list[User]:
+    """The referral's trainer while an active trainer at its gym, else nobody."""
+    return [handoff.trainer] if _is_active_trainer(handoff.trainer, handoff.gym_id) else []
 
 
 def _clinic_recipients(handoff: TrainerHandoff) -> list[User]:
@@ -150,11 +168,12 @@ def handoff_record_event(
     text: str = "",
     urgent: bool = False,
     regarding: Concern | None = None,
+    report: ProgressReport | None = None,
     notify: bool = True,
 ) -> HandoffEvent:
     """Append the audit row and, in the same transaction, the notifications it causes (none with
     `notify=False`: the caller tells people once, with `handoff_event_notify`, for a step that appends two
-    events).
+    events). `report`: the progress report a report event is about.
     `actor=None`: the system did it (a timer, the daily review)."""
     event = HandoffEvent.objects.create(
         handoff=handoff,
@@ -165,6 +184,7 @@ def handoff_record_event(
         text=text,
         urgent=urgent,
         regarding=regarding,
+        report=report,
     )
     if notify:
         handoff_event_notify(handoff, event)

@@ -205,6 +205,8 @@ ACTIONS: Mapping[str, HandoffAction] = _registry(
             recipients=TELL_CLINIC,
             text_arg="summary",
             text_label="Summary",
+            # a progress report marked final first (progress.reports.report_submit)
+            conflicts=("report_required",),
         ),
         HandoffAction(
             name="fail",

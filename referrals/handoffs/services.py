@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from referrals.errors import Blocker
+from referrals.errors import ReportRequired
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs.lifecycle import (
@@ -17,12 +18,16 @@ from referrals.handoffs.lifecycle import (
     _record_refusal,
     handoff_lock,
     handoff_move_locked,
+    _check_actor,
+    _check_source,
+    handoff_transition,
 )
 from referrals.handoffs.models import (
     OPEN_STATUSES,
     TrainerHandoff,
 )
 from referrals.handoffs.sending import handoff_send
+from referrals.progress import report_selectors
 
 
 def handoff_review_eligibility() -> list[TrainerHandoff]:
@@ -112,7 +117,22 @@ def handoff_resume(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:
 
 
 def handoff_complete(*, handoff: TrainerHandoff, actor: User, summary: str = "") -> TrainerHandoff:
-    return _take(handoffs_registry.ACTIONS["complete"], handoff=handoff, actor=actor, text=summary)
+    """accepted, in progress or on hold -> completed, once the trainer submitted a progress report marked
+    final (else ReportRequired, nothing changes): checked under the referral's lock, after who may and
+    from where, so a wrong user or status is told that first."""
+    action = handoffs_registry.ACTIONS["complete"]
+    with transaction.atomic():
+        locked = handoff_lock(handoff)
+        _check_actor(handoff=locked, to=action.to, actor=actor)
+        _check_source(handoff=locked, to=action.to, only_from=action.sources)
+        if not report_selectors.report_final_exists(handoff=locked):
+            raise ReportRequired(
+                "Write the final progress report first: a referral is completed with its last report."
+            )
+        handoff_transition(
+            handoff=locked, to=action.to, actor=actor, reason=summary, only_from=action.sources
+        )
+    return locked
 
 
 def handoff_fail(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:

@@ -73,6 +73,43 @@ HANDOFF_EVENT = register_kind(
 )
 
 
+# A referral's progress report is overdue (progress.reports.reports_overdue_notify): the clinic's
+# physiotherapists and the trainer, each with their own title; one source key per referral and due date.
+REPORT_OVERDUE_KIND = "report_overdue"
+
+
+def report_overdue_source_key(handoff_id: int, due: object) -> str:
+    return f"report-overdue:{handoff_id}:{due}"
+
+
+def report_overdue_title(handoff: TrainerHandoff, *, for_trainer: bool) -> str:
+    """No patient, nothing clinical: whose report and where."""
+    if for_trainer:
+        clinic = (
+            handoff.plan.patient.clinic.name
+            if handoffs_policies.Shown.CLINIC in TITLE_SHOWS
+            else "the clinic"
+        )
+        return clip_title(f"A progress report for a referral of {clinic} is overdue")
+    return clip_title(f"A progress report from {handoff.trainer.full_name} at {handoff.gym.name} is overdue")
+
+
+def _report_overdue_title(handoff: TrainerHandoff | None, event: HandoffEvent | None) -> str:
+    if handoff is None:
+        return "A progress report is overdue"
+    return report_overdue_title(handoff, for_trainer=False)
+
+
+REPORT_OVERDUE = register_kind(
+    NotificationKind(
+        name=REPORT_OVERDUE_KIND,
+        title=_report_overdue_title,
+        link=handoff_link,
+        told="progress.reports.reports_overdue_notify: the clinic's physiotherapists and the trainer",
+    )
+)
+
+
 # --- wording -------------------------------------------------------------------------------------------
 
 
@@ -117,6 +154,15 @@ def _title(event: HandoffEvent) -> str:
                 "the trainer is no longer eligible"
             )
         return f"{trainer} could not go on with a referral: the trainer is no longer eligible"
+    if event.kind == HandoffEvent.Kind.REPORT_SUBMITTED:
+        final = getattr(event.report, "final", False) if event.report_id is not None else False
+        return f"A {'final ' if final else ''}progress report from {trainer}"
+    if event.kind == HandoffEvent.Kind.REPORT_ACKNOWLEDGED:
+        return f"{clinic} acknowledged your progress report"
+    if event.kind == HandoffEvent.Kind.REPORT_REPLY:
+        if event.actor_id is not None and event.actor_id == handoff.trainer_id:
+            return f"{trainer} answered about a progress report"
+        return f"{clinic} replied to your progress report"
     if event.kind == HandoffEvent.Kind.HANDOVER:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
     if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:

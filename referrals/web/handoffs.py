@@ -27,6 +27,7 @@ from referrals.errors import (
     InvalidTransition,
     NoLongerEligible,
     NotPermitted,
+    ReportRequired,
     SendBlocked,
 )
 from referrals.handoffs import eligibility as handoffs_eligibility
@@ -41,6 +42,7 @@ from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
 from referrals.web import forms as web_forms
 from referrals.web import progress as web_progress
+from referrals.web import reports as web_reports
 from referrals.web.common import S, _deny_unless, _get
 
 # --- discharge -----------------------------------------------------------------------------------------
@@ -224,6 +226,7 @@ def _render_handoff(
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
         "progress": web_progress.sessions_section(request, handoff),
+        **web_reports.reports_section_context(user, handoff),
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 
@@ -266,7 +269,7 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
     except NoLongerEligible as exc:
         for blocker in exc.blockers:
             messages.error(request, f"Not done: {blocker.message} The physiotherapist has been told.")
-    except InvalidTransition as exc:
+    except (InvalidTransition, ReportRequired) as exc:
         messages.error(request, exc.message)
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from referrals.handoffs.models import HandoffEvent, TrainerHandoff
 from referrals.notify.models import Notification
@@ -52,13 +53,26 @@ def test_the_happy_path_accept_start_hold_resume_complete(clients: Any, requeste
         ("start", None, "in-progress"),
         ("hold", {"reason": "Knee flared up."}, "on-hold"),
         ("resume", None, "in-progress"),
-        ("complete", {"summary": "12 sessions, goals met."}, "completed"),
     ]
     for action, body, status in steps:
         response = post(trainer, requested, action, body)
         assert response.status_code == 200, (action, response.content)
         assert response.json()["status"] == status
-    events = HandoffEvent.objects.filter(handoff=requested).order_by("created_at", "id")
+    # completing needs the final progress report: a 409 until the trainer sent one
+    summary = {"summary": "12 sessions, goals met."}
+    assert_error(post(trainer, requested, "complete", summary), 409, "report_required")
+    report = {
+        "period_start": timezone.localdate().isoformat(),
+        "period_end": timezone.localdate().isoformat(),
+        "impressions": "Goals met.",
+        "goals": ["met"],
+        "final": True,
+    }
+    created = trainer.post(f"{API}/handoffs/{requested.public_id}/reports/", report, format="json")
+    assert created.status_code == 201, created.content
+    response = post(trainer, requested, "complete", summary)
+    assert response.status_code == 200 and response.json()["status"] == "completed"
+    events = HandoffEvent.objects.filter(handoff=requested, kind="transition").order_by("created_at", "id")
     assert [e.to_status for e in events] == [
         "draft", "requested", "accepted", "in-progress", "on-hold", "in-progress", "completed",
     ]  # fmt: skip

@@ -34,6 +34,8 @@ from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
 from referrals.progress import services as progress_services
 from referrals.progress.models import SessionLog
+from referrals.progress import reports as progress_reports
+from referrals.progress.models import ProgressReport
 from tests import factories as f
 from tests.conftest import World
 
@@ -78,8 +80,11 @@ class Objects:
     notification: Notification
     token: ApiToken
     concern: Concern
-    accepted: TrainerHandoff  # another patient's referral, accepted: sessions are logged on it
+    accepted: (
+        TrainerHandoff  # another patient's referral, accepted: sessions are logged and a report written on it
+    )
     session: SessionLog
+    report: ProgressReport
 
     @property
     def patient_id(self) -> str:
@@ -148,6 +153,10 @@ def accepted(o: Objects) -> dict[str, Any]:
 
 def session(o: Objects) -> dict[str, Any]:
     return {"public_id": o.session.public_id}
+
+
+def report(o: Objects) -> dict[str, Any]:
+    return {"public_id": o.report.public_id}
 
 
 def notification(o: Objects) -> dict[str, Any]:
@@ -293,6 +302,17 @@ CASES: tuple[Case, ...] = (
         get_too=True,
     ),
     Case("session_detail", session, HANDOFF_PAGE),
+    # --- pages: progress reports (the referral's trainer writes; the clinic's PTs read and answer)
+    Case("report_new", accepted, (403, 404, 200, 404, 404, 404, 302)),
+    Case("report_detail", report, HANDOFF_PAGE),
+    Case("report_acknowledge", report, (302, 404, 403, 404, 404, 404, 302), method="post"),
+    Case(
+        "report_reply",
+        report,
+        (302, 404, 302, 404, 404, 404, 302),
+        method="post",
+        data={"text": "Thanks: keep the load where it is."},
+    ),
     # --- pages: notifications
     Case("notification_list", none, OWN_LIST_PAGE),
     Case("notification_mark_all_read", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
@@ -407,6 +427,12 @@ CASES: tuple[Case, ...] = (
         get_too=True,
     ),
     Case("api:session_detail", api_id(lambda o: o.session.public_id), HANDOFF_API),
+    # --- API: progress reports
+    Case("api:handoff_reports", api_id(lambda o: o.accepted.public_id), HANDOFF_API),
+    # (who may POST a report or a reply: tests/progress/test_report_api.py, per persona)
+    Case("api:report_detail", api_id(lambda o: o.report.public_id), HANDOFF_API),
+    Case("api:report_acknowledge", api_id(lambda o: o.report.public_id), CLINIC_ACTION_API, method="post"),
+    Case("api:report_replies", api_id(lambda o: o.report.public_id), HANDOFF_API),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
@@ -466,6 +492,15 @@ def objects(
         attendance=SessionLog.Attendance.ATTENDED,
         exercises=[],
     )
+    today = timezone.localdate()
+    written = progress_reports.report_submit(
+        handoff=taken,
+        actor=world.trainer,
+        period_start=today,
+        period_end=today,
+        impressions="Fine.",
+        goals=["met"],
+    )
     return Objects(
         world=world,
         handoff=requested,
@@ -476,6 +511,7 @@ def objects(
         concern=Concern.objects.get(event=raised),
         accepted=taken,
         session=logged,
+        report=written,
     )
 
 

@@ -25,6 +25,7 @@ from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 from referrals.notify.models import Notification
 from tests import factories as f
 from tests.conftest import World, login, make_trainer
+from tests.progress.factories_reports import submit_final_report
 
 DIAGNOSIS = "Right rotator cuff tendinopathy"
 ICD = "M75.1"
@@ -206,6 +207,8 @@ def test_withdrawal_after_completion_takes_the_guidelines_away_too(
 ) -> None:
     """A closed referral is not cancelled (it stays completed) but the trainer no longer sees its snapshot."""
     for move in ("accept", "start", "complete"):
+        if move == "complete":
+            submit_final_report(sent.handoff, sent.trainer)
         getattr(handoffs_services, f"handoff_{move}")(handoff=sent.handoff, actor=sent.trainer)
     withdraw(client, world, django_capture_on_commit_callbacks)
     sent.handoff.refresh_from_db()

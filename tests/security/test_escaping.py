@@ -26,6 +26,7 @@ from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
 from tests.conftest import World
+from tests.progress.factories_reports import submit_final_report
 
 SCRIPT = "<script>alert(1)</script>"
 SPECIALS = "\"'&<>"
@@ -63,6 +64,8 @@ class Ctx:
         with self.capture(execute=True):
             for number, move in enumerate(moves):
                 kwargs = {last_arg: last_reason} if number == len(moves) - 1 and last_reason else {}
+                if move == "complete":  # completing needs the final progress report first
+                    submit_final_report(handoff, self.world.trainer)
                 handoff = getattr(handoffs_services, f"handoff_{move}")(
                     handoff=handoff, actor=self.world.trainer, **kwargs
                 )
