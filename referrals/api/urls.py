@@ -56,10 +56,13 @@ urlpatterns = [
         name="handoff_sessions",
     ),
     path("sessions/<str:id>/", api_progress.SessionDetailApi.as_view(), name="session_detail"),
+    path(
         "handoffs/<str:id>/reports/", api_reports.HandoffReportListCreateApi.as_view(), name="handoff_reports"
+    ),
     path("reports/<str:id>/", api_reports.ReportDetailApi.as_view(), name="report_detail"),
     path(
         "reports/<str:id>/acknowledge/", api_reports.ReportAcknowledgeApi.as_view(), name="report_acknowledge"
+    ),
     path("reports/<str:id>/replies/", api_reports.ReportReplyListCreateApi.as_view(), name="report_replies"),
     path("notifications/", api_notify.NotificationListApi.as_view(), name="notification_list"),
     path(

@@ -8,18 +8,17 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 
 from accounts.models import User
-from referrals.errors import Blocker
-from referrals.errors import ReportRequired
+from referrals.errors import Blocker, ReportRequired
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs.lifecycle import (
     HandoffAction,
+    _check_actor,
+    _check_source,
     _move,
     _record_refusal,
     handoff_lock,
     handoff_move_locked,
-    _check_actor,
-    _check_source,
     handoff_transition,
 )
 from referrals.handoffs.models import (

@@ -32,10 +32,9 @@ from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
-from referrals.progress import services as progress_services
-from referrals.progress.models import SessionLog
 from referrals.progress import reports as progress_reports
-from referrals.progress.models import ProgressReport
+from referrals.progress import services as progress_services
+from referrals.progress.models import ProgressReport, SessionLog
 from tests import factories as f
 from tests.conftest import World
 
