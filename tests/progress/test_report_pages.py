@@ -145,7 +145,7 @@ def _queries(client: Client, url: str) -> int:
 
 @pytest.mark.parametrize("page", ["report_new", "report_detail", "handoff_detail"])
 def test_page_queries_do_not_grow_from_5_to_200_sessions(
-    world: World, accepted: TrainerHandoff, requested: TrainerHandoff, page: str
+    world: World, accepted: TrainerHandoff, page: str
 ) -> None:
     counts = []
     for n in (5, 200):

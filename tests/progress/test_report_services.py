@@ -149,7 +149,7 @@ def test_a_period_overlapping_an_earlier_report_is_refused(world: World, accepte
 
 
 def test_only_the_referrals_trainer_reports_while_it_is_taken_on_and_consent_stands(
-    world: World, accepted: TrainerHandoff, other_trainer: User, requested: TrainerHandoff
+    world: World, accepted: TrainerHandoff, other_trainer: User
 ) -> None:
     for who in (world.physio, other_trainer):
         with pytest.raises(NotPermitted):
