@@ -39,6 +39,8 @@ from referrals.handoffs import snapshot as handoffs_snapshot
 from referrals.handoffs.models import OPEN_STATUSES, HandoffEvent, TrainerHandoff
 from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
+from referrals.progress import charts as progress_charts
+from referrals.progress import policies as progress_policies
 from referrals.web import forms as web_forms
 from referrals.web.common import S, _deny_unless, _get
 
@@ -222,6 +224,10 @@ def _render_handoff(
         "concern_form": bound.get("concern") or web_forms.concern_form(),
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
+        # one query: the sessions with their loads (progress.series)
+        "progress_charts": progress_charts.progress_charts(handoff=handoff)
+        if progress_policies.can_view_progress(user, handoff)
+        else [],
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 

@@ -12,6 +12,7 @@ POST-only URLs are also asked with GET: 405 for anyone logged in, the login redi
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
@@ -29,6 +31,7 @@ from referrals.concerns import services as concerns_services
 from referrals.concerns.models import Concern
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
+from referrals.progress.models import ProgressReport
 from tests import factories as f
 from tests.conftest import World
 
@@ -151,6 +154,18 @@ def reset_link(o: Objects) -> dict[str, Any]:
     return {"uidb64": "MQ", "token": "not-a-valid-token"}
 
 
+def report(o: Objects) -> dict[str, Any]:
+    """A progress report of the handoff (made here: the PDF's case needs one, no other does)."""
+    found = ProgressReport.objects.filter(handoff=o.handoff).first() or ProgressReport.objects.create(
+        handoff=o.handoff,
+        period_start=datetime.date(2026, 3, 2),
+        period_end=datetime.date(2026, 3, 29),
+        submitted_by=o.world.trainer,
+        submitted_at=timezone.now(),
+    )
+    return {"public_id": found.public_id}
+
+
 def discharge_choice(o: Objects) -> dict[str, str]:
     return {"trainer": str(o.world.trainer.public_id), "gym": str(o.world.gym.public_id)}
 
@@ -260,6 +275,7 @@ CASES: tuple[Case, ...] = (
         label="handoff_action[unknown]",
     ),
     # --- pages: notifications
+    Case("report_pdf", report, HANDOFF_PAGE),
     Case("notification_list", none, OWN_LIST_PAGE),
     Case("notification_mark_all_read", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
     Case("notification_open", notification, (404, 404, 302, 404, 404, 404, 302)),
@@ -361,6 +377,8 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"note": "Seen in clinic."},
     ),
+    # --- API: the report's PDF
+    Case("api:report_pdf", lambda o: {"id": report(o)["public_id"]}, HANDOFF_API),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
