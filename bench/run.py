@@ -8,7 +8,8 @@
 3. Grows the history to the full volume (100,000 handoffs at --scale 1) and measures every endpoint:
    p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware);
    then the inbox API and the baseline once more, round for round in turn, for the tracked ratio.
-4. The notification pipeline with Redis and a Celery worker process (bench.pipeline).
+4. The notification pipeline with Redis and a Celery worker process (bench.pipeline), then the drawing
+   of the progress charts of 200 sessions (bench.charts).
 5. Prints each target with PASS or FALLS SHORT, the change since the previous docs/benchmarks.json, and
    writes docs/benchmarks.md and docs/benchmarks.json.
 """
@@ -258,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.core.management import call_command
 
+    from bench import charts as bench_charts
     from bench import data, pipeline, report
 
     call_command("migrate", verbosity=0)
@@ -350,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=work,
         say=say,
     )
+    say("timing the progress charts of 200 sessions (bench.charts)")
+    results["charts"] = bench_charts.measure()
     results["wall_time_s"] = round(time.monotonic() - started, 1)
     report.finish(results, Path(args.out), say)
     return 0

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from referrals.web import care as web_care
+from referrals.web import charts as web_charts
 from referrals.web import handoffs as web_handoffs
 from referrals.web import home as web_home
 from referrals.web import notify as web_notify
@@ -50,6 +51,7 @@ urlpatterns = [
     path("reports/<uuid:public_id>/acknowledge/", web_reports.report_acknowledge, name="report_acknowledge"),
     path("reports/<uuid:public_id>/replies/", web_reports.report_reply, name="report_reply"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
+    path("reports/<uuid:public_id>/pdf/", web_charts.report_pdf, name="report_pdf"),
     path("notifications/", web_notify.notification_list, name="notification_list"),
     path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),
     path("notifications/<uuid:public_id>/", web_notify.notification_open, name="notification_open"),

@@ -29,7 +29,10 @@ MAX_QUERIES = 4  # an API list or detail, and the trainer's inbox page (the hand
 # The pages: the user (with roles, devices, unread count), then their own content. (The session is not
 # written: the last-seen time is rewritten at most once a minute.)
 INBOX_PAGE_QUERIES = 4  # + inbox count and rows, the 5 latest notifications
-DETAIL_PAGE_QUERIES = 5  # + the handoff, its timeline, its latest sessions, the access-log row
+# + the handoff, its timeline, its latest sessions, its reports, the access-log row, the progress charts'
+# sessions with their loads (one query whatever their number: progress.series; tests/progress/
+# test_charts.py counts 5 and 200 sessions)
+DETAIL_PAGE_QUERIES = 7
 PT_HOME_QUERIES = 8  # + open referrals (count, rows), attention, waiting, concerns, patients, notifications
 
 

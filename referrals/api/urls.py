@@ -9,6 +9,7 @@ from referrals.api import handoffs as api_handoffs
 from referrals.api import library as api_library
 from referrals.api import notify as api_notify
 from referrals.api import progress as api_progress
+from referrals.api import report_pdf as api_report_pdf
 from referrals.api import reports as api_reports
 
 app_name = "api"
@@ -69,4 +70,5 @@ urlpatterns = [
         "notifications/read-all/", api_notify.NotificationReadAllApi.as_view(), name="notification_read_all"
     ),
     path("notifications/<str:id>/read/", api_notify.NotificationReadApi.as_view(), name="notification_read"),
+    path("reports/<str:id>/pdf/", api_report_pdf.ReportPdfApi.as_view(), name="report_pdf"),
 ]

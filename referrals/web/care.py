@@ -11,20 +11,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals import access as referrals_access
 from referrals.audit import services as audit_services
 from referrals.care import policies as care_policies
 from referrals.care import selectors as care_selectors
 from referrals.care import services as care_services
-from referrals.care.models import Consent, Patient
+from referrals.care.models import Consent, Patient, TreatmentPlan
 from referrals.errors import (
     DomainError,
     DuplicatePatient,
     NotPermitted,
 )
 from referrals.handoffs import eligibility as handoffs_eligibility
+from referrals.progress import charts as progress_charts
+from referrals.progress import policies as progress_policies
 from referrals.web import forms as web_forms
 from referrals.web.common import _deny_unless, _get, _page
 
@@ -110,14 +112,30 @@ def _render_patient(
     status: int = 200,
 ) -> HttpResponse:
     user = _user(request)
+    plans = list(care_selectors.plan_list_for_patient(user=user, patient=patient))
     context = {
         "patient": patient,
-        "plans": care_selectors.plan_list_for_patient(user=user, patient=patient),
+        "plans": plans,
+        "progress": _progress(user, plans),
         "consents": care_selectors.consent_list_for_patient(user=user, patient=patient),
         "consent_form": consent_form or web_forms.ConsentForm(gyms=_gym_choices(patient)),
         "withdraw_form": web_forms.WithdrawConsentForm(),
     }
     return render(request, "referrals/patient_detail.html", context, status=status)
+
+
+def _progress(user: User, plans: list[TreatmentPlan]) -> list[tuple[str, list[progress_charts.Chart]]]:
+    """Each referral of the patient's plans that has sessions, with its charts: one query for them all
+    (the referrals come with the plans)."""
+    handoffs = [
+        h for plan in plans for h in plan.handoffs.all() if progress_policies.can_view_progress(user, h)
+    ]
+    charts = progress_charts.progress_charts_for_handoffs(handoffs=handoffs)
+    return [
+        (f"Progress at {h.gym.name} with {h.trainer.full_name}", charts[h.pk])
+        for h in handoffs
+        if charts[h.pk]
+    ]
 
 
 def _gym_choices(patient: Patient) -> list[tuple[str, str]]:

@@ -40,6 +40,8 @@ from referrals.handoffs import snapshot as handoffs_snapshot
 from referrals.handoffs.models import OPEN_STATUSES, HandoffEvent, TrainerHandoff
 from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
+from referrals.progress import charts as progress_charts
+from referrals.progress import policies as progress_policies
 from referrals.web import forms as web_forms
 from referrals.web import progress as web_progress
 from referrals.web import reports as web_reports
@@ -227,6 +229,10 @@ def _render_handoff(
         "can_reoffer": can_reoffer,
         "progress": web_progress.sessions_section(request, handoff),
         **web_reports.reports_section_context(user, handoff),
+        # one query: the sessions with their loads (progress.series)
+        "progress_charts": progress_charts.progress_charts(handoff=handoff)
+        if progress_policies.can_view_progress(user, handoff)
+        else [],
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 

@@ -313,6 +313,7 @@ CASES: tuple[Case, ...] = (
         data={"text": "Thanks: keep the load where it is."},
     ),
     # --- pages: notifications
+    Case("report_pdf", report, HANDOFF_PAGE),
     Case("notification_list", none, OWN_LIST_PAGE),
     Case("notification_mark_all_read", none, (302, 302, 302, 302, 302, 302, 302), method="post"),
     Case("notification_open", notification, (404, 404, 302, 404, 404, 404, 302)),
@@ -432,6 +433,8 @@ CASES: tuple[Case, ...] = (
     Case("api:report_detail", api_id(lambda o: o.report.public_id), HANDOFF_API),
     Case("api:report_acknowledge", api_id(lambda o: o.report.public_id), CLINIC_ACTION_API, method="post"),
     Case("api:report_replies", api_id(lambda o: o.report.public_id), HANDOFF_API),
+    # --- API: the report's PDF
+    Case("api:report_pdf", lambda o: {"id": report(o)["public_id"]}, HANDOFF_API),
     # --- API: notifications
     Case("api:notification_list", none, OWN_LIST_API),
     Case("api:notification_read_all", none, OWN_LIST_API, method="post"),
