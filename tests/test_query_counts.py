@@ -29,7 +29,7 @@ MAX_QUERIES = 4  # an API list or detail, and the trainer's inbox and handoff pa
 # The pages: the user (with roles, devices, unread count), then their own content. (The session is not
 # written: the last-seen time is rewritten at most once a minute.)
 INBOX_PAGE_QUERIES = 4  # + inbox count and rows, the 5 latest notifications
-DETAIL_PAGE_QUERIES = 4  # + the handoff, its timeline, the access-log row
+DETAIL_PAGE_QUERIES = 5  # + the handoff, its timeline, the access-log row, its progress reports
 PT_HOME_QUERIES = 8  # + open referrals (count, rows), attention, waiting, concerns, patients, notifications
 
 
