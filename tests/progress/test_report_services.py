@@ -280,3 +280,18 @@ def test_who_may_and_from_where_come_before_the_report(
         handoffs_services.handoff_complete(handoff=requested, actor=world.trainer)
     with pytest.raises(NotPermitted):
         handoffs_services.handoff_complete(handoff=requested, actor=world.physio)
+
+
+def test_the_overdue_email_says_whose_report_and_links_behind_login(
+    world: World, accepted: TrainerHandoff
+) -> None:
+    from referrals.notify import wording as notify_wording
+
+    progress_reports.reports_overdue_notify(today=TODAY() + datetime.timedelta(weeks=5))
+    for message in OutboxMessage.objects.filter(kind="report_overdue"):
+        email = notify_wording.render_email(message)
+        text = email.subject + str(email.body)
+        assert "overdue" in email.subject
+        assert f"/handoffs/{accepted.public_id}/" in str(email.body)
+        for detail in (world.plan.patient.full_name, world.plan.diagnosis, world.plan.goals):
+            assert detail not in text
