@@ -11,11 +11,13 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.http import HttpRequest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Organization, User
 from referrals.care.models import Patient, TreatmentPlan
 from referrals.handoffs.eligibility import handoff_send_blockers
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.progress.models import ProgressReport, SessionExercise, SessionLog
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +197,43 @@ def test_it_refuses_to_run_with_the_production_settings(settings: Any) -> None:
         call_command("seed_demo", stdout=StringIO())
 
     assert not User.objects.exists()
+
+
+def test_three_referrals_have_weeks_of_sessions_with_a_missed_week_a_pain_spike_and_a_report(
+    seeded: str,
+) -> None:
+    """The charts show on the first run: weeks of logs written on their days through the services."""
+    with_history = TrainerHandoff.objects.filter(sessions__isnull=False).distinct()
+    assert with_history.count() == 3
+    for handoff in with_history:
+        days = list(handoff.sessions.values_list("session_date", flat=True))
+        assert days == sorted(days)
+        accepted = handoff.events.get(to_status=S.ACCEPTED).created_at
+        assert min(days) > timezone.localtime(accepted).date()  # logged after the acceptance, weeks ago
+        assert (timezone.localdate() - min(days)).days >= 28
+        # the first attended session started it, through the service (its event on the session's day)
+        started = handoff.events.get(to_status=S.IN_PROGRESS)
+        first = handoff.sessions.filter(attendance=SessionLog.Attendance.ATTENDED).earliest("session_date")
+        assert timezone.localtime(started.created_at).date() == first.session_date
+    missed = SessionLog.objects.filter(attendance=SessionLog.Attendance.NO_SHOW)
+    assert missed.values("handoff").distinct().count() == 2  # Ethan and Chloe each missed a week
+    # the pain spike went above Grace's pain rule (3/10) and the fast lane raised the urgent concern
+    spike = SessionLog.objects.get(concern__isnull=False)
+    assert spike.pain_after is not None and spike.pain_after > 3
+    assert spike.handoff.plan.patient.full_name == "Grace Liu"
+    assert spike.concern is not None and spike.concern.event.urgent
+    # a report acknowledged by the physiotherapist, its figures frozen from the logs
+    acknowledged = ProgressReport.objects.filter(acknowledged_at__isnull=False)
+    assert acknowledged.exists()
+    report = acknowledged.first()
+    assert report is not None and report.figures
+    assert report.acknowledged_at is not None and report.acknowledged_at > report.submitted_at
+    # loads progressed: Grace's eccentric wrist extension (2 kg prescribed) went up 10% every two weeks
+    loads = [
+        load
+        for load in SessionExercise.objects.filter(session__handoff=spike.handoff, load_unit="kg")
+        .order_by("session__session_date", "id")
+        .values_list("load_value", flat=True)
+        if load is not None
+    ]
+    assert loads and loads[0] == 2 and loads[-1] > loads[0]

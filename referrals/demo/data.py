@@ -153,6 +153,18 @@ Story = Literal[
 
 
 @dataclass(frozen=True)
+class History:
+    """What happened: `weeks` of training from the acceptance; the client missed every session of
+    `missed_week` (0-based); in `spike_week`, the second session's pain after went above the plan's pain
+    rule (the fast lane raised a concern); a report after `report_after_weeks`, acknowledged the next day."""
+
+    weeks: int
+    missed_week: int | None = None
+    spike_week: int | None = None
+    report_after_weeks: int | None = 4
+
+
+@dataclass(frozen=True)
 class DemoPatient:
     name: str
     born: datetime.date
@@ -168,6 +180,8 @@ class DemoPatient:
     story: Story
     trainer: str = TRAINER
     notes: dict[str, str] = field(default_factory=dict)
+    # Weeks of session logs before today (demo.history): the referral was sent and accepted that long ago.
+    history: History | None = None
 
 
 def reps(sets: int, count: int, per_week: int = 3, **extra: Any) -> dict[str, Any]:
@@ -296,6 +310,7 @@ PATIENTS: tuple[DemoPatient, ...] = (
         ("Locking or catching of the knee",),
         ((IRON_WORKS, Scope.GUIDELINES),),
         "in_progress",
+        history=History(weeks=6, missed_week=2),
     ),
     DemoPatient(
         "Grace Liu",
@@ -317,6 +332,7 @@ PATIENTS: tuple[DemoPatient, ...] = (
         ("Numbness or tingling in the fingers",),
         ((IRON_WORKS, Scope.GUIDELINES),),
         "concern",
+        history=History(weeks=5, spike_week=3),
         notes={
             "concern": "Grace felt tingling in her ring and little fingers after grip work today. "
             "I stopped the grip exercises. Should we continue next session?"
@@ -368,6 +384,7 @@ PATIENTS: tuple[DemoPatient, ...] = (
         ((IRON_WORKS, Scope.WITH_DIAGNOSIS),),
         "completed",
         trainer=FULL,
+        history=History(weeks=8, missed_week=5),
         notes={"complete": "Twelve sessions done. Chloe walks 35 minutes and takes stairs step over step."},
     ),
     DemoPatient(

@@ -6,7 +6,7 @@ import datetime
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -25,6 +25,7 @@ from accounts.models import (
 from referrals.care import services as care_services
 from referrals.care.models import Patient, TreatmentPlan
 from referrals.concerns import services as concerns_services
+from referrals.demo import history as demo_history
 from referrals.demo.data import (
     ADMIN,
     CLINIC,
@@ -170,6 +171,21 @@ class Seeder:
         return Patient.objects.filter(clinic=self.orgs[CLINIC], full_name=scenario.name).exists()
 
     def _build(self, scenario: DemoPatient) -> None:
+        # A patient with a history came in before the referral was sent, the day before it (demo.history).
+        started = self._history_start(scenario)
+        with demo_history.on(started - datetime.timedelta(days=1), hour=9) if started else nullcontext():
+            plan = self._patient_and_plan(scenario)
+        self.created["patients"] += 1
+        self._story(scenario.story)(plan, self.users[scenario.physio], scenario)
+
+    @staticmethod
+    def _history_start(scenario: DemoPatient) -> datetime.date | None:
+        """The day the referral was sent and accepted, for a scenario with a history."""
+        if scenario.history is None:
+            return None
+        return timezone.localdate() - datetime.timedelta(weeks=scenario.history.weeks)
+
+    def _patient_and_plan(self, scenario: DemoPatient) -> TreatmentPlan:
         physio = self.users[scenario.physio]
         today = timezone.localdate()
         patient = care_services.patient_create(
@@ -198,8 +214,7 @@ class Seeder:
         )
         for gym, scope in scenario.consents:
             care_services.consent_record(patient=patient, gym=self.orgs[gym], scope=scope, actor=physio)
-        self.created["patients"] += 1
-        self._story(scenario.story)(plan, physio, scenario)
+        return plan
 
     @staticmethod
     def _exercise(name: str) -> Exercise:
@@ -229,10 +244,22 @@ class Seeder:
         self.created["referrals"] += 1
         return handoff
 
-    def _started(self, plan: TreatmentPlan, physio: User, trainer: str) -> TrainerHandoff:
-        handoff = self._send(plan, physio, trainer)
-        handoffs_services.handoff_accept(handoff=handoff, actor=self.users[trainer])
-        return handoffs_services.handoff_start(handoff=handoff, actor=self.users[trainer])
+    def _started(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> TrainerHandoff:
+        """Sent, accepted and started; with a history, weeks ago, the sessions since logged on their days
+        (the first attended one starts the referral) and a report written and acknowledged."""
+        trainer = self.users[scenario.trainer]
+        started = self._history_start(scenario)
+        if scenario.history is None or started is None:
+            handoff = self._send(plan, physio, scenario.trainer)
+            handoffs_services.handoff_accept(handoff=handoff, actor=trainer)
+            return handoffs_services.handoff_start(handoff=handoff, actor=trainer)
+        with demo_history.on(started, hour=10):
+            handoff = self._send(plan, physio, scenario.trainer)
+            handoffs_services.handoff_accept(handoff=handoff, actor=trainer)
+        self.created["session logs"] += demo_history.replay(
+            handoff=handoff, trainer=trainer, physio=physio, history=scenario.history, accepted_on=started
+        )
+        return TrainerHandoff.objects.get(pk=handoff.pk)
 
     def _active(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
         """Still in treatment at the clinic: no referral yet."""
@@ -252,22 +279,22 @@ class Seeder:
         handoffs_services.handoff_accept(handoff=handoff, actor=self.users[scenario.trainer])
 
     def _in_progress(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
-        self._started(plan, physio, scenario.trainer)
+        self._started(plan, physio, scenario)
 
     def _concern(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
-        handoff = self._started(plan, physio, scenario.trainer)
+        handoff = self._started(plan, physio, scenario)
         concerns_services.handoff_raise_concern(
             handoff=handoff, actor=self.users[scenario.trainer], text=scenario.notes["concern"]
         )
 
     def _on_hold(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
-        handoff = self._started(plan, physio, scenario.trainer)
+        handoff = self._started(plan, physio, scenario)
         handoffs_services.handoff_hold(
             handoff=handoff, actor=self.users[scenario.trainer], reason=scenario.notes["hold"]
         )
 
     def _completed(self, plan: TreatmentPlan, physio: User, scenario: DemoPatient) -> None:
-        handoff = self._started(plan, physio, scenario.trainer)
+        handoff = self._started(plan, physio, scenario)
         # completing needs the final progress report (progress.reports)
         draft = progress_reports.report_compose(handoff=handoff)
         progress_reports.report_submit(
