@@ -176,10 +176,17 @@ def _every(labels: Sequence[str], most: int = 12) -> Callable[[Any, int, int], s
     return lambda value, index, count: str(value) if index % step == 0 else ""
 
 
+# leather 0.4.1 ticks a span under five days in hours, and cannot count hours of a date (a TypeError):
+# every date axis spans a week at least, the sessions in its middle.
+SHORTEST_SPAN_DAYS = 7
+
+
 def _date_domain(dates: Sequence[datetime.date]) -> tuple[datetime.date, datetime.date]:
     first, last = min(dates), max(dates)
-    if first == last:  # leather needs a span: a day either side of a single session
-        return first - datetime.timedelta(days=1), last + datetime.timedelta(days=1)
+    short = SHORTEST_SPAN_DAYS - (last - first).days
+    if short > 0:
+        first -= datetime.timedelta(days=short // 2)
+        last += datetime.timedelta(days=short - short // 2)
     return first, last
 
 

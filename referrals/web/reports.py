@@ -22,6 +22,7 @@ from referrals.audit import services as audit_services
 from referrals.errors import NotPermitted
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs.models import TrainerHandoff
+from referrals.progress import charts as progress_charts
 from referrals.progress import metrics as progress_metrics
 from referrals.progress import policies as progress_policies
 from referrals.progress import report_selectors
@@ -206,6 +207,11 @@ def _render_report(
         "is_clinic_side": can_answer,
         "can_reply": progress_reports.can_reply(user, report),
         "reply_form": reply_form or ReplyForm(),
+        # the report's period drawn from the logs (one query: progress.series); the report page is shown
+        # only to whoever may see the referral's progress (`_report`)
+        "progress_charts": progress_charts.progress_charts(
+            handoff=handoff, start=report.period_start, end=report.period_end
+        ),
     }
     return render(request, "progress/report_detail.html", context, status=status)
 

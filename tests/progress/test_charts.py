@@ -323,3 +323,24 @@ def test_the_patient_page_reads_every_referrals_sessions_in_one_query(
     two, response = _count(client, url)
     assert len(response.context["progress"]) == 2
     assert two == one
+
+
+@pytest.mark.parametrize("apart", [0, 1, 2, 3, 4, 5, 6, 7])
+def test_sessions_close_together_draw_every_chart(handoff: TrainerHandoff, apart: int) -> None:
+    """Two sessions 0 to 7 days apart (a report of a few days): every chart draws (leather ticks a short
+    span in hours, which it cannot do for dates: the axis spans a week at least)."""
+    rx = fc.prescribed_ids(handoff)[0]
+    for offset in (0, apart):
+        fc.session(
+            handoff,
+            day=day(0, offset),
+            pain_before=2,
+            pain_after=3,
+            rpe=5,
+            mvpa_minutes=30,
+            loads={rx: Decimal("20")},
+        ) if offset == 0 or apart else None
+    charts = progress_charts.progress_charts(handoff=handoff, start=day(0), end=day(0, apart))
+    assert {c.key.rsplit("-", 1)[-1] for c in charts} >= {"pain", "attendance", "minutes"}
+    for chart in charts:
+        assert _svg(chart).tag.endswith("svg")
