@@ -39,6 +39,7 @@ urlpatterns = [
         web_handoffs.concern_resolve,
         name="concern_resolve",
     ),
+    path("handoffs/<uuid:public_id>/refer-back/", web_handoffs.handoff_refer_back, name="handoff_refer_back"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("notifications/", web_notify.notification_list, name="notification_list"),
     path("notifications/read-all/", web_notify.notification_mark_all_read, name="notification_mark_all_read"),

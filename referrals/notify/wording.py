@@ -117,6 +117,10 @@ def _title(event: HandoffEvent) -> str:
                 "the trainer is no longer eligible"
             )
         return f"{trainer} could not go on with a referral: the trainer is no longer eligible"
+    if event.kind == HandoffEvent.Kind.REFERRED_BACK:
+        if _by_the_clinic(event):
+            return f"{clinic} referred a client of yours back to the physiotherapist"
+        return f"Urgent: {trainer} referred a client back to the physiotherapist"
     if event.kind == HandoffEvent.Kind.HANDOVER:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
     if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:

@@ -30,6 +30,7 @@ from referrals.care.services import ROW_CAPS, row_cap_message
 from referrals.common import text_limit
 from referrals.concerns.models import CONCERN_MAX_LENGTH, CONCERN_NOTE_MAX_LENGTH
 from referrals.handoffs.models import REASON_MAX_LENGTH
+from referrals.handoffs.refer_back import NOTE_MAX_LENGTH as REFER_BACK_NOTE_MAX_LENGTH
 from referrals.library.models import BodyRegion, Exercise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -236,6 +237,25 @@ def concern_form(data: Any = None) -> ReasonForm:
     return ReasonForm(
         data, prefix="concern", label="What did you notice?", required=True, max_length=CONCERN_MAX_LENGTH
     )
+
+
+class ReferBackForm(forms.Form):
+    """Send the client back to the physiotherapist (handoffs.refer_back): why, and whether the referral
+    ends (a referral in progress otherwise goes on hold: the client may come back)."""
+
+    note = forms.CharField(
+        max_length=REFER_BACK_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why the client goes back to the physiotherapist",
+    )
+    end = forms.BooleanField(
+        required=False,
+        label="End the referral (otherwise it goes on hold and the trainer can resume it)",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "refer_back")
+        super().__init__(*args, **kwargs)
 
 
 class ConcernResolveForm(forms.Form):
