@@ -17,6 +17,8 @@ from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
+    REPORT_INTERVAL_DEFAULT,
+    REPORT_INTERVAL_WEEKS,
     Consent,
     LoadUnit,
     Patient,
@@ -90,6 +92,16 @@ class PlanForm(forms.Form):
         max_length=text_limit(TreatmentPlan, "goals"), widget=forms.Textarea(attrs={"rows": 3})
     )
     start_date = forms.DateField(required=False, widget=DATE, label="Start date")
+    report_interval_weeks = forms.IntegerField(
+        min_value=REPORT_INTERVAL_WEEKS[0],
+        max_value=REPORT_INTERVAL_WEEKS[1],
+        initial=REPORT_INTERVAL_DEFAULT,
+        # left empty: a new plan gets the default, an edited one keeps its interval
+        required=False,
+        label="Progress report every (weeks)",
+        help_text=f"How often the trainer sends a progress report: {REPORT_INTERVAL_WEEKS[0]} to "
+        f"{REPORT_INTERVAL_WEEKS[1]} weeks.",
+    )
 
 
 class ExerciseFilterForm(forms.Form):
