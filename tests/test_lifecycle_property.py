@@ -1,11 +1,11 @@
 """The referral life cycle as a state machine (hypothesis) in which the world changes between steps.
 
 Steps: the referral actions through the services (send, accept, reject, start, hold, resume, complete (after
-the final progress report), fail,
-cancel, enter in error, offer again), and changes of the world: a partnership ended or restored, a trainer
-deactivated, reactivated or moved to another gym, a PT leaving a clinic (with or without a colleague) or
-joining one, consent withdrawn or recorded again, a certification or CPR/AED expiring or left unverified
-(the expiry rows move, not the clock; the day's `handoff_review_eligibility` runs), or renewed.
+the final progress report), fail, cancel, enter in error, offer again, refer back to the physiotherapist by
+either side), and changes of the world: a partnership ended or restored, a trainer deactivated, reactivated
+or moved to another gym, a PT leaving a clinic (with or without a colleague) or joining one, consent
+withdrawn or recorded again, a certification or CPR/AED expiring or left unverified (the expiry rows move,
+not the clock; the day's `handoff_review_eligibility` runs), or renewed.
 
 After every step, the invariants, each against an oracle computed here from the rows, not by the code under
 test:
@@ -39,6 +39,7 @@ from referrals.care import services as care_services
 from referrals.care.models import Consent, Patient, TreatmentPlan
 from referrals.errors import DomainError, NoLongerEligible
 from referrals.handoffs import organizations as handoffs_organizations
+from referrals.handoffs import refer_back as handoffs_refer_back
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
@@ -142,7 +143,12 @@ def oracle_plan_status(plan: TreatmentPlan) -> tuple[str, datetime.datetime | No
     statuses = {h.status for h in sent}
     if S.COMPLETED in statuses:
         return P.COMPLETED, first
-    if statuses & {S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}:
+    # the open one, else the last one sent: referred back to the physiotherapist, the plan is theirs again
+    still_open = [h for h in sent if h.status in (S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD)]
+    last = still_open[0] if still_open else max(sent, key=lambda h: (h.sent_at, h.pk))
+    if last.business_status == "referred-back":
+        return P.ACTIVE, first
+    if still_open:
         return P.DISCHARGED, first
     return P.AWAITING_TRAINER, first
 
@@ -296,6 +302,25 @@ class ReferralLifecycle(RuleBasedStateMachine):
             handoffs_services.HANDOFF_ACTIONS[step](handoff=handoff, actor=by, reason=f"reason for {step}")
         except (DomainError, ValidationError):
             return
+
+    @rule(which=index, by_trainer=st.booleans(), end=st.booleans())
+    def refer_back(self, which: int, by_trainer: bool, end: bool) -> None:
+        """The trainer or a physiotherapist of the clinic sends the client back to the physiotherapist."""
+        handoffs = self._handoffs(open_only=which % 4 != 0)
+        if not handoffs:
+            return
+        handoff = pick(handoffs, which)
+        physios = self._active_physios(handoff.clinic_id)
+        by = fresh(handoff.trainer) if by_trainer or not physios else fresh(pick(physios, which))
+        before = handoff.status
+        try:
+            handoffs_refer_back.handoff_refer_back(handoff=handoff, actor=by, note="Back to the PT", end=end)
+        except (DomainError, ValidationError):
+            return
+        assert before in (S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD), f"referred back from {before}"
+        handoff.refresh_from_db()
+        assert handoff.business_status == "referred-back"
+        assert handoff.status == (S.ON_HOLD if before == S.IN_PROGRESS and not end else S.FAILED)
 
     @rule(patient=index)
     def new_plan(self, patient: int) -> None:

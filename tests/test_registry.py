@@ -15,6 +15,7 @@ from referrals.api import handoffs as api_handoffs
 from referrals.api import urls as api_urls
 from referrals.api.serializers import handoffs as serializers_handoffs
 from referrals.handoffs import lifecycle as handoffs_lifecycle
+from referrals.handoffs import refer_back
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
@@ -45,6 +46,19 @@ PAGE_BUTTONS = ["accept", "reject", "start", "hold", "resume", "complete", "fail
 def test_the_registry_lists_every_action_once_and_is_consistent() -> None:
     assert list(handoffs_registry.ACTIONS) == NAMES
     assert handoffs_registry.problems() == []
+
+
+def test_referring_back_is_a_business_status_on_moves_the_table_has_not_an_entry() -> None:
+    """handoffs.refer_back moves on behalf of either side (registry.REFERRED_BACK says why it is not an
+    entry): every move it makes is one TRANSITIONS allows, and its business status is the registry's."""
+    assert "refer_back" not in handoffs_registry.ACTIONS
+    assert handoffs_registry.BUSINESS_STATUSES["referred-back"] is handoffs_registry.REFERRED_BACK
+    assert handoffs_registry.REFERRED_BACK.text
+    for source in refer_back.REFER_BACK_SOURCES:
+        for end in (False, True):
+            target = refer_back.refer_back_target(source, end=end)
+            assert source in handoffs_lifecycle.TRANSITIONS[target][1]
+    assert refer_back.refer_back_target(S.IN_PROGRESS) == S.ON_HOLD
 
 
 def test_transitions_is_what_the_registry_says() -> None:

@@ -152,7 +152,7 @@ class TreatmentPlanAdmin(AuditReadsMixin, ModelAdmin[TreatmentPlan]):
     readonly_fields = ("public_id", "status", "discharged_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("patient", "physiotherapist", "start_date", "public_id")}),
-        ("Clinical", {"fields": ("diagnosis", "icd10_code", "goals")}),
+        ("Clinical", {"fields": ("diagnosis", "icd10_code", "goals", "report_interval_weeks")}),
         ("Status (changes through the workflow)", {"fields": ("status", "discharged_at")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )

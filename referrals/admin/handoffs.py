@@ -85,7 +85,7 @@ class TrainerHandoffAdmin(AuditReadsMixin, ReadOnlyModelAdmin[TrainerHandoff]):
     list_select_related = ("clinic", "trainer", "gym")
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("public_id", "status", "status_reason")}),
+        (None, {"fields": ("public_id", "status", "status_reason", "business_status")}),
         ("Referral", {"fields": ("plan", "clinic", "trainer", "gym", "created_by", "consent")}),
         ("Dates", {"fields": ("sent_at", "created_at", "updated_at")}),
         ("What the trainer was sent", {"fields": ("snapshot_pretty",)}),
@@ -94,6 +94,7 @@ class TrainerHandoffAdmin(AuditReadsMixin, ReadOnlyModelAdmin[TrainerHandoff]):
         "public_id",
         "status",
         "status_reason",
+        "business_status",
         "plan",
         "clinic",
         "trainer",

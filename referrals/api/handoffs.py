@@ -22,6 +22,7 @@ from referrals.care import selectors as care_selectors
 from referrals.care.models import TreatmentPlan
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import refer_back as handoffs_refer_back
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
@@ -221,6 +222,37 @@ def action_apis(actions: Iterable[HandoffAction]) -> dict[str, type[HandoffActio
 
 
 ACTION_APIS = action_apis(handoffs_registry.ACTIONS.values())
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="handoffs_refer_back",
+        summary="Trainer or clinic: send the client back to the physiotherapist",
+        description=(
+            "The referral's trainer or a physiotherapist of the referring clinic (403 `not_permitted`"
+            " for anyone else who sees it; 404 outside your scope). From in progress the referral goes on"
+            ' hold (or fails with `end`), from accepted or on hold it fails, with the reason "Referred'
+            ' back to the physiotherapist: <note>" and the business status `referred-back`: the plan is'
+            " the physiotherapist's again (active). The other side is told, the physiotherapists"
+            " urgently when the trainer did it. Any later move (a resume) clears the business status."
+            " 409 `invalid_transition` from any other status."
+        ),
+        parameters=[ID_PARAMETER],
+        request=serializers_handoffs.ReferBackInputSerializer,
+        responses={200: serializers_handoffs.HandoffSerializer},
+    )
+)
+class HandoffReferBackApi(APIView):
+    api_conflicts = ("invalid_transition",)
+
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(handoffs_selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        data = _body(serializers_handoffs.ReferBackInputSerializer, request)
+        handoffs_refer_back.handoff_refer_back(
+            handoff=handoff, actor=user, note=data["note"], end=data["end"]
+        )
+        return _handoff_out(request, handoff)
 
 
 @extend_schema_view(

@@ -40,6 +40,9 @@ urlpatterns = [
     path("handoffs/<str:id>/", api_handoffs.HandoffDetailApi.as_view(), name="handoff_detail"),
     path("handoffs/<str:id>/events/", api_handoffs.HandoffEventListApi.as_view(), name="handoff_events"),
     *action_urls(api_handoffs.ACTION_APIS),
+    path(
+        "handoffs/<str:id>/refer-back/", api_handoffs.HandoffReferBackApi.as_view(), name="handoff_refer_back"
+    ),
     path("handoffs/<str:id>/concern/", api_concerns.HandoffConcernApi.as_view(), name="handoff_concern"),
     path(
         "handoffs/<str:id>/concerns/<str:concern_id>/acknowledge/",

@@ -88,6 +88,11 @@ icd10_validator = RegexValidator(
 )
 
 
+# How often a progress report is due, in weeks: the range and the default (forms, API and admin read them).
+REPORT_INTERVAL_WEEKS = (1, 26)
+REPORT_INTERVAL_DEFAULT = 4
+
+
 class TreatmentPlan(models.Model):
     class Status(models.TextChoices):
         """Follows the plan's referrals (services._plan_follow_referrals): active until a referral is sent;
@@ -117,8 +122,8 @@ class TreatmentPlan(models.Model):
     discharged_at = models.DateTimeField(null=True, blank=True)
     # How often the trainer owes a progress report (progress.services); one is also owed to complete.
     report_interval_weeks = models.PositiveSmallIntegerField(
-        default=4,
-        validators=[MinValueValidator(1), MaxValueValidator(26)],
+        default=REPORT_INTERVAL_DEFAULT,
+        validators=[MinValueValidator(REPORT_INTERVAL_WEEKS[0]), MaxValueValidator(REPORT_INTERVAL_WEEKS[1])],
         help_text="How often the trainer sends a progress report, in weeks (1-26).",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,6 +19,7 @@ from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
+    REPORT_INTERVAL_DEFAULT,
     Consent,
     Patient,
     PlanExercise,
@@ -45,7 +46,7 @@ from referrals.library.models import Exercise
 PATIENT_FIELDS = ("full_name", "date_of_birth", "email", "phone")
 
 
-PLAN_FIELDS = ("diagnosis", "icd10_code", "goals", "start_date")
+PLAN_FIELDS = ("diagnosis", "icd10_code", "goals", "start_date", "report_interval_weeks")
 
 
 EXERCISE_FIELDS = (
@@ -258,6 +259,7 @@ def plan_create(
     goals: str,
     icd10_code: str = "",
     start_date: datetime.date | None = None,
+    report_interval_weeks: int = REPORT_INTERVAL_DEFAULT,
     exercises: Iterable[Mapping[str, Any]] = (),
     precautions: Iterable[Mapping[str, Any]] = (),
     red_flags: Iterable[str] = (),
@@ -271,6 +273,7 @@ def plan_create(
         goals=goals,
         icd10_code=(icd10_code or "").strip().upper(),
         start_date=start_date or timezone.localdate(),
+        report_interval_weeks=report_interval_weeks,
     )
     _validate(plan)
     with transaction.atomic():

@@ -24,14 +24,17 @@ from referrals.handoffs.selectors import _caseload_column, caseload_get_for_trai
 
 def plan_referral_columns() -> dict[str, Any]:
     """For a query of plans, what services.plan_discharge needs of the plan's referrals, read with the plan:
-    the status of its open one (`handoff_get_open_for_plan`; None without), and of its sent ones as
-    `plan_status_from_referrals` counts them (not entered in error): the first sent time and whether one
-    was completed."""
+    the status and business status of its open one (`handoff_get_open_for_plan`; None without), and of
+    its sent ones as `plan_status_from_referrals` counts them (not entered in error): the first sent time
+    and whether one was completed."""
     referrals = TrainerHandoff.objects.filter(plan=OuterRef("pk"))
     sent = referrals.filter(sent_at__isnull=False).exclude(status=HandoffStatus.ENTERED_IN_ERROR)
     return {
         "open_handoff_status": Subquery(
             referrals.filter(status__in=OPEN_STATUSES).order_by("pk").values("status")[:1]
+        ),
+        "open_handoff_business_status": Subquery(
+            referrals.filter(status__in=OPEN_STATUSES).order_by("pk").values("business_status")[:1]
         ),
         "first_sent_at": Subquery(sent.order_by("sent_at").values("sent_at")[:1]),
         "any_completed": Exists(sent.filter(status=HandoffStatus.COMPLETED)),

@@ -25,6 +25,7 @@ from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs.models import (
     REASON_MAX_LENGTH,
     REASON_REQUIRED_STATUSES,
+    REFERRED_BACK,
     HandoffEvent,
     HandoffStatus,
     TrainerHandoff,
@@ -62,9 +63,10 @@ def handoff_lock(handoff: TrainerHandoff) -> TrainerHandoff:
 def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
     """Who is told, the one rule: only people who can act on it, never the actor.
 
-    The trainer hears of a new referral, and of a sent one cancelled or withdrawn, or handed to another
-    physiotherapist, while they are an active user and still a trainer at the referral's gym. The clinic
-    hears of everything else (answers, concerns, refused steps, handovers) and of a cancellation it did not
+    The trainer hears of a new referral, and of a sent one cancelled or withdrawn, handed to another
+    physiotherapist or referred back to the physiotherapist by the clinic, while they are an active user
+    and still a trainer at the referral's gym. The clinic hears of everything else (answers, concerns,
+    refused steps, handovers, a client referred back by the trainer) and of a cancellation it did not
     make itself (an admin, an organization change): the treating physiotherapist and the one who created
     the referral while they are active physiotherapists of the patient's clinic; when neither is, the
     clinic's active physiotherapists, so nothing reaches nobody."""
@@ -84,6 +86,10 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
             )
     elif kind == HandoffEvent.Kind.HANDOVER:
         trainer_told, clinic_told = was_sent and handoff.status != S.DRAFT, True
+    elif kind == HandoffEvent.Kind.REFERRED_BACK:
+        # the client sent back to the physiotherapist: both sides hear of it, the actor aside (the
+        # physiotherapist urgently when the trainer did it)
+        trainer_told = clinic_told = True
     elif kind in (HandoffEvent.Kind.CONCERN_ACKNOWLEDGED, HandoffEvent.Kind.CONCERN_RESOLVED):
         # the answer to a concern goes to the trainer who raised it (only the referral's trainer can)
         trainer_told = True
@@ -234,6 +240,7 @@ def handoff_transition(
     only_from: frozenset[str] | None = None,
     on_behalf: bool = False,
     notify: bool = True,
+    business_status: str = "",
 ) -> HandoffEvent:
     """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
 
@@ -243,6 +250,8 @@ def handoff_transition(
     ended a partnership is on neither side of it). `notify=False` when the caller's own event already
     tells the same people (a concern that also holds the referral). `actor=None`: the system (a timer)
     moves it, always `on_behalf` (no side's rule applies to it; the timer's service decides).
+    `business_status`: the FHIR Task.businessStatus the move sets (registry.BUSINESS_STATUSES); every
+    other move clears it (a referral referred back and resumed is the trainer's again).
     """
     if actor is None:
         if not on_behalf:
@@ -256,7 +265,8 @@ def handoff_transition(
     )
     handoff.status = to
     handoff.status_reason = reason if to in REASON_REQUIRED_STATUSES else ""
-    handoff.save(update_fields=["status", "status_reason", "updated_at"])
+    handoff.business_status = business_status
+    handoff.save(update_fields=["status", "status_reason", "business_status", "updated_at"])
     if handoff.sent_at is not None:
         plan = _plan_follow_referrals(plan_id=handoff.plan_id)
         handoff.plan.status, handoff.plan.discharged_at = plan.status, plan.discharged_at
@@ -273,17 +283,25 @@ def handoff_transition(
 
 def plan_status_from_referrals(plan_id: int) -> tuple[str, datetime.datetime | None]:
     """What a plan's status and discharge date are, given its referrals. A referral entered in error counts
-    as never sent (it undoes its discharge); a draft was never sent."""
+    as never sent (it undoes its discharge); a draft was never sent. A referral referred back to the
+    physiotherapist (its business status) gives the plan back to them: active again, while it is the open
+    one (on hold) or, once it ended (failed), while it is the last one sent; the date of the first
+    discharge stays (the constraint allows an active plan a date; the plan's page says it was sent)."""
     rows = list(
         TrainerHandoff.objects.filter(plan_id=plan_id, sent_at__isnull=False)
         .exclude(status=S.ENTERED_IN_ERROR)
-        .values_list("status", "sent_at")
+        .order_by("sent_at", "pk")
+        .values_list("status", "sent_at", "business_status")
     )
-    statuses = {status for status, _ in rows}
-    discharged_at = min((sent_at for _, sent_at in rows if sent_at is not None), default=None)
+    statuses = {status for status, _, _ in rows}
+    discharged_at = min((sent_at for _, sent_at, _ in rows if sent_at is not None), default=None)
     if S.COMPLETED in statuses:
         return TreatmentPlan.Status.COMPLETED, discharged_at
-    if statuses & {S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}:
+    open_rows = [row for row in rows if row[0] in (S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD)]
+    current = open_rows[-1] if open_rows else rows[-1] if rows else None
+    if current is not None and current[2] == REFERRED_BACK:
+        return TreatmentPlan.Status.ACTIVE, discharged_at
+    if open_rows:
         return TreatmentPlan.Status.DISCHARGED, discharged_at
     if statuses:  # every sent referral ended without care: declined, cancelled, failed
         return TreatmentPlan.Status.AWAITING_TRAINER, discharged_at

@@ -17,6 +17,10 @@ from referrals.care.models import Consent, TreatmentPlan
 # `text_limit`). The services enforce them; the page forms, the API serializers and the admin read them.
 REASON_MAX_LENGTH = 1000  # the reason of a status change (TrainerHandoff.status_reason), a summary
 
+# TrainerHandoff.business_status while the client is back with the physiotherapist (handoffs.refer_back):
+# the referral is on hold or failed, and its plan is the physiotherapist's again (active).
+REFERRED_BACK = "referred-back"
+
 
 class HandoffStatus(models.TextChoices):
     """FHIR Task statuses, as the US Physical Activity IG uses them for a referral to a trainer."""
@@ -159,6 +163,10 @@ class TrainerHandoff(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def is_referred_back(self) -> bool:
+        return self.business_status == REFERRED_BACK
+
 
 # Who did it when an event has no actor: the system (a timer, the daily review).
 SYSTEM_ACTOR_NAME = "Handoff (automatic)"
@@ -182,6 +190,9 @@ class HandoffEvent(models.Model):
         REPORT_SUBMITTED = "report_submitted", "Progress report"
         REPORT_ACKNOWLEDGED = "report_acknowledged", "Report acknowledged"
         REPORT_REPLY = "report_reply", "Reply to a report"
+        # the trainer or a physiotherapist sent the client back to the physiotherapist (handoffs.refer_back):
+        # the status change that follows it (on hold or failed) is its own, silent, event
+        REFERRED_BACK = "referred_back", "Referred back to the physiotherapist"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from referrals.handoffs import models as handoffs_models
 from referrals.handoffs.models import OPEN_STATUSES, REASON_REQUIRED_STATUSES, HandoffStatus
 
 S = HandoffStatus
@@ -107,6 +108,19 @@ class HandoffAction:
 
 
 TELL_CLINIC = Recipients(clinic="always")
+
+
+# The client is back with the physiotherapist: set by `handoffs.refer_back.handoff_refer_back`, which is not
+# an entry of ACTIONS. Either side takes it, and its moves (in progress -> on hold, or -> failed) are the
+# trainer's side's statuses already reached by hold and fail: as entries they would break the two rules
+# `problems` checks (one status, one side; one move, one action), so it is one service with its own policy
+# (progress.policies.can_refer_back) that moves the referral on behalf, records its own event
+# (HandoffEvent.Kind.REFERRED_BACK, who is told by lifecycle `_recipients`) and sets this business status.
+# Any later move clears it.
+REFERRED_BACK = BusinessStatus(
+    code=handoffs_models.REFERRED_BACK, text="Referred back to the physiotherapist"
+)
+BUSINESS_STATUSES: Mapping[str, BusinessStatus] = MappingProxyType({REFERRED_BACK.code: REFERRED_BACK})
 
 
 AFTER_CARE = frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})

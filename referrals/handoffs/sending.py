@@ -37,6 +37,7 @@ from referrals.handoffs.lifecycle import (
     handoff_transition,
 )
 from referrals.handoffs.models import (
+    REFERRED_BACK,
     HandoffEvent,
     TrainerHandoff,
 )
@@ -61,7 +62,11 @@ def handoff_create(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
     with transaction.atomic():
         locked_plan = TreatmentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
         existing = handoffs_selectors.handoff_get_open_for_plan(plan=plan)
-        _check_plan_can_be_offered(locked_plan, open_status=None if existing is None else existing.status)
+        _check_plan_can_be_offered(
+            locked_plan,
+            open_status=None if existing is None else existing.status,
+            referred_back=existing is not None and existing.is_referred_back,
+        )
         handoff = TrainerHandoff(
             plan=plan, clinic_id=plan.patient.clinic_id, trainer=trainer, gym=gym, created_by=actor
         )
@@ -83,13 +88,24 @@ def _raise_organization_blockers(blockers: list[Blocker]) -> None:
         raise ValidationError(errors)
 
 
-def _check_plan_can_be_offered(locked_plan: TreatmentPlan, *, open_status: str | None) -> None:
-    """Not a completed plan, nor one with an open referral (`open_status`: that referral's status)."""
+def _check_plan_can_be_offered(
+    locked_plan: TreatmentPlan, *, open_status: str | None, referred_back: bool = False
+) -> None:
+    """Not a completed plan, nor one with an open referral (`open_status`: that referral's status;
+    `referred_back`: it is on hold, the client back with the physiotherapist, the plan active again)."""
     if locked_plan.status == TreatmentPlan.Status.COMPLETED:
         raise InvalidTransition(
             "This plan is completed: it cannot be sent again. A new episode of care is a new plan.",
             current_status=S.COMPLETED,
             code="plan_completed",
+        )
+    if open_status is not None and referred_back:
+        raise InvalidTransition(
+            "This plan's referral is on hold, referred back to you: it is still open. If the client goes"
+            " back to the same trainer, the trainer resumes it; otherwise end it (refer back, ending the"
+            " referral) or cancel it before offering the plan to someone else.",
+            current_status=open_status,
+            code="plan_has_open_handoff",
         )
     if open_status is not None:
         raise InvalidTransition(
@@ -186,7 +202,11 @@ def plan_discharge(*, plan: TreatmentPlan, trainer: User, gym: Organization, act
             .annotate(**handoffs_eligibility.plan_referral_columns())
             .get(pk=plan.pk)
         )
-        _check_plan_can_be_offered(locked_plan, open_status=getattr(locked_plan, "open_handoff_status", None))
+        _check_plan_can_be_offered(
+            locked_plan,
+            open_status=getattr(locked_plan, "open_handoff_status", None),
+            referred_back=getattr(locked_plan, "open_handoff_business_status", "") == REFERRED_BACK,
+        )
         handoff = TrainerHandoff(
             plan=locked_plan, clinic_id=clinic.pk, trainer=trainer, gym=gym, created_by=actor
         )

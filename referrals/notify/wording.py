@@ -163,6 +163,10 @@ def _title(event: HandoffEvent) -> str:
         if event.actor_id is not None and event.actor_id == handoff.trainer_id:
             return f"{trainer} answered about a progress report"
         return f"{clinic} replied to your progress report"
+    if event.kind == HandoffEvent.Kind.REFERRED_BACK:
+        if _by_the_clinic(event):
+            return f"{clinic} referred a client of yours back to the physiotherapist"
+        return f"Urgent: {trainer} referred a client back to the physiotherapist"
     if event.kind == HandoffEvent.Kind.HANDOVER:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
     if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:

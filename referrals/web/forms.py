@@ -17,6 +17,8 @@ from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
+    REPORT_INTERVAL_DEFAULT,
+    REPORT_INTERVAL_WEEKS,
     Consent,
     LoadUnit,
     Patient,
@@ -30,6 +32,7 @@ from referrals.care.services import ROW_CAPS, row_cap_message
 from referrals.common import text_limit
 from referrals.concerns.models import CONCERN_MAX_LENGTH, CONCERN_NOTE_MAX_LENGTH
 from referrals.handoffs.models import REASON_MAX_LENGTH
+from referrals.handoffs.refer_back import NOTE_MAX_LENGTH as REFER_BACK_NOTE_MAX_LENGTH
 from referrals.library.models import BodyRegion, Exercise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -89,6 +92,16 @@ class PlanForm(forms.Form):
         max_length=text_limit(TreatmentPlan, "goals"), widget=forms.Textarea(attrs={"rows": 3})
     )
     start_date = forms.DateField(required=False, widget=DATE, label="Start date")
+    report_interval_weeks = forms.IntegerField(
+        min_value=REPORT_INTERVAL_WEEKS[0],
+        max_value=REPORT_INTERVAL_WEEKS[1],
+        initial=REPORT_INTERVAL_DEFAULT,
+        # left empty: a new plan gets the default, an edited one keeps its interval
+        required=False,
+        label="Progress report every (weeks)",
+        help_text=f"How often the trainer sends a progress report: {REPORT_INTERVAL_WEEKS[0]} to "
+        f"{REPORT_INTERVAL_WEEKS[1]} weeks.",
+    )
 
 
 class ExerciseFilterForm(forms.Form):
@@ -236,6 +249,25 @@ def concern_form(data: Any = None) -> ReasonForm:
     return ReasonForm(
         data, prefix="concern", label="What did you notice?", required=True, max_length=CONCERN_MAX_LENGTH
     )
+
+
+class ReferBackForm(forms.Form):
+    """Send the client back to the physiotherapist (handoffs.refer_back): why, and whether the referral
+    ends (a referral in progress otherwise goes on hold: the client may come back)."""
+
+    note = forms.CharField(
+        max_length=REFER_BACK_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why the client goes back to the physiotherapist",
+    )
+    end = forms.BooleanField(
+        required=False,
+        label="End the referral (otherwise it goes on hold and the trainer can resume it)",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "refer_back")
+        super().__init__(*args, **kwargs)
 
 
 class ConcernResolveForm(forms.Form):

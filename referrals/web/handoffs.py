@@ -32,6 +32,7 @@ from referrals.errors import (
 )
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import policies as handoffs_policies
+from referrals.handoffs import refer_back as handoffs_refer_back
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
@@ -176,6 +177,13 @@ def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
     )
 
 
+def _can_refer_back(user: User, handoff: TrainerHandoff) -> bool:
+    return (
+        progress_policies.can_refer_back(user, handoff)
+        and handoff.status in handoffs_refer_back.REFER_BACK_SOURCES
+    )
+
+
 def _action_form(name: str, action: HandoffAction, data: QueryDict | None = None) -> web_forms.ReasonForm:
     # every action's text is a reason or a summary: REASON_MAX_LENGTH, the service's and the API's limit
     return web_forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.reason_required)
@@ -187,6 +195,7 @@ def _render_handoff(
     bound: dict[str, web_forms.ReasonForm] | None = None,
     status: int = 200,
     resolve_forms: dict[int, web_forms.ConcernResolveForm] | None = None,
+    refer_back_form: web_forms.ReferBackForm | None = None,
 ) -> HttpResponse:
     user = _user(request)
     bound = bound or {}
@@ -233,6 +242,10 @@ def _render_handoff(
         "progress_charts": progress_charts.progress_charts(handoff=handoff)
         if progress_policies.can_view_progress(user, handoff)
         else [],
+        "can_refer_back": _can_refer_back(user, handoff),
+        "refer_back_form": refer_back_form or web_forms.ReferBackForm(),
+        # a referral in progress goes on hold unless ended: the page offers the choice only then
+        "refer_back_can_hold": handoff.status == S.IN_PROGRESS,
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 
@@ -281,6 +294,41 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
         raise PermissionDenied(exc.message) from exc
     else:
         messages.success(request, f"Done: the referral is now {S(chosen.to).label.lower()}.")
+    return redirect("handoff_detail", public_id=handoff.public_id)
+
+
+@login_required
+@require_POST
+def handoff_refer_back(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The trainer or a physiotherapist sends the client back to the physiotherapist."""
+    user = _user(request)
+    handoff = _handoff(request, public_id)
+    _deny_unless(progress_policies.can_refer_back(user, handoff))
+    form = web_forms.ReferBackForm(request.POST)
+    if not form.is_valid():
+        return _render_handoff(request, handoff, refer_back_form=form, status=400)
+    try:
+        referred = handoffs_refer_back.handoff_refer_back(
+            handoff=handoff, actor=user, note=form.cleaned_data["note"], end=form.cleaned_data["end"]
+        )
+    except ValidationError as exc:
+        web_forms.apply_service_errors(exc, form)
+        return _render_handoff(request, handoff, refer_back_form=form, status=400)
+    except InvalidTransition as exc:
+        messages.error(request, exc.message)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        told = (
+            "the trainer was told"
+            if handoffs_policies.can_act(user, referred, "clinic")
+            else ("the physiotherapist was told as urgent")
+        )
+        messages.success(
+            request,
+            f"Referred back to the physiotherapist: the referral is {S(referred.status).label.lower()};"
+            f" {told}.",
+        )
     return redirect("handoff_detail", public_id=handoff.public_id)
 
 

@@ -245,6 +245,14 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"concern-text": "Sharp pain on the second set."},
     ),
+    # either side may refer back (the fixture's referral is requested: a message, not a move)
+    Case(
+        "handoff_refer_back",
+        handoff,
+        (302, 404, 302, 404, 404, 404, 302),
+        method="post",
+        data={"refer_back-note": "Pain at rest."},
+    ),
     Case("concern_acknowledge", concern, (302, 404, 403, 404, 404, 404, 302), method="post"),
     Case(
         "concern_resolve",
@@ -348,6 +356,14 @@ CASES: tuple[Case, ...] = (
         method="post",
     ),
     Case("api:handoff_accept", api_id(lambda o: o.handoff.public_id), TRAINER_ACTION_API, method="post"),
+    # either side may refer back; the fixture's referral is requested, not yet taken on: 409
+    Case(
+        "api:handoff_refer_back",
+        api_id(lambda o: o.handoff.public_id),
+        (409, 404, 409, 404, 404, 404, 401),
+        method="post",
+        data={"note": "Pain at rest."},
+    ),
     Case(
         "api:handoff_reject",
         api_id(lambda o: o.handoff.public_id),

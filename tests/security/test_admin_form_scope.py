@@ -311,6 +311,8 @@ CASES: dict[str, Case] = {
     "referrals.TrainerHandoff": Case(read_only=True),
     "referrals.HandoffEvent": Case(read_only=True),
     "referrals.Concern": Case(read_only=True),
+    "referrals.SessionLog": Case(read_only=True),
+    "referrals.ProgressReport": Case(read_only=True),
     "referrals.Notification": Case(read_only=True),
     "referrals.OutboxMessage": Case(read_only=True),
     "referrals.AccessLog": Case(read_only=True, superusers_only=True),

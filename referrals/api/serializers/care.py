@@ -21,6 +21,8 @@ from referrals.care.models import (
     PLAN_MAX_EXERCISES,
     PLAN_MAX_PRECAUTIONS,
     PLAN_MAX_RED_FLAGS,
+    REPORT_INTERVAL_DEFAULT,
+    REPORT_INTERVAL_WEEKS,
     Consent,
     LoadUnit,
     Patient,
@@ -111,6 +113,9 @@ class PlanSerializer(serializers.Serializer[TreatmentPlan]):
     icd10_code = serializers.CharField(allow_blank=True)
     goals = serializers.CharField()
     start_date = serializers.DateField()
+    report_interval_weeks = serializers.IntegerField(
+        help_text="How often a progress report is due, in weeks."
+    )
     status = serializers.ChoiceField(choices=TreatmentPlan.Status.choices)
     discharged_at = serializers.DateTimeField(allow_null=True)
     exercises = PlanExerciseSerializer(many=True)
@@ -164,6 +169,13 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
     )
     goals = _text(TreatmentPlan, "goals", required=False)
     start_date = serializers.DateField(required=False)
+    report_interval_weeks = serializers.IntegerField(
+        min_value=REPORT_INTERVAL_WEEKS[0],
+        max_value=REPORT_INTERVAL_WEEKS[1],
+        required=False,
+        help_text=f"How often the trainer sends a progress report, in weeks ({REPORT_INTERVAL_WEEKS[0]}-"
+        f"{REPORT_INTERVAL_WEEKS[1]}; {REPORT_INTERVAL_DEFAULT} for a new plan without it).",
+    )
     # Too many rows are refused before any is parsed, with the service's message.
     exercises: serializers.ListSerializer[Any] = serializers.ListSerializer(
         child=PlanExerciseInputSerializer(),

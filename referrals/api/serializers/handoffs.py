@@ -24,6 +24,7 @@ from referrals.care.models import (
 from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import snapshot as handoffs_snapshot
 from referrals.handoffs.models import REASON_MAX_LENGTH, HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.handoffs.refer_back import NOTE_MAX_LENGTH as REFER_BACK_NOTE_MAX_LENGTH
 
 
 class CertificationSerializer(serializers.Serializer[Certification]):
@@ -173,6 +174,11 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
     id = serializers.UUIDField(source="public_id")
     status = serializers.ChoiceField(choices=HandoffStatus.choices)
     status_reason = serializers.CharField(allow_blank=True)
+    business_status = serializers.CharField(
+        allow_blank=True,
+        help_text='A finer state (FHIR Task.businessStatus): "referred-back" while the client is back with '
+        "the physiotherapist; empty otherwise.",
+    )
     url = serializers.SerializerMethodField(help_text="This handoff.")
     role = serializers.SerializerMethodField(help_text="clinic or trainer: the side you act for.")
     clinic = serializers.SerializerMethodField()
@@ -356,6 +362,21 @@ class OptionalReasonInputSerializer(serializers.Serializer[Any]):
 
 class CompleteInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class ReferBackInputSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(
+        max_length=REFER_BACK_NOTE_MAX_LENGTH,
+        allow_blank=False,
+        help_text='Why the client goes back; the status reason becomes "Referred back to the '
+        'physiotherapist: <note>".',
+    )
+    end = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="End the referral (failed). A referral in progress otherwise goes on hold; an accepted "
+        "one or one on hold always fails.",
+    )
 
 
 class EventActorSerializer(serializers.Serializer[Any]):
