@@ -102,11 +102,19 @@ def _render_log(
     formset: Any,
     status: int = 200,
 ) -> HttpResponse:
+    rows = _rows(formset, guidelines)
+    prescribed_count = sum(1 for _, item in rows if item)
     context = {
         "handoff": handoff,
         "form": form,
         "formset": formset,
-        "rows": _rows(formset, guidelines),
+        "rows": rows,
+        "prescribed_count": prescribed_count,
+        # the added rows stay open once one was filled in or has an error
+        "added_open": any(
+            form_.is_bound and (form_.errors or form_["exercise"].value())
+            for form_, _ in rows[prescribed_count:]
+        ),
         "precautions": guidelines.get("precautions") or [],
     }
     return render(request, "progress/session_form.html", context, status=status)

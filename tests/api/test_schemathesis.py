@@ -153,14 +153,19 @@ def is_uuid(value: Any) -> bool:
 # - a precaution's fields that its kind rules out or requires (an avoided movement takes no limit
 #   value, a load limit needs its unit): a rule between the fields of one row, which OpenAPI 3.0 could
 #   say only with a oneOf per kind (the schema does not have one yet); likewise an exercise row takes
-#   one of reps, hold seconds or duration, and a load within the range of its unit.
+#   one of reps, hold seconds or duration, and a load within the range of its unit;
+# - a session log's: its date (not in the future, not before the referral was accepted), the ids of the
+#   referral's guidelines (a prescribed exercise, once; its red flags), an exercise row naming both a
+#   prescribed and a library exercise, and what only an attended session has (exercises done, an effort,
+#   a heart rate, minutes of activity);
 # - a progress report's period judged against today, the acceptance and the earlier reports; its goals
 #   counted against the goal lines of the referral's guidelines; at least one part of its narrative (a
 #   rule between fields: `impressions` names it).
 # positive_data_acceptance accepts a 400 whose `fields` are all of these, and nothing else.
 BEYOND_THE_SCHEMA = re.compile(
     r"^(patient|plan|trainer|gym|clinic|exercises\.\d+\.exercise"
-    r"|date_of_birth|start_date"
+    r"|date_of_birth|start_date|session_date|red_flags|rpe|peak_heart_rate|mvpa_minutes"
+    r"|exercises\.\d+|exercises\.\d+\.(prescribed_id|done)"
     r"|period_start|period_end|impressions|goals(\.\d+)?"
     r"|precautions\.\d+\.(valid_until|limit_value|limit_unit|body_region|weight_bearing|detail)"
     r"|exercises\.\d+\.(reps|hold_seconds|duration_minutes|load_value|load_unit))$"
