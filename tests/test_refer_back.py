@@ -21,6 +21,7 @@ from referrals.handoffs.models import REASON_MAX_LENGTH, HandoffEvent, HandoffSt
 from referrals.handoffs.refer_back import NOTE_MAX_LENGTH, REASON_PREFIX, handoff_refer_back
 from referrals.notify.models import Notification, OutboxMessage
 from tests.conftest import World, login, make_physio, make_trainer
+from tests.progress import factories_reports as fr
 
 S = HandoffStatus
 P = TreatmentPlan.Status
@@ -163,6 +164,7 @@ def test_a_referral_not_taken_on_cannot_be_referred_back(
 ) -> None:
     if status == S.COMPLETED:
         _to(requested, world, S.ACCEPTED)
+        fr.submit_final_report(requested, world.trainer)  # completing needs it (progress.reports)
         handoffs_services.handoff_complete(handoff=requested, actor=world.trainer)
     elif status == S.REJECTED:
         handoffs_services.handoff_reject(handoff=requested, actor=world.trainer, reason="Full")

@@ -28,8 +28,7 @@ from referrals.progress import policies as progress_policies
 REASON_PREFIX = "Referred back to the physiotherapist: "
 # The note fits the status reason with its prefix.
 NOTE_MAX_LENGTH = REASON_MAX_LENGTH - len(REASON_PREFIX)
-# Where a referral may be referred back from: the trainer has (or had) the client.
-REFER_BACK_SOURCES = frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})
+REFER_BACK_SOURCES = progress_policies.REFER_BACK_SOURCES
 
 
 def refer_back_target(status: str, *, end: bool = False) -> str:

@@ -50,6 +50,16 @@ def can_answer_report(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     return is_clinic_physio(user, clinic_id_of(handoff))
 
 
+# Where a referral may be referred back from: the trainer has (or had) the client.
+REFER_BACK_SOURCES = frozenset({HandoffStatus.ACCEPTED, HandoffStatus.IN_PROGRESS, HandoffStatus.ON_HOLD})
+
+
+def can_refer_back_now(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
+    """Whether to offer the way back (the referral page, the report page): the policy, from a status the
+    service takes it from (handoffs.refer_back; the service checks both again)."""
+    return can_refer_back(user, handoff) and handoff.status in REFER_BACK_SOURCES
+
+
 def can_refer_back(user: UserOrAnonymous, handoff: TrainerHandoff) -> bool:
     """Send the client back to the physiotherapist: the referral's trainer, or a physiotherapist of the
     referring clinic."""

@@ -177,13 +177,6 @@ def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
     )
 
 
-def _can_refer_back(user: User, handoff: TrainerHandoff) -> bool:
-    return (
-        progress_policies.can_refer_back(user, handoff)
-        and handoff.status in handoffs_refer_back.REFER_BACK_SOURCES
-    )
-
-
 def _action_form(name: str, action: HandoffAction, data: QueryDict | None = None) -> web_forms.ReasonForm:
     # every action's text is a reason or a summary: REASON_MAX_LENGTH, the service's and the API's limit
     return web_forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.reason_required)
@@ -242,7 +235,7 @@ def _render_handoff(
         "progress_charts": progress_charts.progress_charts(handoff=handoff)
         if progress_policies.can_view_progress(user, handoff)
         else [],
-        "can_refer_back": _can_refer_back(user, handoff),
+        "can_refer_back": progress_policies.can_refer_back_now(user, handoff),
         "refer_back_form": refer_back_form or web_forms.ReferBackForm(),
         # a referral in progress goes on hold unless ended: the page offers the choice only then
         "refer_back_can_hold": handoff.status == S.IN_PROGRESS,

@@ -205,6 +205,8 @@ def _render_report(
         "replies": list(report_selectors.reply_list_for_report(report=report)),
         "can_acknowledge": can_answer and not report.acknowledged,
         "is_clinic_side": can_answer,
+        # the way back to the physiotherapist, on the referral page (handoffs.refer_back, its own policy)
+        "can_refer_back": can_answer and progress_policies.can_refer_back_now(user, handoff),
         "can_reply": progress_reports.can_reply(user, report),
         "reply_form": reply_form or ReplyForm(),
         # the report's period drawn from the logs (one query: progress.series); the report page is shown

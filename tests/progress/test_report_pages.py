@@ -178,3 +178,27 @@ def test_page_queries_do_not_grow_from_5_to_200_sessions(
         _queries(client, target)  # warm: the session, the roles
         counts.append(_queries(client, target))
     assert counts[0] == counts[1], counts
+
+
+def test_from_the_report_the_physiotherapist_can_ask_for_the_client_back(
+    client: Client, world: World, accepted: TrainerHandoff
+) -> None:
+    report = progress_reports.report_submit(
+        handoff=accepted,
+        actor=world.trainer,
+        period_start=today(),
+        period_end=today(),
+        impressions="Pain creeping up.",
+        goals=["not_yet"],
+    )
+    url = reverse("report_detail", args=[report.public_id])
+    ask_back = f"{reverse('handoff_detail', args=[accepted.public_id])}#refer-back"
+    pt = login(Client(), world.physio)
+    assert ask_back in pt.get(url).content.decode()
+    referral = pt.get(reverse("handoff_detail", args=[accepted.public_id])).content.decode()
+    assert 'id="refer-back"' in referral  # the link's target: the refer-back form
+    # the trainer refers back from the referral page, not from the report (the physiotherapist asks)
+    assert ask_back not in login(client, world.trainer).get(url).content.decode()
+    # a referral ended since offers nothing to ask back
+    TrainerHandoff.objects.filter(pk=accepted.pk).update(status="failed", status_reason="Stopped.")
+    assert ask_back not in pt.get(url).content.decode()
