@@ -24,6 +24,7 @@ from referrals.care.models import Consent, Patient, PlanExercise, Precaution, Re
 from referrals.concerns.models import Concern
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
+from referrals.progress.models import ProgressReport, SessionLog
 from tests.conftest import World, login
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,10 @@ def _objects(world: World, handoff: TrainerHandoff) -> dict[str, Any]:
         "consents": Consent.objects.filter(patient=world.plan.patient).first(),
         "notifications": Notification.objects.filter(recipient=world.trainer).first(),
         "tokens": None,  # api_token_revoke: a POST-only view, and no token in this world
+        # the world's referral is requested: no session log nor report yet (the session form's own
+        # management data: tests/progress/test_session_pages.py)
+        "sessions": SessionLog.objects.filter(handoff=handoff).first(),
+        "reports": ProgressReport.objects.filter(handoff=handoff).first(),
     }
 
 
