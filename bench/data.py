@@ -32,8 +32,10 @@ from accounts.models import (
 from referrals.care import services as care_services
 from referrals.care.models import Consent, Patient, PlanExercise, TreatmentPlan
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
+from referrals.handoffs.snapshot import GUIDELINES_SCHEMA
 from referrals.library.models import Exercise
 from referrals.notify.models import HANDOFF_EVENT_KIND, Notification, OutboxMessage, event_source_key
+from referrals.progress.models import SessionExercise, SessionLog
 
 S = HandoffStatus
 CLINICS, GYMS, TRAINERS = 50, 200, 2_000
@@ -44,6 +46,14 @@ FOCUS_CASELOAD = 30  # the measured trainer's open referrals: more than a page o
 FOCUS_HISTORY = 30  # and as many closed ones
 FOCUS_PT_LIST = 20  # the PT home's "declined or failed" and "waiting" lists show 20 rows each
 FOCUS_HOLDS = 6  # hold/resume cycles on the measured handoff: a long timeline
+# Session logs: each referral in progress or on hold has this many (make bench --sessions-per-referral),
+# each with every prescribed exercise of its guidelines (SNAPSHOT_EXERCISES): about a million exercise rows
+# at the full volume. The measured referrals (the focus world's in-progress ones) have as many at every
+# volume, so the PT's progress page shows the same page at 1,000 handoffs as at 100,000.
+SESSIONS_PER_REFERRAL = 20
+SNAPSHOT_EXERCISES = 5
+SESSION_STATUSES = frozenset({S.IN_PROGRESS, S.ON_HOLD})
+BENCH_IDS = uuid.UUID("5b0e3c52-9d41-4f7a-8e2b-6a1c0d9f3e74")  # the snapshots' entry ids: uuid5 of this
 PASSWORD = "!bench-unusable"  # noqa: S105 - an unusable password: nobody logs in with it
 
 # Status mix of the history, and the path of transitions that leads to each status.
@@ -95,6 +105,8 @@ class Network:
     focus_physio: int = 0
     focus_handoff: str = ""
     focus_short_handoff: str = ""
+    focus_progress_handoff: str = ""  # in progress, its sessions logged: the PT's progress page
+    focus_session_handoff: str = ""  # in progress: the session POSTs go here (the other stays as it was)
     discharge_pool: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -246,6 +258,8 @@ EVENT_COLS = [
     "created_at",
     "delivered_at",
 ]
+SESSION_COLS = [f.column for f in SessionLog._meta.concrete_fields]
+SESSION_EXERCISE_COLS = [f.column for f in SessionExercise._meta.concrete_fields]
 NOTIFICATION_COLS = [
     "id",
     "public_id",
@@ -279,13 +293,16 @@ OUTBOX_COLS = [
 
 
 class Builder:
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, sessions_per_referral: int = SESSIONS_PER_REFERRAL) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
         self.load = Loader()
         self.net = Network()
         self.now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-        self.exercises = list(Exercise.objects.order_by("id").values("id", "name", "category", "body_region"))
-        self.snapshots: list[str] = []
+        self.exercises = list(
+            Exercise.objects.order_by("id").values("id", "slug", "name", "category", "body_region")
+        )
+        self.snapshots: list[tuple[str, list[dict[str, Any]]]] = []
+        self.sessions_per_referral = sessions_per_referral
 
     # --- the network ------------------------------------------------------------------------------------
 
@@ -373,61 +390,78 @@ class Builder:
 
     # --- patients, plans, handoffs, events --------------------------------------------------------------
 
-    def _snapshot(self, n: int) -> str:
+    def _template(self, k: int) -> dict[str, Any]:
+        """One of 16 guidelines snapshots (the current shape, GUIDELINES_SCHEMA): the handoffs share them, and
+        a session log names its exercises by their ids here."""
+        items = [self.exercises[(k * 3 + j) % len(self.exercises)] for j in range(SNAPSHOT_EXERCISES)]
+        ids = [str(uuid.uuid5(BENCH_IDS, f"{k}/exercise/{j}")) for j in range(len(items))]
+        return {
+            "schema": GUIDELINES_SCHEMA,
+            "sent_at": self.now.isoformat(),
+            "clinic": "Bench Clinic",
+            "physiotherapist": "Physio",
+            "physiotherapist_email": "physio@bench.test",
+            "patient": {"name": f"Patient {k}", "email": "", "phone": "555-0100"},
+            "consent_scope": "guidelines",
+            "diagnosis": None,
+            "goals": "Return to running 5 km without knee pain; stairs without a rail.",
+            "exercises": [
+                {
+                    "id": ident,
+                    "library_slug": e["slug"],
+                    "name": e["name"],
+                    "category": e["category"],
+                    "body_region": e["body_region"],
+                    "equipment": "",
+                    "instructions": "Slow and controlled, full range of motion.",
+                    "sets": 3,
+                    "reps": 12,
+                    "hold_seconds": None,
+                    "duration_minutes": None,
+                    "load_unit": "kg",
+                    "load_value": "20.00",
+                    "frequency_per_week": 3,
+                    "tempo": "",
+                    "rest_seconds": 60,
+                    "notes": "",
+                    "progression_note": "Add 5% load weekly.",
+                    "dose": "3 x 12 at 20 kg, 3 times a week",
+                    "_exercise_pk": e["id"],
+                }
+                for ident, e in zip(ids, items, strict=True)
+            ],
+            "precautions": [
+                {
+                    "id": str(uuid.uuid5(BENCH_IDS, f"{k}/precaution/0")),
+                    "kind": "avoid_movement",
+                    "kind_label": "Avoid movement",
+                    "body_region": "Knee",
+                    "limit_value": None,
+                    "limit_unit": "",
+                    "weight_bearing": "",
+                    "valid_until": None,
+                    "detail": "No deep squats past 90 degrees.",
+                    "summary": "Avoid deep knee flexion",
+                }
+            ],
+            "red_flags": [
+                {
+                    "id": str(uuid.uuid5(BENCH_IDS, f"{k}/red_flag/0")),
+                    "description": "Swelling or heat in the knee after training",
+                }
+            ],
+        }
+
+    def _snapshot(self, n: int) -> tuple[str, list[dict[str, Any]]]:
+        """The snapshot's JSON for handoff n, and its exercises (for the session logs)."""
         if not self.snapshots:
             for k in range(16):
-                items = [self.exercises[(k * 3 + j) % len(self.exercises)] for j in range(3)]
-                self.snapshots.append(
-                    json.dumps(
-                        {
-                            "schema": 1,
-                            "sent_at": self.now.isoformat(),
-                            "clinic": "Bench Clinic",
-                            "physiotherapist": "Physio",
-                            "physiotherapist_email": "physio@bench.test",
-                            "patient": {"name": f"Patient {k}", "email": "", "phone": "555-0100"},
-                            "consent_scope": "guidelines",
-                            "diagnosis": None,
-                            "goals": "Return to running 5 km without knee pain; stairs without a rail.",
-                            "exercises": [
-                                {
-                                    "name": e["name"],
-                                    "category": e["category"],
-                                    "body_region": e["body_region"],
-                                    "equipment": "",
-                                    "instructions": "Slow and controlled, full range of motion.",
-                                    "sets": 3,
-                                    "reps": 12,
-                                    "hold_seconds": None,
-                                    "duration_minutes": None,
-                                    "load_unit": "",
-                                    "load_value": None,
-                                    "frequency_per_week": 3,
-                                    "tempo": "",
-                                    "rest_seconds": 60,
-                                    "notes": "",
-                                    "progression_note": "Add 5% load weekly.",
-                                    "dose": "3 x 12, 3 times a week",
-                                }
-                                for e in items
-                            ],
-                            "precautions": [
-                                {
-                                    "kind": "avoid_movement",
-                                    "kind_label": "Avoid movement",
-                                    "body_region": "Knee",
-                                    "limit_value": None,
-                                    "limit_unit": "",
-                                    "weight_bearing": "",
-                                    "valid_until": None,
-                                    "detail": "No deep squats past 90 degrees.",
-                                    "summary": "Avoid deep knee flexion",
-                                }
-                            ],
-                            "red_flags": ["Swelling or heat in the knee after training"],
-                        }
-                    )
-                )
+                template = self._template(k)
+                exercises = template["exercises"]
+                stored = {**template, "exercises": [{**e} for e in exercises]}
+                for e in stored["exercises"]:
+                    del e["_exercise_pk"]
+                self.snapshots.append((json.dumps(stored), exercises))
         return self.snapshots[n % len(self.snapshots)]
 
     def _patient(self, clinic: int, physio: int, stamp: datetime.datetime) -> int:
@@ -532,6 +566,7 @@ class Builder:
         sent = status != S.DRAFT
         stamps = [start + datetime.timedelta(hours=6 * k) for k in range(len(steps))]
         self.net.handoffs += 1
+        snapshot, prescribed = self._snapshot(hid)
         load.add(
             TrainerHandoff,
             HANDOFF_COLS,
@@ -547,7 +582,7 @@ class Builder:
                 REASONS.get(status, ""),
                 "",
                 consent if sent else None,
-                self._snapshot(hid) if sent else None,
+                snapshot if sent else None,
                 stamps[1] if sent else None,
                 stamps[0],
                 stamps[-1],
@@ -615,7 +650,65 @@ class Builder:
                     ),
                 )
             previous = to
+        if status in SESSION_STATUSES:
+            self._sessions(hid, trainer, prescribed, start + datetime.timedelta(days=1))
         return str(public_id)
+
+    def _sessions(
+        self, handoff: int, trainer: int, prescribed: list[dict[str, Any]], first: datetime.datetime
+    ) -> None:
+        """The referral's session logs, every two or three days from `first`: one in ten missed, the load
+        rising, each prescribed exercise as done (the dose the trainer's form prefills)."""
+        load, today = self.load, self.now.date()
+        for n in range(self.sessions_per_referral):
+            day = (first + datetime.timedelta(days=2 * n + n // 3)).date()
+            if day > today:  # a recent referral: the sessions so far
+                break
+            attended = n % 10 != 9
+            session = load.new_id(SessionLog)
+            load.add(
+                SessionLog,
+                SESSION_COLS,
+                (
+                    session,
+                    uuid.uuid4(),
+                    handoff,
+                    day,
+                    SessionLog.Attendance.ATTENDED if attended else SessionLog.Attendance.NO_SHOW,
+                    4 + n % 4 if attended else None,
+                    3 - n * 3 // self.sessions_per_referral if attended else None,
+                    2 if attended else None,
+                    None,
+                    35 + 5 * (n % 5) if attended else None,
+                    "[]",
+                    "",
+                    None,
+                    trainer,
+                    first + datetime.timedelta(days=2 * n + n // 3, hours=2),
+                ),
+            )
+            if not attended:
+                continue
+            for position, item in enumerate(prescribed):
+                load.add(
+                    SessionExercise,
+                    SESSION_EXERCISE_COLS,
+                    (
+                        load.new_id(SessionExercise),
+                        session,
+                        position,
+                        item["id"],
+                        item["_exercise_pk"],
+                        item["name"],
+                        True,
+                        3,
+                        12,
+                        None,
+                        None,
+                        "kg",
+                        20 + n // 2,
+                    ),
+                )
 
     def focus(self) -> None:
         """The measured users' rows: identical at every volume."""
@@ -647,6 +740,10 @@ class Builder:
                 net.focus_handoff = public_id
             if k == 0:
                 net.focus_short_handoff = public_id
+            if k == 5:
+                net.focus_progress_handoff = public_id
+            if k == 8:
+                net.focus_session_handoff = public_id
         # The PT home's lists full at every volume: 20 declined referrals (attention) and 20 waiting ones, to
         # the gym's other trainers, so the page shows the same rows at 1,000 handoffs as at 100,000.
         others = net.trainers[gym][2:]
@@ -755,4 +852,6 @@ COUNTED: list[type[Model]] = [
     HandoffEvent,
     Notification,
     OutboxMessage,
+    SessionLog,
+    SessionExercise,
 ]

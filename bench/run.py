@@ -1,10 +1,11 @@
 """`make bench` (python -m bench.run): build the data, serve it with gunicorn, measure, report.
 
 1. (Re)creates the benchmark's own PostgreSQL database (never the one the tests or the app use),
-   migrates it and loads the network with COPY: 1,000 handoffs first.
+   migrates it and loads the network with COPY: 1,000 handoffs first, each referral in progress or on
+   hold with its session logs (20 by default, --sessions-per-referral).
 2. Starts gunicorn (one sync worker, bench.settings: production's settings, DEBUG off) and measures with
-   wrk, a separate process, one connection at a time: the baseline, the inbox (API and page) and the
-   PT home page.
+   wrk, a separate process, one connection at a time: the baseline, the inbox (API and page), the
+   PT home page and the PT's progress page.
 3. Grows the history to the full volume (100,000 handoffs at --scale 1) and measures every endpoint:
    p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware);
    then the inbox API and the baseline once more, round for round in turn, for the tracked ratio.
@@ -39,7 +40,7 @@ BENCH = Path(__file__).resolve().parent
 SMALL = 1_000  # the inbox is measured at this many handoffs, and again at the full volume
 FULL = 100_000
 # measured at SMALL and again at the full volume (the baseline: the machine's own drift between the two)
-GROWTH_MEASURED = ("baseline", "inbox_api", "inbox_page", "pt_home")
+GROWTH_MEASURED = ("baseline", "inbox_api", "inbox_page", "pt_home", "progress_page")
 
 
 def say(message: str) -> None:
@@ -55,6 +56,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--duration", type=float, default=10.0, help="seconds of wrk per endpoint (default 10)"
+    )
+    parser.add_argument(
+        "--sessions-per-referral",
+        type=int,
+        default=None,
+        help="session logs of each referral in progress or on hold (default bench.data."
+        "SESSIONS_PER_REFERRAL, 20: about a million exercise rows at --scale 1)",
     )
     parser.add_argument("--steady-seconds", type=float, default=60.0, help="pipeline: steady phase length")
     parser.add_argument("--steady-rate", type=float, default=20.0, help="pipeline: discharges per second")
@@ -267,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
 
     loading = time.monotonic()
-    builder = data.Builder()
+    sessions = (
+        data.SESSIONS_PER_REFERRAL if args.sessions_per_referral is None else args.sessions_per_referral
+    )
+    builder = data.Builder(sessions_per_referral=max(0, sessions))
     net = builder.network()
     builder.focus()
     builder.discharge_pool(http_pool + pipeline_pool + 1)
@@ -309,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             if name == "discharge":
                 pool = net.discharge_pool[:http_pool]
                 body_file.write_text("".join(json.dumps({**e, "send": True}) + "\n" for e in pool))
+            elif name == "session_post":  # the same session, logged again and again (one per request)
+                body_file.write_text((json.dumps(report.session_body(net)) + "\n") * http_pool)
             results["endpoints"][name] = report.measure(
                 endpoint, args.duration, wrk, probe, bodies=str(body_file)
             )

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, User
@@ -25,6 +26,7 @@ from referrals.care import selectors as care_selectors
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs.models import HandoffStatus, TrainerHandoff
+from referrals.handoffs.snapshot import guidelines_read
 from tests.conftest import World
 from tests.test_query_counts import _discharge
 
@@ -65,6 +67,48 @@ def test_the_built_network_obeys_the_schema_and_the_selectors_see_the_focus_inbo
         actor=physio,
     )
     assert handoff.status == HandoffStatus.REQUESTED
+
+
+@pytest.mark.postgresql  # as above: COPY
+def test_the_built_sessions_are_what_the_pages_read_and_the_bench_session_posts_is_accepted(
+    built: data.Network,
+) -> None:
+    from bench import report
+    from referrals.progress import series as progress_series
+    from referrals.progress.models import SessionExercise, SessionLog
+
+    active = TrainerHandoff.objects.filter(status__in=data.SESSION_STATUSES)
+    assert active.exists()
+    # every referral in progress or on hold has its sessions, no other has any; none is in the future
+    assert set(SessionLog.objects.values_list("handoff_id", flat=True)) == set(
+        active.values_list("pk", flat=True)
+    )
+    assert not SessionLog.objects.filter(session_date__gt=timezone.localdate()).exists()
+    progress = TrainerHandoff.objects.get(public_id=built.focus_progress_handoff)
+    assert progress.sessions.count() == data.SESSIONS_PER_REFERRAL
+    # each attended session names every prescribed exercise of its guidelines by its id there
+    guidelines = guidelines_read(progress.snapshot, handoff_public_id=progress.public_id) or {}
+    prescribed = {e["id"] for e in guidelines["exercises"]}
+    assert len(prescribed) == data.SNAPSHOT_EXERCISES
+    rows = SessionExercise.objects.filter(session__handoff=progress)
+    assert {str(x) for x in rows.values_list("prescribed_id", flat=True)} == prescribed
+    # what the PT's progress page draws: a pain point per attended session, the load of each exercise
+    drawn = progress_series.series_for_handoff(handoff=progress)
+    attended = progress.sessions.filter(attendance=SessionLog.Attendance.ATTENDED).count()
+    assert drawn.sessions == data.SESSIONS_PER_REFERRAL and len(drawn.pain) == attended
+    assert len(drawn.loads) == data.SNAPSHOT_EXERCISES
+    # the session the bench POSTs again and again is a valid one, stored through the API
+    target = TrainerHandoff.objects.get(public_id=built.focus_session_handoff)
+    before = target.sessions.count()
+    _, raw = api_token_create(user=User.objects.get(pk=built.focus_trainer), name="bench test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = report.session_body(built)
+    for _ in range(2):
+        response = client.post(f"/api/v1/handoffs/{target.public_id}/sessions/", body, format="json")
+        assert response.status_code == 201, response.json()
+        assert response.json()["concern"] is None
+    assert target.sessions.count() == before + 2
 
 
 def test_the_baseline_returns_the_same_page_of_rows_as_the_inbox_api(world: World, gym: Organization) -> None:
