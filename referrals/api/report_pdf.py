@@ -17,6 +17,7 @@ from accounts.selectors import request_user as _user  # the one helper of pages 
 from referrals.api.common import ID_PARAMETER, _fetch
 from referrals.audit import services as audit_services
 from referrals.progress import pdf as progress_pdf
+from referrals.progress import report_selectors
 from referrals.progress.models import ProgressReport
 
 
@@ -53,7 +54,7 @@ class ReportPdfApi(APIView):
 
     def get(self, request: Request, id: str) -> HttpResponse:
         user = _user(request)
-        report = _fetch(progress_pdf.report_get_for_pdf, ProgressReport, user, id)
+        report = _fetch(report_selectors.report_get_for_user, ProgressReport, user, id)
         audit_services.record_read(request, report.handoff, channel=audit_services.Channel.API)
         response = HttpResponse(
             progress_pdf.report_pdf(report=report, user=user), content_type=progress_pdf.PDF_CONTENT_TYPE

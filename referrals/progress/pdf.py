@@ -7,7 +7,6 @@ fetcher refuses every URL, so no text of a report can make the server read a fil
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
-from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import snapshot as handoffs_snapshot
 from referrals.handoffs.policies import Surface
 from referrals.progress import charts as progress_charts
-from referrals.progress import policies as progress_policies
 from referrals.progress import series as progress_series
 from referrals.progress.models import ProgressReport
 
@@ -31,24 +28,6 @@ NARRATIVE = (
     ("adherence", "Adherence"),
     ("recommendations", "Recommendations"),
 )
-
-
-def report_get_for_pdf(*, user: User, public_id: uuid.UUID | str) -> ProgressReport:
-    """The report, if its referral is in the user's scope and they may see its progress
-    (progress.policies.can_view_progress); ProgressReport.DoesNotExist otherwise (a 404)."""
-    report = ProgressReport.objects.select_related(
-        "handoff__plan__patient__clinic",
-        "handoff__plan__physiotherapist",
-        "handoff__trainer",
-        "handoff__gym",
-        "handoff__consent",
-    ).get(
-        public_id=public_id,
-        handoff_id__in=handoffs_selectors.handoff_list_for_user(user=user).values("id"),
-    )
-    if not progress_policies.can_view_progress(user, report.handoff):
-        raise ProgressReport.DoesNotExist("No such report.")
-    return report
 
 
 def report_pdf_filename(report: ProgressReport) -> str:
@@ -115,7 +94,7 @@ def report_pdf_context(*, report: ProgressReport, user: User) -> dict[str, Any]:
 
 
 def report_pdf(*, report: ProgressReport, user: User) -> bytes:
-    """The PDF's bytes (the caller fetched the report with report_get_for_pdf)."""
+    """The PDF's bytes (the caller fetched the report with report_selectors.report_get_for_user)."""
     html = render_to_string("progress/report_pdf.html", report_pdf_context(report=report, user=user))
     refuse_all = weasyprint.URLFetcher(allowed_protocols=())
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=refuse_all)

@@ -14,6 +14,7 @@ from accounts.models import User
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
 from referrals.progress import metrics as progress_metrics
+from referrals.progress import policies as progress_policies
 from referrals.progress.models import ProgressReport, ReportReply, SessionExercise, SessionLog
 
 
@@ -62,11 +63,12 @@ def report_overlapping(
 
 
 def report_get_for_user(*, user: User, public_id: uuid.UUID | str) -> ProgressReport:
-    """A report of a referral in the user's scope (`handoff_list_for_user`), with the referral joined as
-    the policies read it (plan, patient, clinic, trainer, gym, consent). Outside the scope:
-    DoesNotExist (a 404); whether the user may read it is `progress.policies.can_view_progress`."""
+    """A report of a referral in the user's scope (`handoff_list_for_user`) whose progress the user may see
+    (`progress.policies.can_view_progress`: after consent is withdrawn the trainer no longer does), with the
+    referral joined as the policies read it (plan, patient, clinic, trainer, gym, consent). Otherwise
+    DoesNotExist (a 404): the one lookup of the report's page, its API, its PDF and its replies."""
     scope = handoffs_selectors.handoff_list_for_user(user=user).values("pk")
-    return (
+    report = (
         ProgressReport.objects.filter(handoff_id__in=scope)
         .select_related(
             "submitted_by",
@@ -79,6 +81,9 @@ def report_get_for_user(*, user: User, public_id: uuid.UUID | str) -> ProgressRe
         )
         .get(public_id=public_id)
     )
+    if not progress_policies.can_view_progress(user, report.handoff):
+        raise ProgressReport.DoesNotExist("No such report.")
+    return report
 
 
 def reply_list_for_report(*, report: ProgressReport) -> QuerySet[ReportReply]:

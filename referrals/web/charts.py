@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals.audit import services as audit_services
 from referrals.progress import pdf as progress_pdf
+from referrals.progress import report_selectors
 from referrals.progress.models import ProgressReport
 from referrals.web.common import _get
 
@@ -27,6 +28,6 @@ def pdf_response(report: ProgressReport, content: bytes) -> HttpResponse:
 @require_GET
 def report_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
-    report = _get(progress_pdf.report_get_for_pdf, ProgressReport, user=user, public_id=public_id)
+    report = _get(report_selectors.report_get_for_user, ProgressReport, user=user, public_id=public_id)
     audit_services.record_read(request, report.handoff, channel=audit_services.Channel.PAGE)
     return pdf_response(report, progress_pdf.report_pdf(report=report, user=user))

@@ -23,13 +23,9 @@ from referrals.progress.models import ProgressReport, SessionLog
 from tests import factories as f
 from tests.browser.test_inbox_phone import PHONE_375
 from tests.browser.test_scenarios import cast, log_in
+from tests.progress.factories_charts import near_colour
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _near(pixel: tuple[int, ...], colour: str, tolerance: int = 24) -> bool:
-    wanted = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], wanted, strict=True))
 
 
 def test_three_sessions_one_painful_reach_the_physiotherapist_as_an_alert_a_chart_and_a_pdf(
@@ -107,4 +103,4 @@ def test_three_sessions_one_painful_reach_the_physiotherapist_as_an_alert_a_char
     assert "Pain and effort per session" in first.get_textpage().get_text_range()
     image = first.render(scale=1.5).to_pil().convert("RGB")
     pixels = list(image.get_flattened_data())
-    assert sum(1 for p in pixels if _near(p, progress_charts.PAIN_AFTER)) > 50
+    assert sum(1 for p in pixels if near_colour(p, progress_charts.PAIN_AFTER)) > 50

@@ -109,3 +109,9 @@ def report(
         submitted_at=timezone.now(),
         **fields,
     )
+
+
+def near_colour(pixel: tuple[int, ...], colour: str, tolerance: int = 24) -> bool:
+    """Whether a rendered pixel is a chart's colour ("#rrggbb"), give or take anti-aliasing."""
+    wanted = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], wanted, strict=True))

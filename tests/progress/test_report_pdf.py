@@ -45,11 +45,6 @@ def _text(document: pypdfium2.PdfDocument) -> str:
     return "\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
 
 
-def _near(pixel: tuple[int, ...], colour: str, tolerance: int = 24) -> bool:
-    wanted = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], wanted, strict=True))
-
-
 def test_the_pdf_has_the_names_the_period_the_figures_and_the_narrative(
     report: ProgressReport, world: World
 ) -> None:
@@ -81,9 +76,9 @@ def test_the_first_page_shows_the_pain_chart(report: ProgressReport, world: Worl
     # the chart is in the lower part of the first page, below the header and the figures
     region = image.crop((0, height // 3, width, height))
     pixels = list(region.get_flattened_data())
-    coloured = sum(1 for p in pixels if _near(p, progress_charts.PAIN_AFTER))
+    coloured = sum(1 for p in pixels if fc.near_colour(p, progress_charts.PAIN_AFTER))
     assert coloured > 200, coloured  # the pain-after line and its 14 dots
-    assert sum(1 for p in pixels if _near(p, progress_charts.RPE)) > 200
+    assert sum(1 for p in pixels if fc.near_colour(p, progress_charts.RPE)) > 200
     assert "Pain and effort per session" in document[0].get_textpage().get_text_range()
 
 
