@@ -77,7 +77,8 @@ def handoff_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TrainerHa
 
 
 def event_list_for_handoff(*, handoff: TrainerHandoff) -> QuerySet[HandoffEvent]:
-    """The timeline, each concern with its state and each answer with the concern it answers: one query."""
+    """The timeline, each concern with its state, each answer with the concern it answers and each report
+    event with its report: one query."""
     return (
         HandoffEvent.objects.filter(handoff=handoff)
         .select_related(
@@ -85,6 +86,7 @@ def event_list_for_handoff(*, handoff: TrainerHandoff) -> QuerySet[HandoffEvent]
             "concern__acknowledged_by",
             "concern__resolved_by",
             "regarding__event",
+            "report",
         )
         .order_by("created_at", "id")
     )

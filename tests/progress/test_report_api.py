@@ -170,3 +170,21 @@ def test_replies_are_listed_oldest_first(world: World, accepted: TrainerHandoff,
         ("First.", world.physio.full_name),
         ("Second.", world.trainer.full_name),
     ]
+
+
+def test_the_timeline_names_the_report_of_each_report_event(world: World, accepted: TrainerHandoff) -> None:
+    report = written(world, accepted)
+    progress_reports.report_acknowledge(report=report, actor=world.physio)
+    response = token_client(world.physio).get(f"{API}/handoffs/{accepted.public_id}/events/")
+    assert response.status_code == 200
+    body = response.json()
+    events = body["results"] if isinstance(body, dict) else body
+    about = {e["kind"]: e["report"] for e in events if e["report"] is not None}
+    assert about == {
+        HandoffEvent.Kind.REPORT_SUBMITTED: str(report.public_id),
+        HandoffEvent.Kind.REPORT_ACKNOWLEDGED: str(report.public_id),
+    }
+    # every other event says none, and the id leads to the report itself
+    assert all(e["report"] is None for e in events if not e["kind"].startswith("report_"))
+    detail = token_client(world.physio).get(f"{API}/reports/{report.public_id}/")
+    assert detail.status_code == 200 and detail.json()["id"] == str(report.public_id)

@@ -408,6 +408,10 @@ class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
     regarding = serializers.SerializerMethodField(
         help_text="On an acknowledgement or a resolution: the id of the concern it answers."
     )
+    report = serializers.SerializerMethodField(
+        help_text="On a report submitted, acknowledged or replied to: the report's id "
+        "(GET /api/v1/reports/<id>/, for whoever may see the referral's progress)."
+    )
 
     @extend_schema_field(EventActorSerializer())
     def get_actor(self, event: HandoffEvent) -> dict[str, Any]:
@@ -424,6 +428,10 @@ class HandoffEventSerializer(serializers.Serializer[HandoffEvent]):
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_regarding(self, event: HandoffEvent) -> str | None:
         return str(event.regarding.public_id) if event.regarding_id is not None and event.regarding else None
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_report(self, event: HandoffEvent) -> str | None:
+        return str(event.report.public_id) if event.report_id is not None and event.report else None
 
 
 class HandoffQuerySerializer(serializers.Serializer[Any]):
