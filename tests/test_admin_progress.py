@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from referrals.audit.models import AccessLog
 from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import TrainerHandoff
 from referrals.progress.models import SessionLog
@@ -35,6 +36,9 @@ def test_an_org_admin_views_their_clinics_session_logs_read_only_and_nobody_else
     change = reverse("admin:referrals_sessionlog_change", args=[log.pk])
     page = client.get(change)
     assert page.status_code == 200
+    # the read is in the access log, as the referral's (as the session's page records it)
+    read = AccessLog.objects.get(user=clinic_admin, channel=AccessLog.Channel.ADMIN)
+    assert (read.handoff_id, read.object_public_id) == (requested.pk, requested.public_id)
     assert not model_admin.has_add_permission(page.wsgi_request)
     assert not model_admin.has_change_permission(page.wsgi_request, log)
     assert not model_admin.has_delete_permission(page.wsgi_request, log)
@@ -46,6 +50,7 @@ def test_an_org_admin_views_their_clinics_session_logs_read_only_and_nobody_else
     f.MembershipFactory(user=outsider, organization=other_clinic, role=Membership.Role.ORG_ADMIN)
     login_with_second_factor(client, outsider)
     assert client.get(change).status_code in (302, 404)
+    assert not AccessLog.objects.filter(user=outsider).exists()  # nothing shown, nothing logged
     listing = client.get(reverse("admin:referrals_sessionlog_changelist"))
     assert listing.status_code == 200 and log not in listing.context["cl"].queryset
 

@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from referrals.admin.common import ReadOnlyModelAdmin, ReadOnlyTabularInline, _handoff_link
+from referrals.admin.common import AuditReadsMixin, ReadOnlyModelAdmin, ReadOnlyTabularInline, _handoff_link
+from referrals.handoffs.models import TrainerHandoff
 from referrals.progress.models import ProgressReport, ReportReply, SessionExercise, SessionLog
 
 
@@ -36,8 +37,12 @@ class SessionExerciseInline(ReadOnlyTabularInline[SessionExercise, SessionLog]):
 
 
 @admin.register(SessionLog)
-class SessionLogAdmin(ReadOnlyModelAdmin[SessionLog]):
-    """Read-only: the trainer logs a session on the referral's page or through the API."""
+class SessionLogAdmin(AuditReadsMixin, ReadOnlyModelAdmin[SessionLog]):
+    """Read-only: the trainer logs a session on the referral's page or through the API. Opening one is in
+    the access log, as the referral's read (as on the session's page)."""
+
+    def audited(self, obj: SessionLog) -> TrainerHandoff:
+        return obj.handoff
 
     organization_scope = ("handoff__clinic",)
     list_display = (
@@ -90,8 +95,12 @@ class ReportReplyInline(ReadOnlyTabularInline[ReportReply, ProgressReport]):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(ReadOnlyModelAdmin[ProgressReport]):
-    """Read-only: the trainer submits a report, a physiotherapist acknowledges and replies on the pages."""
+class ProgressReportAdmin(AuditReadsMixin, ReadOnlyModelAdmin[ProgressReport]):
+    """Read-only: the trainer submits a report, a physiotherapist acknowledges and replies on the pages.
+    Opening one is in the access log, as the referral's read (as on the report's page)."""
+
+    def audited(self, obj: ProgressReport) -> TrainerHandoff:
+        return obj.handoff
 
     organization_scope = ("handoff__clinic",)
     list_display = (
