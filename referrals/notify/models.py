@@ -61,7 +61,9 @@ class Notification(_Owed, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
     )
     kind = models.CharField(
-        max_length=40, default=HANDOFF_EVENT_KIND, help_text="referrals.notifications.NOTIFICATION_KINDS"
+        max_length=40,
+        default=HANDOFF_EVENT_KIND,
+        help_text="What caused it and how it is worded: one of referrals.notify.wording.NOTIFICATION_KINDS.",
     )
     source_key = models.CharField(
         max_length=100,
@@ -116,7 +118,9 @@ class OutboxMessage(_Owed, models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(
-        max_length=40, default=HANDOFF_EVENT_KIND, help_text="referrals.notifications.NOTIFICATION_KINDS"
+        max_length=40,
+        default=HANDOFF_EVENT_KIND,
+        help_text="What caused it and how it is worded: one of referrals.notify.wording.NOTIFICATION_KINDS.",
     )
     source_key = models.CharField(
         max_length=100,

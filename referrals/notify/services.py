@@ -36,7 +36,7 @@ def notify(
     due, a reminder), in the caller's transaction; the emails are published after commit. The one way
     services tell people.
 
-    `kind` names the wording and the link (notifications.NOTIFICATION_KINDS); `source_key` what caused it,
+    `kind` names the wording and the link (notify.wording.NOTIFICATION_KINDS); `source_key` what caused it,
     deterministic ("handoff-event:<id>", later e.g. "report:<id>:due"): one row per source, recipient and
     channel, so a timer that runs twice tells nobody twice. `title` defaults to the kind's wording.
     Returns the ids of the outbox rows owed (new or still pending from an earlier call)."""
