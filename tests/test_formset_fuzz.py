@@ -24,7 +24,7 @@ from referrals.care.models import Consent, Patient, PlanExercise, Precaution, Re
 from referrals.concerns.models import Concern
 from referrals.handoffs.models import TrainerHandoff
 from referrals.notify.models import Notification
-from referrals.progress.models import ProgressReport, SessionLog
+from referrals.progress.models import ProgressReport, SessionExercise, SessionLog
 from tests.conftest import World, login
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,10 @@ MAX_BYTES = 2_000_000  # a full plan (60 + 30 + 30 rows, each exercise row a sel
 FUZZED: dict[str, tuple[str, ...]] = {
     "plan_create": ("exercises", "precautions", "red_flags"),
     "plan_edit": ("exercises", "precautions", "red_flags"),
+    "session_create": ("ex",),  # the trainer's session form: one row per exercise
 }
+# Who posts to each (the others: the physiotherapist).
+POSTED_BY_TRAINER = frozenset({"session_create"})
 
 
 def _patterns(resolver: URLResolver) -> Iterator[URLPattern]:
@@ -67,8 +70,7 @@ def _objects(world: World, handoff: TrainerHandoff) -> dict[str, Any]:
         "consents": Consent.objects.filter(patient=world.plan.patient).first(),
         "notifications": Notification.objects.filter(recipient=world.trainer).first(),
         "tokens": None,  # api_token_revoke: a POST-only view, and no token in this world
-        # the world's referral is requested: no session log nor report yet (the session form's own
-        # management data: tests/progress/test_session_pages.py)
+        # the world's referral is accepted, with no session log nor report yet
         "sessions": SessionLog.objects.filter(handoff=handoff).first(),
         "reports": ProgressReport.objects.filter(handoff=handoff).first(),
     }
@@ -121,12 +123,15 @@ def discovered_formset_views(
 
 @pytest.fixture
 def handoff(world: World, django_capture_on_commit_callbacks: Any) -> TrainerHandoff:
+    """The world's plan sent and accepted: the trainer's session form is open on it."""
     from referrals.handoffs import sending as handoffs_sending
+    from referrals.handoffs import services as handoffs_services
 
     with django_capture_on_commit_callbacks(execute=True):
-        return handoffs_sending.plan_discharge(
+        sent = handoffs_sending.plan_discharge(
             plan=world.plan, trainer=world.trainer, gym=world.gym, actor=world.physio
         )
+        return handoffs_services.handoff_accept(handoff=sent, actor=world.trainer)
 
 
 def test_every_formset_view_is_fuzzed(client: Client, world: World, handoff: TrainerHandoff) -> None:
@@ -202,7 +207,21 @@ def hostile_posts(draw: Callable[..., Any], prefixes: tuple[str, ...]) -> dict[s
                 data[f"{prefix}-{key}"] = kept
         for _ in range(draw(st.integers(min_value=0, max_value=3))):
             index = draw(ROW_INDEX)
-            name = draw(st.sampled_from(["exercise", "sets", "kind", "description", "id", "DELETE"]))
+            name = draw(
+                st.sampled_from(
+                    [
+                        "exercise",
+                        "sets",
+                        "kind",
+                        "description",
+                        "id",
+                        "DELETE",
+                        "done",
+                        "prescribed_id",
+                        "load_value",
+                    ]
+                )
+            )
             data[f"{prefix}-{index}-{name}"] = [
                 draw(st.one_of(st.sampled_from(ODD_NUMBERS), st.text(max_size=8)))
             ]
@@ -216,24 +235,37 @@ def hostile_posts(draw: Callable[..., Any], prefixes: tuple[str, ...]) -> dict[s
 def _stored() -> tuple[int, ...]:
     return tuple(
         model.objects.count()
-        for model in (Patient, TreatmentPlan, PlanExercise, Precaution, RedFlag, TrainerHandoff)
+        for model in (
+            Patient,
+            TreatmentPlan,
+            PlanExercise,
+            Precaution,
+            RedFlag,
+            TrainerHandoff,
+            SessionLog,
+            SessionExercise,
+            ProgressReport,
+        )
     )
 
 
-def _target(name: str, world: World) -> str:
-    obj = world.plan.patient if name == "plan_create" else world.plan
+def _target(name: str, world: World, handoff: TrainerHandoff) -> str:
+    obj: Any = (
+        handoff if name == "session_create" else world.plan.patient if name == "plan_create" else world.plan
+    )
     return reverse(name, args=[obj.public_id])
 
 
 @pytest.mark.parametrize("name", sorted(FUZZED))
 def test_hostile_management_data_is_never_a_500_and_stores_nothing(
-    client: Client, world: World, name: str
+    client: Client, world: World, handoff: TrainerHandoff, name: str
 ) -> None:
-    physio: User = world.physio
-    login(client, physio)
-    url = _target(name, world)
+    poster: User = world.trainer if name in POSTED_BY_TRAINER else world.physio
+    login(client, poster)
+    url = _target(name, world, handoff)
     before = _stored()
     plan_before = TreatmentPlan.objects.filter(pk=world.plan.pk).values().get()
+    handoff_before = TrainerHandoff.objects.filter(pk=handoff.pk).values().get()
     client.raise_request_exception = True  # an exception in the view fails the example with its trace
 
     @settings(
@@ -254,3 +286,4 @@ def test_hostile_management_data_is_never_a_500_and_stores_nothing(
 
     post()
     assert TreatmentPlan.objects.filter(pk=world.plan.pk).values().get() == plan_before
+    assert TrainerHandoff.objects.filter(pk=handoff.pk).values().get() == handoff_before  # not started
