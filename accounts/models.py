@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
+import zoneinfo
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -69,6 +72,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 UserOrAnonymous = User | AnonymousUser
 
 
+def time_zone_validator(value: str) -> None:
+    """An IANA time zone name this machine knows (zoneinfo)."""
+    if value and value not in available_time_zones():
+        raise ValidationError(f"{value!r} is not a time zone: use an IANA name such as Europe/Berlin.")
+
+
+@functools.cache
+def available_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class Organization(models.Model):
     """A physiotherapy clinic or a gym."""
 
@@ -82,6 +96,14 @@ class Organization(models.Model):
     city = models.CharField(max_length=120, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # Its IANA time zone ("Europe/Berlin"): its deadlines count in its calendar, its people are not sent
+    # reminders at night. Empty: the deployment's (settings.TIME_ZONE).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[time_zone_validator],
+        help_text="An IANA time zone, e.g. Europe/Berlin or America/New_York; empty: the server's default.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -92,6 +114,14 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """Its time zone; the deployment's when it names none (or one this machine does not know)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 class Membership(models.Model):

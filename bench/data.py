@@ -178,7 +178,7 @@ USER_COLS = [
     "is_staff",
     "date_joined",
 ]
-ORG_COLS = ["id", "public_id", "name", "kind", "city", "email", "phone", "created_at"]
+ORG_COLS = ["id", "public_id", "name", "kind", "city", "email", "phone", "time_zone", "created_at"]
 MEMBER_COLS = ["id", "user_id", "organization_id", "role", "created_at"]
 PATIENT_COLS = [
     "id",
@@ -316,7 +316,7 @@ class Builder:
     def _org(self, name: str, kind: str) -> int:
         oid = self.load.new_id(Organization)
         self.load.add(
-            Organization, ORG_COLS, (oid, uuid.uuid4(), name, kind, "Springfield", "", "", self.now)
+            Organization, ORG_COLS, (oid, uuid.uuid4(), name, kind, "Springfield", "", "", "", self.now)
         )
         return oid
 

@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.services import api_token_create
 from bench import charts as bench_charts
 from bench import data
+from bench import timers as bench_timers
 from bench.data import Network
 from referrals.handoffs.models import TrainerHandoff
 from referrals.handoffs.snapshot import guidelines_read
@@ -374,6 +375,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     )
     if "charts" in results:  # issue 15: drawing one chart of 200 sessions
         found.append(bench_charts.target(results["charts"]))
+    if "timers" in results:  # issue 16: the sweep with nothing due
+        found.append(bench_timers.target(results["timers"]))
     for item in found:
         item["verdict"] = _verdict(bool(item["pass"]))
     return found
@@ -506,6 +509,7 @@ def markdown(results: dict[str, Any], delta: list[str]) -> str:
         f" worker seen ready to last {b['worker_ready_to_last_s']} s)",
         "",
         *_charts_section(results.get("charts")),
+        *bench_timers.section(results.get("timers")),
         "## Against the previous run",
         "",
         "```",

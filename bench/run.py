@@ -9,8 +9,9 @@
 3. Grows the history to the full volume (100,000 handoffs at --scale 1) and measures every endpoint:
    p50/p95/p99, requests per second, SQL queries per request (X-Bench-Queries, bench.middleware);
    then the inbox API and the baseline once more, round for round in turn, for the tracked ratio.
-4. The notification pipeline with Redis and a Celery worker process (bench.pipeline), then the drawing
-   of the progress charts of 200 sessions (bench.charts).
+4. The notification pipeline with Redis and a Celery worker process (bench.pipeline), the drawing of
+   the progress charts of 200 sessions (bench.charts), then the timers' sweep (bench.timers; last: its
+   catch-up cancels the history's unanswered referrals).
 5. Prints each target with PASS or FALLS SHORT, the change since the previous docs/benchmarks.json, and
    writes docs/benchmarks.md and docs/benchmarks.json.
 """
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import charts as bench_charts
     from bench import data, pipeline, report
+    from bench import timers as bench_timers
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -367,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     say("timing the progress charts of 200 sessions (bench.charts)")
     results["charts"] = bench_charts.measure()
+    say("timing the timers' sweep: the catch-up, then with nothing due (bench.timers)")
+    results["timers"] = bench_timers.measure()
     results["wall_time_s"] = round(time.monotonic() - started, 1)
     report.finish(results, Path(args.out), say)
     return 0

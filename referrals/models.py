@@ -47,3 +47,4 @@ from referrals.progress.models import ProgressReport as ProgressReport
 from referrals.progress.models import ReportReply as ReportReply
 from referrals.progress.models import SessionExercise as SessionExercise
 from referrals.progress.models import SessionLog as SessionLog
+from referrals.timers.models import ClinicTimers as ClinicTimers

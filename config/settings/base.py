@@ -267,6 +267,21 @@ CELERY_TASK_TIME_LIMIT = 60
 # The sweep: re-enqueue what the broker lost or a dead worker held (run by `make beat`). Production
 # default 15 s; the integration tests shorten it through the environment.
 HANDOFF_OUTBOX_SWEEP_SECONDS = env.float("HANDOFF_OUTBOX_SWEEP_SECONDS", default=15.0)
+# --- Timers (referrals.timers) --------------------------------------------------------------------------
+# A clinic's own settings (ClinicTimers, in the admin) override these; the integration tests shorten the
+# sweep through the environment.
+HANDOFF_TIMER_DEFAULTS = {
+    # requested, unanswered: the trainer reminded (hours), the clinic told (days), cancelled (days)
+    "remind_after_hours": env.float("HANDOFF_REMIND_AFTER_HOURS", default=48),
+    "escalate_after_days": env.float("HANDOFF_ESCALATE_AFTER_DAYS", default=5),
+    "expire_after_days": env.float("HANDOFF_EXPIRE_AFTER_DAYS", default=7),
+    "accept_idle_days": 14,  # accepted, no session logged: the trainer and the clinic nudged
+    "session_idle_days": 21,  # in progress, no session logged for this long: the same
+}
+HANDOFF_TIMER_SWEEP_SECONDS = env.float("HANDOFF_TIMER_SWEEP_SECONDS", default=300.0)
+# Night in the recipient's zone: a timer's email written from QUIET_FROM to QUIET_UNTIL (local hours) goes
+# at RESUME_AT. QUIET_FROM equal to QUIET_UNTIL: no night (the integration tests, which run at any hour).
+HANDOFF_QUIET_HOURS = tuple(env.list("HANDOFF_QUIET_HOURS", cast=int, default=[21, 7, 8]))
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {
         "task": "referrals.tasks.sweep_outbox",
@@ -282,6 +297,12 @@ CELERY_BEAT_SCHEDULE = {
     "notify-reports-overdue": {
         "task": "referrals.tasks.notify_reports_overdue",
         "schedule": timedelta(hours=24),
+    },
+    # unanswered referrals: reminder, the clinic told, cancelled (referrals.timers; idempotent, so a short
+    # period costs a cheap indexed read and a missed run is caught up by the next)
+    "sweep-timers": {
+        "task": "referrals.tasks.sweep_timers",
+        "schedule": timedelta(seconds=HANDOFF_TIMER_SWEEP_SECONDS),
     },
 }
 

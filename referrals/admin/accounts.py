@@ -44,6 +44,7 @@ from accounts.models import Certification, Membership, Organization, Partnership
 from referrals import access as referrals_access
 from referrals.errors import DomainError
 from referrals.handoffs import organizations as handoffs_organizations
+from referrals.timers.models import ClinicTimers
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -242,6 +243,17 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
 # --- organizations -------------------------------------------------------------------------------------
 
 
+class ClinicTimersInline(admin.StackedInline[ClinicTimers, Organization]):
+    """How long the clinic's requested referrals wait for the trainer (timers.services); each empty field
+    is the deployment's default (settings.HANDOFF_TIMER_DEFAULTS)."""
+
+    model = ClinicTimers
+    extra = 0
+    max_num = 1
+    can_delete = True
+    fields = ("remind_after_hours", "escalate_after_days", "expire_after_days")
+
+
 @admin.register(Organization)
 class OrganizationAdmin(ModelAdmin[Organization]):
     organization_scope = ("pk",)
@@ -250,8 +262,17 @@ class OrganizationAdmin(ModelAdmin[Organization]):
     search_fields = ("name", "city", "email")
     ordering = ("name",)  # the member count's GROUP BY drops Meta.ordering
     readonly_fields = ("public_id", "created_at")
-    fields = ("name", "kind", "city", "email", "phone", "public_id", "created_at")
-    inlines = (OrganizationMembershipInline,)
+    fields = ("name", "kind", "city", "email", "phone", "time_zone", "public_id", "created_at")
+    inlines = (OrganizationMembershipInline, ClinicTimersInline)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Organization | None = None) -> list[Any]:
+        """A clinic's timers only on a clinic's page."""
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if not isinstance(inline, ClinicTimersInline)
+            or (obj is not None and obj.kind == Organization.Kind.CLINIC)
+        ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
         return super().get_queryset(request).annotate(_member_count=Count("memberships", distinct=True))

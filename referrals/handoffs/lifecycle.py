@@ -33,6 +33,7 @@ from referrals.handoffs.models import (
 from referrals.notify.models import HANDOFF_EVENT_KIND, event_source_key
 from referrals.notify.services import notify
 from referrals.progress.models import ProgressReport
+from referrals.timers import schedule as timers_schedule
 
 S = HandoffStatus
 
@@ -95,6 +96,12 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
         trainer_told = True
     elif kind == HandoffEvent.Kind.REPORT_ACKNOWLEDGED:
         trainer_told = True  # the trainer who wrote it learns it was read
+    elif kind == HandoffEvent.Kind.REMINDER:
+        trainer_told = True  # the timers: the trainer has not answered a referral
+    elif kind == HandoffEvent.Kind.NO_ANSWER:
+        clinic_told = True  # the timers: the clinic learns the trainer has not answered
+    elif kind == HandoffEvent.Kind.NO_SESSION:
+        trainer_told = clinic_told = True  # the timers: no session logged for too long
     elif kind == HandoffEvent.Kind.REPORT_REPLY:
         # the other side: the trainer hears of the clinic's reply, the clinic of the trainer's answer
         from_trainer = event.actor_id is not None and event.actor_id == handoff.trainer_id
@@ -176,12 +183,14 @@ def handoff_record_event(
     regarding: Concern | None = None,
     report: ProgressReport | None = None,
     notify: bool = True,
+    timer_key: str | None = None,
 ) -> HandoffEvent:
     """Append the audit row and, in the same transaction, the notifications it causes (none with
     `notify=False`: the caller tells people once, with `handoff_event_notify`, for a step that appends two
     events). `report`: the progress report a report event is about.
-    `actor=None`: the system did it (a timer, the daily review)."""
+    `actor=None`: the system did it (a timer, the daily review); a timer's event carries its `timer_key`."""
     event = HandoffEvent.objects.create(
+        timer_key=timer_key,
         handoff=handoff,
         kind=kind,
         actor=actor,
@@ -198,17 +207,32 @@ def handoff_record_event(
 
 
 def handoff_event_notify(
-    handoff: TrainerHandoff, event: HandoffEvent, recipients: list[User] | None = None
+    handoff: TrainerHandoff,
+    event: HandoffEvent,
+    recipients: list[User] | None = None,
+    quiet_at: datetime.datetime | None = None,
 ) -> None:
     """The notifications and outbox rows a referral event owes, to `_recipients` (or to `recipients`, when
-    the caller has just worked them out under its locks by the same rule: plan_discharge)."""
+    the caller has just worked them out under its locks by the same rule: plan_discharge). `quiet_at`: a
+    timer's notice written at that moment is emailed to each recipient by day in their zone (their side's
+    organization's: the gym's for the trainer, the clinic's for the others; timers.schedule.quiet_until)."""
+    people = _recipients(handoff, event) if recipients is None else recipients
+    not_before = None
+    if quiet_at is not None:
+        not_before = {}
+        for person in people:
+            zone = handoff.gym.zone if person.pk == handoff.trainer_id else handoff.plan.patient.clinic.zone
+            later = timers_schedule.quiet_until(quiet_at, zone)
+            if later is not None:
+                not_before[person.pk] = later
     notify(
         kind=HANDOFF_EVENT_KIND,
-        recipients=_recipients(handoff, event) if recipients is None else recipients,
+        recipients=people,
         source_key=event_source_key(event.pk),
         handoff=handoff,
         event=event,
         urgent=event.urgent,
+        not_before=not_before,
     )
 
 
@@ -241,6 +265,7 @@ def handoff_transition(
     on_behalf: bool = False,
     notify: bool = True,
     business_status: str = "",
+    timer_key: str | None = None,
 ) -> HandoffEvent:
     """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
 
@@ -278,6 +303,7 @@ def handoff_transition(
         to_status=to,
         text=reason,
         notify=notify,
+        timer_key=timer_key,
     )
 
 

@@ -20,6 +20,8 @@ REASON_MAX_LENGTH = 1000  # the reason of a status change (TrainerHandoff.status
 # TrainerHandoff.business_status while the client is back with the physiotherapist (handoffs.refer_back):
 # the referral is on hold or failed, and its plan is the physiotherapist's again (active).
 REFERRED_BACK = "referred-back"
+# TrainerHandoff.business_status of a referral the timers cancelled: the trainer never answered.
+NO_RESPONSE = "no-response"
 
 
 class HandoffStatus(models.TextChoices):
@@ -117,6 +119,10 @@ class TrainerHandoff(models.Model):
                 name="handoff_trainer_inbox_idx",
             ),
             models.Index(fields=["updated_at"]),
+            # the timers' sweep: the requested referrals sent long enough ago, oldest first (timers.services)
+            models.Index(
+                fields=["sent_at"], condition=Q(status="requested"), name="handoff_requested_sent_idx"
+            ),
             # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
             models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),
             # ... "waiting for an answer", oldest sent first
@@ -193,6 +199,12 @@ class HandoffEvent(models.Model):
         # the trainer or a physiotherapist sent the client back to the physiotherapist (handoffs.refer_back):
         # the status change that follows it (on hold or failed) is its own, silent, event
         REFERRED_BACK = "referred_back", "Referred back to the physiotherapist"
+        # the timers (timers.services), acting as the system: the trainer reminded of a referral they have
+        # not answered; the clinic told that the trainer has not answered, with other trainers suggested
+        REMINDER = "reminder", "Reminder"
+        NO_ANSWER = "no_answer", "No answer from the trainer"
+        # the timers: an accepted or in-progress referral with no session logged for too long (both told)
+        NO_SESSION = "no_session", "No session logged"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")
@@ -215,9 +227,17 @@ class HandoffEvent(models.Model):
     urgent = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # A timer's event: the step, the referral and when it was sent (timers.services.timer_key); unique, so
+    # a timer acts once however often its sweep runs.
+    timer_key = models.CharField(max_length=80, null=True, blank=True, editable=False)  # noqa: DJ001 - unique
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["timer_key"], condition=Q(timer_key__isnull=False), name="event_timer_key_once"
+            ),
+        ]
         indexes = [
             # the PT home's concerns: a few rows among every transition ever recorded
             models.Index(

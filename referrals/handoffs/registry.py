@@ -120,7 +120,11 @@ TELL_CLINIC = Recipients(clinic="always")
 REFERRED_BACK = BusinessStatus(
     code=handoffs_models.REFERRED_BACK, text="Referred back to the physiotherapist"
 )
-BUSINESS_STATUSES: Mapping[str, BusinessStatus] = MappingProxyType({REFERRED_BACK.code: REFERRED_BACK})
+# A requested referral the trainer never answered, cancelled by the timers (timers.services).
+NO_RESPONSE = BusinessStatus(code=handoffs_models.NO_RESPONSE, text="No response from the trainer")
+BUSINESS_STATUSES: Mapping[str, BusinessStatus] = MappingProxyType(
+    {REFERRED_BACK.code: REFERRED_BACK, NO_RESPONSE.code: NO_RESPONSE}
+)
 
 
 AFTER_CARE = frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})

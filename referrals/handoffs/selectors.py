@@ -137,6 +137,7 @@ def inbox_list_for_user(*, user: User) -> QuerySet[TrainerHandoff]:
     return (
         handoff_list_for_user(user=user)
         .filter(trainer_id=getattr(user, "pk", None), status__in=CASELOAD_STATUSES)
+        .select_related("clinic__timers", "gym")  # a new referral's deadline (timers.schedule): no query
         .annotate(is_new=Case(When(status=HandoffStatus.REQUESTED, then=Value(0)), default=Value(1)))
         .order_by("is_new", "-updated_at", "-id")
     )
@@ -148,8 +149,14 @@ def handoff_list_open_for_clinic_user(*, user: User) -> QuerySet[TrainerHandoff]
 
 
 def handoff_list_waiting_for_clinic_user(*, user: User) -> QuerySet[TrainerHandoff]:
-    """The referrals of the user's clinics still waiting for the trainer's answer, oldest sent first."""
-    return _clinic_rows(user).filter(status=HandoffStatus.REQUESTED).order_by("sent_at", "id")
+    """The referrals of the user's clinics still waiting for the trainer's answer, oldest sent first, each
+    with its clinic's timers (timers.schedule.requested_clock: no query a row)."""
+    return (
+        _clinic_rows(user)
+        .filter(status=HandoffStatus.REQUESTED)
+        .select_related("clinic__timers")
+        .order_by("sent_at", "id")
+    )
 
 
 # --- the API's handoffs list: one row per handoff, read as plain values ----------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +32,7 @@ def notify(
     event: HandoffEvent | None = None,
     title: str = "",
     urgent: bool = False,
+    not_before: Mapping[int, datetime.datetime] | None = None,
 ) -> list[int]:
     """Owe each recipient an in-app notification and an email for one source (a referral event, a report
     due, a reminder), in the caller's transaction; the emails are published after commit. The one way
@@ -39,6 +41,8 @@ def notify(
     `kind` names the wording and the link (notify.wording.NOTIFICATION_KINDS); `source_key` what caused it,
     deterministic ("handoff-event:<id>", later e.g. "report:<id>:due"): one row per source, recipient and
     channel, so a timer that runs twice tells nobody twice. `title` defaults to the kind's wording.
+    `not_before`: recipient pk -> when their email may go at the earliest (a timer's notice at night in
+    their zone waits for the morning); the in-app notification shows at once.
     Returns the ids of the outbox rows owed (new or still pending from an earlier call)."""
     spec = notify_wording.notification_kind(kind)
     if not recipients or not source_key:
@@ -61,7 +65,15 @@ def notify(
         ignore_conflicts=not fresh,
     )
     messages = OutboxMessage.objects.bulk_create(
-        [OutboxMessage(recipient=r, channel=OutboxMessage.Channel.EMAIL, **owed) for r in recipients],
+        [
+            OutboxMessage(
+                recipient=r,
+                channel=OutboxMessage.Channel.EMAIL,
+                **owed,
+                **({"next_attempt_at": not_before[r.pk]} if not_before and r.pk in not_before else {}),
+            )
+            for r in recipients
+        ],
         ignore_conflicts=not fresh,
     )
     if fresh:

@@ -169,6 +169,12 @@ def _title(event: HandoffEvent) -> str:
         return f"Urgent: {trainer} referred a client back to the physiotherapist"
     if event.kind == HandoffEvent.Kind.HANDOVER:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
+    if event.kind == HandoffEvent.Kind.REMINDER:
+        return f"Reminder: a referral of {clinic} is waiting for your answer"
+    if event.kind == HandoffEvent.Kind.NO_SESSION:
+        return f"{SYSTEM_ACTOR_NAME}: no session logged for a while on a referral of {clinic} to {trainer}"
+    if event.kind == HandoffEvent.Kind.NO_ANSWER:
+        return f"{SYSTEM_ACTOR_NAME}: {trainer} has not answered a referral; other trainers are suggested"
     if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:
         # a timer moved it: nobody of either side did, so the title names neither as the doer
         label = HandoffStatus(event.to_status).label.lower() if event.to_status else "changed"

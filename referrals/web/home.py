@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import request_user as _user  # the one helper of pages and API
@@ -16,8 +20,10 @@ from referrals.care import selectors as care_selectors
 from referrals.concerns import selectors as concerns_selectors
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import snapshot as handoffs_snapshot
+from referrals.handoffs.models import TrainerHandoff
 from referrals.handoffs.policies import Surface
 from referrals.notify import selectors as notify_selectors
+from referrals.timers import schedule as timers_schedule
 from referrals.web.common import S, _page
 
 # --- home ----------------------------------------------------------------------------------------------
@@ -30,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     is_physio = referrals_access.is_physiotherapist(user)
     is_trainer = referrals_access.is_trainer(user)
     context: dict[str, Any] = {"is_physio": is_physio, "is_trainer": is_trainer}
+    now = timezone.now()
     if is_physio:
         open_page = _page(
             request, handoffs_selectors.handoff_list_open_for_clinic_user(user=user), "open_page"
@@ -42,7 +49,10 @@ def home(request: HttpRequest) -> HttpResponse:
                 for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
             ],
             "attention": handoffs_selectors.handoff_attention_list_for_user(user=user)[:20],
-            "waiting": handoffs_selectors.handoff_list_waiting_for_clinic_user(user=user)[:20],
+            "waiting": [
+                (h, _clock(h, h.clinic.zone, now))
+                for h in handoffs_selectors.handoff_list_waiting_for_clinic_user(user=user)[:20]
+            ],
             "concerns": concerns_selectors.concern_list_for_clinic_user(user=user)[:20],
         }
     if is_trainer:
@@ -53,8 +63,23 @@ def home(request: HttpRequest) -> HttpResponse:
         ]
         context |= {
             "inbox_page": inbox_page,
-            "new_referrals": [(h, v) for h, v in rows if h.status == S.REQUESTED],
+            "new_referrals": [(h, v, _clock(h, h.gym.zone, now)) for h, v in rows if h.status == S.REQUESTED],
             "active_clients": [(h, v) for h, v in rows if h.status != S.REQUESTED],
         }
     context["notifications"] = notify_selectors.notification_list_for_user(user=user)[:5]
     return render(request, "referrals/home.html", context)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A requested referral's timers as a row shows them, in the viewer's organization's time zone."""
+
+    expires: str
+    overdue: bool
+
+
+def _clock(handoff: TrainerHandoff, zone: zoneinfo.ZoneInfo, now: datetime.datetime) -> Clock | None:
+    clock = timers_schedule.requested_clock(handoff, now)
+    if clock is None:
+        return None
+    return Clock(expires=timers_schedule.local_label(clock.expires_at, zone), overdue=clock.overdue)

@@ -1,0 +1,174 @@
+"""When each timer is due, and when a person may be told: pure functions of the settings, the clinic's
+timers and the organizations' time zones (the one statement of both rules; timers.services acts on them).
+
+Deadlines count in calendar time in the clinic's zone: "5 days after it was sent" is the same wall-clock
+time five days later, 119 or 121 hours across a daylight-saving change. Hours are elapsed hours. The night
+is QUIET_FROM to QUIET_UNTIL local time in the recipient's zone: a notice written then is emailed at
+RESUME_AT (the in-app notification shows at once)."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from accounts.models import Organization
+from referrals.handoffs.models import HandoffStatus, TrainerHandoff
+from referrals.timers.models import ClinicTimers
+
+REMIND, ESCALATE, EXPIRE = "remind", "escalate", "expire"
+STEPS = (REMIND, ESCALATE, EXPIRE)  # the order a referral goes through them
+
+
+@dataclass(frozen=True)
+class RequestedTimers:
+    """Whole hours and days from a clinic's settings; the defaults may be fractions (the integration tests
+    shorten them to seconds through the environment)."""
+
+    remind_after_hours: float
+    escalate_after_days: float
+    expire_after_days: float
+
+
+def default_timers() -> RequestedTimers:
+    d = settings.HANDOFF_TIMER_DEFAULTS
+    return RequestedTimers(
+        remind_after_hours=float(d["remind_after_hours"]),
+        escalate_after_days=float(d["escalate_after_days"]),
+        expire_after_days=float(d["expire_after_days"]),
+    )
+
+
+def _merged(row: ClinicTimers | None, default: RequestedTimers) -> RequestedTimers:
+    if row is None:
+        return default
+    return RequestedTimers(
+        remind_after_hours=row.remind_after_hours or default.remind_after_hours,
+        escalate_after_days=row.escalate_after_days or default.escalate_after_days,
+        expire_after_days=row.expire_after_days or default.expire_after_days,
+    )
+
+
+def timers_for_clinics(clinic_ids: Iterable[int]) -> dict[int, RequestedTimers]:
+    """Each clinic's timers, its own settings over the defaults: one query."""
+    ids = set(clinic_ids)
+    default = default_timers()
+    rows = {row.clinic_id: row for row in ClinicTimers.objects.filter(clinic_id__in=ids)}
+    return {pk: _merged(rows.get(pk), default) for pk in ids}
+
+
+def shortest_wait() -> datetime.timedelta:
+    """The soonest any requested referral can be due for its first step (the sweep reads only those sent
+    at least this long ago): the shortest reminder delay of the defaults and every clinic's own."""
+    hours = [default_timers().remind_after_hours]
+    hours += [h for h in ClinicTimers.objects.values_list("remind_after_hours", flat=True) if h]
+    return datetime.timedelta(hours=min(hours))
+
+
+def calendar_after(moment: datetime.datetime, days: float, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """The same wall-clock time `days` later in `zone` (aware arithmetic on a zoneinfo datetime is
+    wall-clock arithmetic; the offset is the new day's)."""
+    local = moment.astimezone(zone)
+    later = (local.replace(tzinfo=None) + datetime.timedelta(days=days)).replace(tzinfo=zone)
+    return later.astimezone(datetime.UTC)
+
+
+def requested_deadlines(
+    sent_at: datetime.datetime, timers: RequestedTimers, zone: zoneinfo.ZoneInfo
+) -> list[tuple[str, datetime.datetime]]:
+    """Each step of an unanswered referral and when it is due, in STEPS order. A step due no later than the
+    one after it (a clinic that set the reminder past the escalation) is left out: it would say less."""
+    due = {
+        REMIND: sent_at + datetime.timedelta(hours=timers.remind_after_hours),
+        ESCALATE: calendar_after(sent_at, timers.escalate_after_days, zone),
+        EXPIRE: calendar_after(sent_at, timers.expire_after_days, zone),
+    }
+    steps = []
+    for i, step in enumerate(STEPS):
+        later = [due[s] for s in STEPS[i + 1 :]]
+        if all(due[step] < at for at in later):
+            steps.append((step, due[step]))
+    return steps
+
+
+def quiet_until(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> datetime.datetime | None:
+    """When a notice written at `moment` may be emailed to someone in `zone`: None (now) by day; at night
+    (QUIET_FROM to QUIET_UNTIL local) the next RESUME_AT local."""
+    quiet_from, quiet_until_hour, resume = settings.HANDOFF_QUIET_HOURS
+    local = moment.astimezone(zone)
+    if quiet_from == quiet_until_hour or quiet_until_hour <= local.hour < quiet_from:
+        return None
+    day = local.date() if local.hour < quiet_until_hour else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(resume), tzinfo=zone).astimezone(datetime.UTC)
+
+
+@dataclass(frozen=True)
+class RequestedClock:
+    """Where an unanswered referral stands against its timers: what comes next and when, when it will be
+    cancelled, and whether the clinic has been told (`overdue`)."""
+
+    next_step: str | None
+    next_due: datetime.datetime | None
+    expires_at: datetime.datetime
+    overdue: bool
+
+
+def _timers_of(clinic: Organization) -> RequestedTimers:
+    try:
+        row: ClinicTimers | None = clinic.timers  # select_related("clinic__timers"): no query
+    except ClinicTimers.DoesNotExist:
+        row = None
+    return _merged(row, default_timers())
+
+
+def requested_clock(handoff: TrainerHandoff, now: datetime.datetime) -> RequestedClock | None:
+    """The clock of a requested referral (None for any other): the same deadlines the sweep acts on, from
+    the referral's clinic (select_related "clinic__timers" for a list: no query a row)."""
+    if handoff.status != HandoffStatus.REQUESTED or handoff.sent_at is None:
+        return None
+    clinic = handoff.clinic
+    steps = requested_deadlines(handoff.sent_at, _timers_of(clinic), clinic.zone)
+    due = dict(steps)
+    upcoming = [(step, at) for step, at in steps if at > now]
+    escalate = due.get(ESCALATE)
+    return RequestedClock(
+        next_step=upcoming[0][0] if upcoming else None,
+        next_due=upcoming[0][1] if upcoming else None,
+        expires_at=due[EXPIRE],
+        overdue=escalate is not None and escalate <= now,
+    )
+
+
+def zone_named(name: str) -> zoneinfo.ZoneInfo:
+    """An organization's zone from its `time_zone` column (Organization.zone's rule, for a values() row)."""
+    return Organization(time_zone=name or "").zone
+
+
+def local_label(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """ "Mon 9 Mar, 10:00" in `zone`: how a deadline reads to a person of that organization."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+# --- care that stalls: accepted or in progress with no session logged --------------------------------------
+
+NUDGE_HOUR = 9  # a nudge falls due at this local hour of the clinic's day: by day for both sides
+
+
+def nudge_days(status: str) -> int | None:
+    """Days without a session after which the trainer and the clinic are nudged; None: no nudge."""
+    d = settings.HANDOFF_TIMER_DEFAULTS
+    return {
+        HandoffStatus.ACCEPTED: int(d["accept_idle_days"]),
+        HandoffStatus.IN_PROGRESS: int(d["session_idle_days"]),
+    }.get(HandoffStatus(status))
+
+
+def nudge_due(anchor: datetime.date, days: int, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """NUDGE_HOUR local, `days` calendar days after the last sign of care (a session, the move into the
+    status)."""
+    day = anchor + datetime.timedelta(days=days)
+    return datetime.datetime.combine(day, datetime.time(NUDGE_HOUR), tzinfo=zone).astimezone(datetime.UTC)
