@@ -51,6 +51,7 @@ urlpatterns = [
     path("reports/<uuid:public_id>/acknowledge/", web_reports.report_acknowledge, name="report_acknowledge"),
     path("reports/<uuid:public_id>/replies/", web_reports.report_reply, name="report_reply"),
     path("handoffs/<uuid:public_id>/refer-back/", web_handoffs.handoff_refer_back, name="handoff_refer_back"),
+    path("handoffs/<uuid:public_id>/reoffer/", web_handoffs.handoff_reoffer, name="handoff_reoffer"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("reports/<uuid:public_id>/pdf/", web_charts.report_pdf, name="report_pdf"),
     path("notifications/", web_notify.notification_list, name="notification_list"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import lifecycle as handoffs_lifecycle
 from referrals.handoffs import registry as handoffs_registry
@@ -140,11 +140,14 @@ def _since(handoff: TrainerHandoff, now: datetime.datetime) -> str:
     return f"{hours} hours after it was sent" if hours < 72 else f"{hours // 24} days after it was sent"
 
 
-def suggested_trainers(handoff: TrainerHandoff) -> list[handoffs_eligibility.TrainerChoice]:
-    """Other trainers who could take the client now, as the discharge page lists them for the treating
-    physiotherapist (no blocker: partner gym, consent, credentials, capacity), fewest clients first."""
+def suggested_trainers(
+    handoff: TrainerHandoff, user: User | None = None
+) -> list[handoffs_eligibility.TrainerChoice]:
+    """Other trainers who could take the client now, as the discharge page lists them to `user` (the
+    treating physiotherapist by default): no blocker (partner gym, consent, credentials, capacity), fewest
+    clients first. The referral page offers each with the one-click re-offer (handoffs.reoffer)."""
     choices = handoffs_eligibility.trainer_choice_list_for_plan(
-        user=handoff.plan.physiotherapist, plan=handoff.plan
+        user=user or handoff.plan.physiotherapist, plan=handoff.plan
     )
     free = [c for c in choices if not c.blockers and c.trainer.pk != handoff.trainer_id]
     free.sort(key=lambda c: (getattr(c.membership, "caseload", 0), c.trainer.full_name, c.trainer.pk))

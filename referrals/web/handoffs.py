@@ -34,6 +34,7 @@ from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import refer_back as handoffs_refer_back
 from referrals.handoffs import registry as handoffs_registry
+from referrals.handoffs import reoffer as handoffs_reoffer
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
@@ -43,6 +44,7 @@ from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
 from referrals.progress import charts as progress_charts
 from referrals.progress import policies as progress_policies
+from referrals.timers import services as timers_services
 from referrals.web import forms as web_forms
 from referrals.web import progress as web_progress
 from referrals.web import reports as web_reports
@@ -229,6 +231,12 @@ def _render_handoff(
         "concern_form": bound.get("concern") or web_forms.concern_form(),
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
+        # waiting for the trainer's answer: other trainers, each a one-click re-offer (handoffs.reoffer)
+        "reoffer_to": (
+            timers_services.suggested_trainers(handoff, user=user)
+            if handoffs_reoffer.can_reoffer_waiting(user, handoff)
+            else []
+        ),
         "progress": web_progress.sessions_section(request, handoff),
         **web_reports.reports_section_context(user, handoff),
         # one query: the sessions with their loads (progress.series)
@@ -423,3 +431,41 @@ def handoff_handout(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     context = {"handoff": handoff, "view": view, "guidelines": view.guidelines}
     return render(request, "referrals/handout.html", context)
+
+
+@login_required
+@require_POST
+def handoff_reoffer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The one-click re-offer of a referral still waiting for its trainer: to one of the trainers the
+    clinic could choose on the discharge page (anyone else: 404), through handoffs.reoffer."""
+    user = _user(request)
+    handoff = _get(handoffs_selectors.handoff_get_for_user, TrainerHandoff, user=user, public_id=public_id)
+    _deny_unless(handoffs_policies.can_act(user, handoff, "clinic"))
+    form = web_forms.DischargeForm(request.POST)
+    if not form.is_valid():
+        raise Http404("Choose a trainer from the list.")
+    choice = handoffs_eligibility.trainer_membership_get_for_plan(
+        user=user,
+        plan=handoff.plan,
+        trainer_public_id=form.cleaned_data["trainer"],
+        gym_public_id=form.cleaned_data["gym"],
+    )
+    if choice is None:
+        raise Http404("That trainer is not one of the partner gyms' trainers.")
+    try:
+        new = handoffs_reoffer.handoff_reoffer(
+            handoff=handoff, trainer=choice.user, gym=choice.organization, actor=user
+        )
+    except SendBlocked as exc:
+        for blocker in exc.blockers:
+            messages.error(request, blocker.message)
+    except (InvalidTransition, ValidationError) as exc:
+        messages.error(request, exc.message if isinstance(exc, InvalidTransition) else " ".join(exc.messages))
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        messages.success(
+            request, f"Offered to {choice.user.full_name} at {choice.organization.name} instead."
+        )
+        return redirect("handoff_detail", public_id=new.public_id)
+    return redirect("handoff_detail", public_id=handoff.public_id)

@@ -253,6 +253,9 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"refer_back-note": "Pain at rest."},
     ),
+    # the clinic's one-click re-offer: the trainer is refused; no trainer posted, so the clinic gets the
+    # "choose a trainer" 404 (tests/timers/test_reoffer.py posts real choices)
+    Case("handoff_reoffer", handoff, (404, 404, 403, 404, 404, 404, 302), method="post"),
     Case("concern_acknowledge", concern, (302, 404, 403, 404, 404, 404, 302), method="post"),
     Case(
         "concern_resolve",
