@@ -51,6 +51,12 @@ run: $(VENV)/.runtime-installed
 	$(PY) manage.py library_load
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Serving Handoff on http://$(RUN_ADDR)/ (Ctrl-C to stop)"
+	$(if $(REDIS_URL),$(RUN_ENV) $(PY) manage.py runserver '$(RUN_ADDR)',$(RUN_PERIODIC))
+
+# Without Redis there is no beat: beat's periodic tasks (the outbox sweep, the timers, the daily reviews) run
+# in a second process beside the server (manage.py run_periodic), stopped with it.
+RUN_PERIODIC = $(RUN_ENV) $(PY) manage.py run_periodic & periodic=$$!; \
+	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver '$(RUN_ADDR)'
 
 # Before anything else: the port is a number and free on that host, so the address printed is served.

@@ -20,10 +20,12 @@ from referrals.api.serializers import handoffs as serializers_handoffs
 from referrals.audit import services as audit_services
 from referrals.care import selectors as care_selectors
 from referrals.care.models import TreatmentPlan
+from referrals.errors import NotPermitted
 from referrals.handoffs import eligibility as handoffs_eligibility
 from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import refer_back as handoffs_refer_back
 from referrals.handoffs import registry as handoffs_registry
+from referrals.handoffs import reoffer as handoffs_reoffer
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs import services as handoffs_services
@@ -253,6 +255,46 @@ class HandoffReferBackApi(APIView):
             handoff=handoff, actor=user, note=data["note"], end=data["end"]
         )
         return _handoff_out(request, handoff)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="handoffs_reoffer",
+        summary="Clinic: offer a referral still waiting for its trainer to another trainer",
+        description=(
+            "A physiotherapist of the referring clinic (403 `not_permitted` for the trainer; 404 outside"
+            ' your scope). In one transaction the waiting referral is cancelled ("Offered to another'
+            ' trainer.", its trainer told) and the plan sent to `trainer` at `gym`, one the clinic could'
+            " choose on the discharge page (400 otherwise); 201 with the new referral. If the send is"
+            " refused (409 `send_blocked`: not accepting clients, no consent for that gym...) nothing"
+            " changed. 409 `invalid_transition` when the referral is no longer waiting (answered,"
+            " cancelled) or already waits for that trainer."
+        ),
+        parameters=[ID_PARAMETER],
+        request=serializers_handoffs.ReofferInputSerializer,
+        responses={201: serializers_handoffs.HandoffSerializer},
+    )
+)
+class HandoffReofferApi(APIView):
+    api_conflicts = ("invalid_transition", "send_blocked")
+
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(handoffs_selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        if not handoffs_policies.can_act(user, handoff, "clinic"):
+            raise NotPermitted("Only the referring clinic can offer the referral to another trainer.")
+        data = _body(serializers_handoffs.ReofferInputSerializer, request)
+        choice = handoffs_eligibility.trainer_membership_get_for_plan(
+            user=user, plan=handoff.plan, trainer_public_id=data["trainer"], gym_public_id=data["gym"]
+        )
+        if choice is None:
+            raise exceptions.ValidationError({"trainer": ["No such trainer at a partner gym of the clinic."]})
+        new = handoffs_reoffer.handoff_reoffer(
+            handoff=handoff, trainer=choice.user, gym=choice.organization, actor=user
+        )
+        response = _handoff_out(request, new)
+        response.status_code = status.HTTP_201_CREATED
+        return response
 
 
 @extend_schema_view(

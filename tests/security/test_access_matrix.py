@@ -367,6 +367,13 @@ CASES: tuple[Case, ...] = (
         method="post",
         data={"note": "Pain at rest."},
     ),
+    # the clinic's one-click re-offer: nothing posted, so the clinic's answer is the 400 naming the fields
+    Case(
+        "api:handoff_reoffer",
+        api_id(lambda o: o.handoff.public_id),
+        (400, 404, 403, 404, 404, 404, 401),
+        method="post",
+    ),
     Case(
         "api:handoff_reject",
         api_id(lambda o: o.handoff.public_id),

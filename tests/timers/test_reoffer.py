@@ -14,6 +14,7 @@ from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 from referrals.handoffs.reoffer import REOFFER_REASON
 from referrals.notify.models import Notification
+from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import World, login, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,24 @@ def test_bad_input_is_a_404_and_changes_nothing(
         == 302
     )
     assert _unchanged(requested)  # offered to its own trainer: refused with a message
+
+
+def test_the_api_reoffers_through_the_same_service(
+    world: World,
+    requested: TrainerHandoff,
+    other_trainer: User,
+    unpartnered_trainer: User,
+    unpartnered_gym: Organization,
+) -> None:
+    url = f"{API}/handoffs/{requested.public_id}/reoffer/"
+    body = {"trainer": str(other_trainer.public_id), "gym": str(world.gym.public_id)}
+    assert token_client(world.trainer).post(url, body, format="json").status_code == 403
+    foreign = {"trainer": str(unpartnered_trainer.public_id), "gym": str(unpartnered_gym.public_id)}
+    outside = token_client(world.physio).post(url, foreign, format="json")
+    assert "trainer" in assert_error(outside, 400)["fields"]
+    assert _unchanged(requested)
+    response = token_client(world.physio).post(url, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["trainer"]["id"] == str(other_trainer.public_id)
+    again = token_client(world.physio).post(url, body, format="json")  # no longer waiting
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"

@@ -364,6 +364,11 @@ class CompleteInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
+class ReofferInputSerializer(serializers.Serializer[Any]):
+    trainer = serializers.UUIDField(help_text="The other trainer's id (GET /api/v1/trainers/).")
+    gym = serializers.UUIDField(help_text="Their partner gym's id.")
+
+
 class ReferBackInputSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(
         max_length=REFER_BACK_NOTE_MAX_LENGTH,

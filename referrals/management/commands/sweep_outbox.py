@@ -1,7 +1,7 @@
 """Deliver what is owed and overdue, once: the periodic sweeper, by hand.
 
-With Redis, `make beat` runs this every 15 seconds. In the embedded default (no Redis, no beat) a failed
-email waits until this command runs: `python manage.py sweep_outbox` (cron it if you run embedded).
+With Redis, `make beat` runs this every 15 seconds; in the embedded default (no Redis, no beat) `make run`
+runs it beside the server (`manage.py run_periodic`), and so may this command, by hand or from cron.
 """
 
 from __future__ import annotations
