@@ -277,6 +277,7 @@ HANDOFF_TIMER_DEFAULTS = {
     "expire_after_days": env.float("HANDOFF_EXPIRE_AFTER_DAYS", default=7),
     "accept_idle_days": 14,  # accepted, no session logged: the trainer and the clinic nudged
     "session_idle_days": 21,  # in progress, no session logged for this long: the same
+    "report_overdue_days": 7,  # a progress report due: the trainer reminded that day, the clinic this late
 }
 HANDOFF_TIMER_SWEEP_SECONDS = env.float("HANDOFF_TIMER_SWEEP_SECONDS", default=300.0)
 # Night in the recipient's zone: a timer's email written from QUIET_FROM to QUIET_UNTIL (local hours) goes

@@ -110,6 +110,37 @@ REPORT_OVERDUE = register_kind(
 )
 
 
+# A referral's progress report is due today (progress.reports.reports_overdue_notify): the trainer reminded;
+# one source key per referral and due date. The clinic hears of it only once it is overdue (above).
+REPORT_DUE_KIND = "report_due"
+
+
+def report_due_source_key(handoff_id: int, due: object) -> str:
+    return f"report-due:{handoff_id}:{due}"
+
+
+def report_due_title(handoff: TrainerHandoff) -> str:
+    """No patient, nothing clinical: whose referral."""
+    clinic = (
+        handoff.plan.patient.clinic.name if handoffs_policies.Shown.CLINIC in TITLE_SHOWS else "the clinic"
+    )
+    return clip_title(f"Reminder: a progress report for a referral of {clinic} is due")
+
+
+def _report_due_title(handoff: TrainerHandoff | None, event: HandoffEvent | None) -> str:
+    return "A progress report is due" if handoff is None else report_due_title(handoff)
+
+
+REPORT_DUE = register_kind(
+    NotificationKind(
+        name=REPORT_DUE_KIND,
+        title=_report_due_title,
+        link=handoff_link,
+        told="progress.reports.reports_overdue_notify: the referral's trainer, on the due date",
+    )
+)
+
+
 # --- wording -------------------------------------------------------------------------------------------
 
 

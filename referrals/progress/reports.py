@@ -10,9 +10,10 @@ Decisions (documented here, the one place):
 - Replies: the clinic's physiotherapists reply to a report, and the referral's trainer may answer in the
   same thread while they may write reports (the consent standing, the referral still theirs): a report
   is a conversation, not a form. Each reply tells the other side.
-- Overdue: a report is due `report_interval_weeks` after the acceptance date or the last report's end;
-  the day after that it is overdue, and the clinic's physiotherapists and the trainer are told once per
-  due date, while the referral is accepted or in progress (on hold the client is away: nothing is due)."""
+- Due: a report is due `report_interval_weeks` after the acceptance date or the last report's end; that
+  day the trainer is reminded, and a week later (still missing) the clinic's physiotherapists are told it
+  is overdue, each once per due date, while the referral is accepted or in progress (on hold the client is
+  away: nothing is due)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -281,42 +283,43 @@ def _due_of(row: dict[str, Any]) -> datetime.date | None:
 
 
 def reports_overdue_notify(*, today: datetime.date | None = None) -> list[TrainerHandoff]:
-    """The daily notice: every accepted or in-progress referral whose report is overdue (its due date
-    before `today`) has its clinic's physiotherapists and its trainer told, once per due date (the source
-    key names the referral and the date: a second run tells nobody again). Returns the referrals whose
-    notice was written in this run or an earlier one for the same due date."""
+    """The daily notice of reports due (issue 16's timer): on its due date the referral's trainer is
+    reminded; `report_overdue_days` (settings.HANDOFF_TIMER_DEFAULTS, 7) later, still missing, the clinic's
+    physiotherapists are told it is overdue. Each once per due date (the source key names the referral and
+    the date: a second run tells nobody again). Returns the referrals whose notice (either) was written in
+    this run or an earlier one for the same due date."""
     today = today or timezone.localdate()
-    overdue: list[tuple[int, datetime.date]] = []
+    grace = datetime.timedelta(days=int(settings.HANDOFF_TIMER_DEFAULTS["report_overdue_days"]))
+    due_rows: list[tuple[int, datetime.date]] = []
     for row in report_selectors.report_due_rows(statuses=DUE_STATUSES):
         due = _due_of(row)
-        if due is not None and due < today:
-            overdue.append((row["pk"], due))
+        if due is not None and due <= today:
+            due_rows.append((row["pk"], due))
     told: list[TrainerHandoff] = []
-    for pk, due in overdue:
+    for pk, due in due_rows:
         with transaction.atomic():
             locked = handoffs_lifecycle.handoff_lock(TrainerHandoff(pk=pk))
             if locked.status not in DUE_STATUSES:
                 continue
-            key = notify_wording.report_overdue_source_key(locked.pk, due.isoformat())
-            clinic = handoffs_lifecycle.clinic_recipients(locked)
-            notify(
-                kind=notify_wording.REPORT_OVERDUE_KIND,
-                recipients=clinic,
-                source_key=key,
-                handoff=locked,
-                title=notify_wording.report_overdue_title(locked, for_trainer=False),
-            )
             trainer = [
                 person
                 for person in handoffs_lifecycle.trainer_recipients(locked)
                 if progress_policies.can_submit_report(person, locked)
             ]
             notify(
-                kind=notify_wording.REPORT_OVERDUE_KIND,
+                kind=notify_wording.REPORT_DUE_KIND,
                 recipients=trainer,
-                source_key=key,
+                source_key=notify_wording.report_due_source_key(locked.pk, due.isoformat()),
                 handoff=locked,
-                title=notify_wording.report_overdue_title(locked, for_trainer=True),
+                title=notify_wording.report_due_title(locked),
             )
+            if due + grace <= today:
+                notify(
+                    kind=notify_wording.REPORT_OVERDUE_KIND,
+                    recipients=handoffs_lifecycle.clinic_recipients(locked),
+                    source_key=notify_wording.report_overdue_source_key(locked.pk, due.isoformat()),
+                    handoff=locked,
+                    title=notify_wording.report_overdue_title(locked, for_trainer=False),
+                )
             told.append(locked)
     return told

@@ -208,32 +208,38 @@ def test_nobody_else_replies(world: World, accepted: TrainerHandoff, other_train
 # --- overdue -------------------------------------------------------------------------------------------
 
 
-def test_an_overdue_report_is_told_once_per_due_date(world: World, accepted: TrainerHandoff) -> None:
+def test_a_report_due_reminds_the_trainer_that_day_and_tells_the_clinic_a_week_later_once_each(
+    world: World, accepted: TrainerHandoff
+) -> None:
     backdate_acceptance(accepted, 0)
     accepted_on = TODAY()
     due = accepted_on + datetime.timedelta(weeks=4)  # the plan's default interval
-    assert progress_reports.reports_overdue_notify(today=due) == []  # due today: not overdue yet
-    assert [
-        h.pk for h in progress_reports.reports_overdue_notify(today=due + datetime.timedelta(days=1))
-    ] == [accepted.pk]
-    progress_reports.reports_overdue_notify(today=due + datetime.timedelta(days=2))  # a second run
+    day = datetime.timedelta(days=1)
+    assert progress_reports.reports_overdue_notify(today=due - day) == []  # not due yet
+    assert [h.pk for h in progress_reports.reports_overdue_notify(today=due)] == [accepted.pk]
+    reminded = Notification.objects.filter(kind="report_due")
+    assert {n.recipient for n in reminded} == {world.trainer}  # the trainer, on the due date
+    assert {n.source_key for n in reminded} == {f"report-due:{accepted.pk}:{due.isoformat()}"}
+    assert not Notification.objects.filter(kind="report_overdue").exists()
+    progress_reports.reports_overdue_notify(today=due + 6 * day)
+    assert not Notification.objects.filter(kind="report_overdue").exists()  # six days late: not yet
+    for _ in range(2):  # a week late, and a second run
+        progress_reports.reports_overdue_notify(today=due + 7 * day)
     told = Notification.objects.filter(kind="report_overdue")
-    assert {n.recipient for n in told} == {world.physio, world.trainer}
+    assert {n.recipient for n in told} == {world.physio}
     assert {n.source_key for n in told} == {f"report-overdue:{accepted.pk}:{due.isoformat()}"}
-    assert OutboxMessage.objects.filter(kind="report_overdue").count() == 2
-    assert all(world.plan.patient.full_name not in n.title for n in told)
+    assert OutboxMessage.objects.filter(kind="report_overdue").count() == 1
+    assert OutboxMessage.objects.filter(kind="report_due").count() == 1
+    assert all(world.plan.patient.full_name not in n.title for n in [*told, *reminded])
     # a report resets the clock: the next due date is four weeks after its end, told once in its turn
     backdate_acceptance(accepted, 3)
     submit(accepted, world.trainer, period_start=days_ago(3), period_end=days_ago(2))
     next_due = days_ago(2) + datetime.timedelta(weeks=4)
-    assert progress_reports.reports_overdue_notify(today=next_due) == []
+    assert progress_reports.reports_overdue_notify(today=next_due - day) == []
     for _ in range(2):
-        progress_reports.reports_overdue_notify(today=next_due + datetime.timedelta(days=1))
+        progress_reports.reports_overdue_notify(today=next_due + 7 * day)
     keys = Notification.objects.filter(kind="report_overdue").values_list("source_key", flat=True)
-    assert sorted(set(keys)) == sorted(
-        f"report-overdue:{accepted.pk}:{d.isoformat()}" for d in (due, next_due)
-    )
-    assert len(keys) == 4
+    assert sorted(keys) == sorted(f"report-overdue:{accepted.pk}:{d.isoformat()}" for d in (due, next_due))
 
 
 def test_the_plans_interval_sets_the_due_date_and_a_referral_on_hold_owes_nothing(
@@ -245,7 +251,7 @@ def test_the_plans_interval_sets_the_due_date_and_a_referral_on_hold_owes_nothin
     assert len(progress_reports.reports_overdue_notify(today=eight_days)) == 1
     started = handoffs_services.handoff_start(handoff=accepted, actor=world.trainer)
     handoffs_services.handoff_hold(handoff=started, actor=world.trainer, reason="Away for a month.")
-    Notification.objects.filter(kind="report_overdue").delete()
+    Notification.objects.filter(kind__in=["report_due", "report_overdue"]).delete()
     assert progress_reports.reports_overdue_notify(today=eight_days) == []
 
 
