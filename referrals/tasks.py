@@ -96,8 +96,14 @@ def notify_reports_overdue() -> int:
 def sweep_timers() -> int:
     """Every few minutes (HANDOFF_TIMER_SWEEP_SECONDS): the requested referrals left unanswered are acted on
     (timers.services.requested_sweep: a reminder, the clinic told, the referral cancelled), then the care
-    that stalls (timers.idle.idle_sweep: no session logged). Each idempotent."""
+    that stalls (timers.idle.idle_sweep: no session logged), then the precautions that ended
+    (timers.precautions). Each idempotent."""
     from referrals.timers import idle as timers_idle
+    from referrals.timers import precautions as timers_precautions
     from referrals.timers import services as timers_services
 
-    return len(timers_services.requested_sweep()) + len(timers_idle.idle_sweep())
+    return (
+        len(timers_services.requested_sweep())
+        + len(timers_idle.idle_sweep())
+        + len(timers_precautions.precautions_ended_sweep())
+    )

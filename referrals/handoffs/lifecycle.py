@@ -100,6 +100,8 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
         trainer_told = True  # the timers: the trainer has not answered a referral
     elif kind == HandoffEvent.Kind.NO_ANSWER:
         clinic_told = True  # the timers: the clinic learns the trainer has not answered
+    elif kind == HandoffEvent.Kind.PRECAUTION_ENDED:
+        trainer_told = True  # the timers: a restriction the trainer works under has ended
     elif kind == HandoffEvent.Kind.NO_SESSION:
         trainer_told = clinic_told = True  # the timers: no session logged for too long
     elif kind == HandoffEvent.Kind.REPORT_REPLY:

@@ -205,6 +205,8 @@ class HandoffEvent(models.Model):
         NO_ANSWER = "no_answer", "No answer from the trainer"
         # the timers: an accepted or in-progress referral with no session logged for too long (both told)
         NO_SESSION = "no_session", "No session logged"
+        # the timers: a precaution of the guidelines has passed its valid-until date (the trainer told)
+        PRECAUTION_ENDED = "precaution_ended", "Precaution ended"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")

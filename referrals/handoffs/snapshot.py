@@ -197,6 +197,7 @@ def _view(
     guidelines = None
     if S_.GUIDELINES in shown and snapshot:
         guidelines = snapshot if S_.DIAGNOSIS in shown else {**snapshot, "diagnosis": None}
+        guidelines = {**guidelines, "precautions": precautions_marked(guidelines.get("precautions") or [])}
     patient_name = patient_name if S_.PATIENT_NAME in shown else ""
     return HandoffView(
         shown=shown,
@@ -208,6 +209,15 @@ def _view(
         guidelines=guidelines,
         trainer_id=trainer_id,
     )
+
+
+def precautions_marked(precautions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each precaution with `ended`: True the day after its `valid_until` (it stays in the guidelines,
+    shown as ended; timers.precautions tells the trainer that day)."""
+    today = timezone.localdate().isoformat()
+    return [
+        {**p, "ended": bool(p.get("valid_until")) and str(p.get("valid_until")) < today} for p in precautions
+    ]
 
 
 def handoff_view_for_user(

@@ -202,6 +202,8 @@ def _title(event: HandoffEvent) -> str:
         return f"A referral of {clinic} to {trainer} has a new contact at the clinic"
     if event.kind == HandoffEvent.Kind.REMINDER:
         return f"Reminder: a referral of {clinic} is waiting for your answer"
+    if event.kind == HandoffEvent.Kind.PRECAUTION_ENDED:
+        return f"A precaution has ended on a referral of {clinic}"
     if event.kind == HandoffEvent.Kind.NO_SESSION:
         return f"{SYSTEM_ACTOR_NAME}: no session logged for a while on a referral of {clinic} to {trainer}"
     if event.kind == HandoffEvent.Kind.NO_ANSWER:
