@@ -107,6 +107,7 @@ class Network:
     focus_short_handoff: str = ""
     focus_progress_handoff: str = ""  # in progress, its sessions logged: the PT's progress page
     focus_session_handoff: str = ""  # in progress: the session POSTs go here (the other stays as it was)
+    focus_accepted_handoff: str = ""  # accepted, no session yet: the progress page's small size
     discharge_pool: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -740,6 +741,8 @@ class Builder:
                 net.focus_handoff = public_id
             if k == 0:
                 net.focus_short_handoff = public_id
+            if k == 1:
+                net.focus_accepted_handoff = public_id
             if k == 5:
                 net.focus_progress_handoff = public_id
             if k == 8:

@@ -145,7 +145,7 @@ def endpoints(base: str, net: Network, creds: dict[str, dict[str, str]]) -> dict
             page("physio"),
             "detail",
             {
-                "no sessions": (f"{base}/handoffs/{short}/", page("physio")),
+                "no sessions": (f"{base}/handoffs/{net.focus_accepted_handoff}/", page("physio")),
                 f"{data.SESSIONS_PER_REFERRAL} sessions": (f"{base}/handoffs/{progress}/", page("physio")),
             },
         ),

@@ -231,10 +231,12 @@ def _render_handoff(
         "concern_form": bound.get("concern") or web_forms.concern_form(),
         "can_raise_concern": _can_raise_concern(user, handoff),
         "can_reoffer": can_reoffer,
-        # waiting for the trainer's answer: other trainers, each a one-click re-offer (handoffs.reoffer)
+        # still no answer once the clinic was told (the timers' escalation, on the timeline): other
+        # trainers, each a one-click re-offer (handoffs.reoffer)
         "reoffer_to": (
             timers_services.suggested_trainers(handoff, user=user)
             if handoffs_reoffer.can_reoffer_waiting(user, handoff)
+            and any(e.kind == HandoffEvent.Kind.NO_ANSWER for e in events)
             else []
         ),
         "progress": web_progress.sessions_section(request, handoff),

@@ -3,9 +3,11 @@ to one of the trainers the clinic could choose; one transaction, so a refused se
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -14,6 +16,7 @@ from referrals.handoffs import services as handoffs_services
 from referrals.handoffs.models import HandoffStatus, TrainerHandoff
 from referrals.handoffs.reoffer import REOFFER_REASON
 from referrals.notify.models import Notification
+from referrals.timers import services as timers_services
 from tests.api.conftest import API, assert_error, token_client
 from tests.conftest import World, login, login_with_second_factor
 
@@ -25,6 +28,13 @@ def _post(client: Client, handoff: TrainerHandoff, trainer: User, gym: Organizat
         reverse("handoff_reoffer", args=[handoff.public_id]),
         {"trainer": str(trainer.public_id), "gym": str(gym.public_id)},
     )
+
+
+def _escalate(handoff: TrainerHandoff) -> None:
+    """Five days without an answer: the timers tell the clinic (timers.services)."""
+    assert handoff.sent_at is not None
+    with time_machine.travel(handoff.sent_at + datetime.timedelta(days=5), tick=False):
+        timers_services.requested_sweep()
 
 
 def _unchanged(handoff: TrainerHandoff) -> bool:
@@ -40,7 +50,10 @@ def test_the_pt_offers_a_waiting_referral_to_a_suggested_trainer_in_one_click(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     login_with_second_factor(client, world.physio)
-    page = client.get(reverse("handoff_detail", args=[requested.public_id])).content.decode()
+    url = reverse("handoff_detail", args=[requested.public_id])
+    assert "Offer to" not in client.get(url).content.decode()  # until the clinic is told of no answer
+    _escalate(requested)
+    page = client.get(url).content.decode()
     assert f"Offer to {other_trainer.full_name} at {world.gym.name}" in page
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(client, requested, other_trainer, world.gym)
@@ -52,14 +65,15 @@ def test_the_pt_offers_a_waiting_referral_to_a_suggested_trainer_in_one_click(
     requested.refresh_from_db()
     assert requested.status == HandoffStatus.CANCELLED and requested.status_reason == REOFFER_REASON
     assert (
-        Notification.objects.filter(recipient=world.trainer, handoff=requested).count() == 2
-    )  # sent, cancelled
+        Notification.objects.filter(recipient=world.trainer, handoff=requested).count() == 3
+    )  # sent, reminded, cancelled
     assert Notification.objects.filter(recipient=other_trainer, handoff=new).count() == 1
 
 
 def test_the_trainer_never_sees_nor_uses_the_reoffer(
     client: Client, world: World, requested: TrainerHandoff, other_trainer: User
 ) -> None:
+    _escalate(requested)
     login(client, world.trainer)
     assert (
         "Offer to" not in client.get(reverse("handoff_detail", args=[requested.public_id])).content.decode()
