@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.models import Membership, User
 from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals.audit import services as audit_services
 from referrals.care import policies as care_policies
@@ -117,13 +117,9 @@ def plan_discharge_review(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
     return render(request, "referrals/plan_discharge_review.html", context)
 
 
-@login_required
-@require_POST
-def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
-    # The plan's row and the chosen trainer only: the service reads the rest under its locks.
-    plan = _get(care_selectors.plan_row_get_for_user, TreatmentPlan, user=user, public_id=public_id)
-    _deny_unless(care_policies.can_discharge(user, plan))
+def _chosen_trainer(request: HttpRequest, user: User, plan: TreatmentPlan) -> Membership:
+    """The trainer and gym posted (a discharge, a re-offer), if the clinic could choose them for the plan
+    on the discharge page; anything else is a 404."""
     form = web_forms.DischargeForm(request.POST)
     if not form.is_valid():
         raise Http404("Choose a trainer from the list.")
@@ -135,10 +131,14 @@ def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     )
     if choice is None:
         raise Http404("That trainer is not one of the partner gyms' trainers.")
+    return choice
+
+
+def _sent_or_told_why(request: HttpRequest, send: Callable[[], TrainerHandoff]) -> TrainerHandoff | None:
+    """A send (the discharge, the re-offer): the referral it made, or None with its refusal as messages
+    (what blocked it, an illegal move, a field error); not permitted is a 403."""
     try:
-        handoff = handoffs_sending.plan_discharge(
-            plan=plan, trainer=choice.user, gym=choice.organization, actor=user
-        )
+        return send()
     except SendBlocked as exc:
         for blocker in exc.blockers:
             messages.error(request, blocker.message)
@@ -146,7 +146,24 @@ def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         messages.error(request, exc.message if isinstance(exc, InvalidTransition) else " ".join(exc.messages))
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
-    else:
+    return None
+
+
+@login_required
+@require_POST
+def plan_discharge_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    # The plan's row and the chosen trainer only: the service reads the rest under its locks.
+    plan = _get(care_selectors.plan_row_get_for_user, TreatmentPlan, user=user, public_id=public_id)
+    _deny_unless(care_policies.can_discharge(user, plan))
+    choice = _chosen_trainer(request, user, plan)
+    handoff = _sent_or_told_why(
+        request,
+        lambda: handoffs_sending.plan_discharge(
+            plan=plan, trainer=choice.user, gym=choice.organization, actor=user
+        ),
+    )
+    if handoff is not None:
         messages.success(
             request, f"The plan was sent to {choice.user.full_name} at {choice.organization.name}."
         )
@@ -443,29 +460,14 @@ def handoff_reoffer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     handoff = _get(handoffs_selectors.handoff_get_for_user, TrainerHandoff, user=user, public_id=public_id)
     _deny_unless(handoffs_policies.can_act(user, handoff, "clinic"))
-    form = web_forms.DischargeForm(request.POST)
-    if not form.is_valid():
-        raise Http404("Choose a trainer from the list.")
-    choice = handoffs_eligibility.trainer_membership_get_for_plan(
-        user=user,
-        plan=handoff.plan,
-        trainer_public_id=form.cleaned_data["trainer"],
-        gym_public_id=form.cleaned_data["gym"],
-    )
-    if choice is None:
-        raise Http404("That trainer is not one of the partner gyms' trainers.")
-    try:
-        new = handoffs_reoffer.handoff_reoffer(
+    choice = _chosen_trainer(request, user, handoff.plan)
+    new = _sent_or_told_why(
+        request,
+        lambda: handoffs_reoffer.handoff_reoffer(
             handoff=handoff, trainer=choice.user, gym=choice.organization, actor=user
-        )
-    except SendBlocked as exc:
-        for blocker in exc.blockers:
-            messages.error(request, blocker.message)
-    except (InvalidTransition, ValidationError) as exc:
-        messages.error(request, exc.message if isinstance(exc, InvalidTransition) else " ".join(exc.messages))
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
-    else:
+        ),
+    )
+    if new is not None:
         messages.success(
             request, f"Offered to {choice.user.full_name} at {choice.organization.name} instead."
         )
