@@ -33,7 +33,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip setuptools  # the venv's own setuptools 65.5.0: CVE-2022-40897
 
 $(VENV)/.runtime-installed: requirements.txt | $(PY)
 	$(PIP) install --quiet -r requirements.txt

@@ -6,13 +6,17 @@ pip-audit asks PyPI's JSON API for the vulnerabilities of each exact release
 (https://pypi.org/pypi/<name>/<version>/json). When that API does not answer, pip-audit itself would only
 list every package as "skipped" and exit 0. This gate probes the API first and says so plainly:
 
-- PIP_AUDIT_UNREACHABLE=fail: exit 1 ("not audited" is a failure);
-- PIP_AUDIT_UNREACHABLE=warn (the Makefile's default, see README "Security"): a banner that the
-  requirements were NOT audited, exit 0, so the rest of the gate still runs on machines without it.
+- it audits the installed packages against the offline snapshot of PyPI's advisory database kept in the
+  repo (.ci/advisories.json, .ci/advisories.py), says so and the snapshot's date (newer advisories are
+  not covered), and fails on a known vulnerability or on a package the subset lacks (refresh it);
+- when even that cannot be read: PIP_AUDIT_UNREACHABLE=fail exits 1 ("not audited" is a failure);
+  PIP_AUDIT_UNREACHABLE=warn (the Makefile's default, see README "Security") prints a banner that the
+  requirements were NOT audited and exits 0.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,10 +42,41 @@ def service_answers() -> tuple[bool, str]:
         return False, f"{url} could not be reached ({exc})"
 
 
+def offline_audit(detail: str) -> int | None:
+    """The audit against the offline snapshot; None when the snapshot's subset cannot be read."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import advisories
+
+    try:
+        data = json.loads(advisories.SUBSET.read_text())
+    except (OSError, ValueError):
+        return None
+    vulnerable, missing = advisories.check(advisories.installed_packages(), data)
+    print(f"pip-audit: PyPI's vulnerability API does not answer ({detail}).")
+    print(
+        f"pip-audit: audited offline instead, against {data['snapshot']} (.ci/advisories.json): advisories "
+        f"published after {data['snapshot_date']} are NOT covered."
+    )
+    for line in vulnerable:
+        print(f"pip-audit: VULNERABLE {line}")
+    if missing:
+        print(
+            "pip-audit: the offline subset lacks advisories of " + ", ".join(missing) + ": refresh it with "
+            "`python .ci/advisories.py --from <the snapshot folder>`"
+        )
+    if vulnerable or missing:
+        return 1
+    print(f"pip-audit: no known vulnerability in {len(advisories.installed_packages())} installed packages.")
+    return 0
+
+
 def main() -> int:
     mode = os.environ.get("PIP_AUDIT_UNREACHABLE", "fail")
     ok, detail = service_answers()
     if not ok:
+        offline = offline_audit(detail)
+        if offline is not None:
+            return offline
         banner = "!" * 100
         say = lambda line: print(line, file=sys.stderr)  # noqa: E731
         say(banner)

@@ -3,6 +3,7 @@ limits, no-store, Content Security Policy, and production settings that pass `ch
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -666,13 +667,64 @@ def test_production_settings_pass_the_deploy_check() -> None:
 # --- the dependency audit gate -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("mode", "code"), [("fail", 1), ("warn", 0)])
-def test_the_audit_gate_says_plainly_when_the_vulnerability_service_does_not_answer(
-    mode: str, code: int
-) -> None:
-    env = {**os.environ, "PIP_AUDIT_UNREACHABLE": mode, "PIP_AUDIT_PYPI_API": "http://127.0.0.1:9/pypi"}
-    result = subprocess.run(
+def _audit(**env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIP_AUDIT_PYPI_API": "http://127.0.0.1:9/pypi", **env}
+    return subprocess.run(
         [sys.executable, ".ci/audit.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
+
+
+@pytest.mark.parametrize(("mode", "code"), [("fail", 1), ("warn", 0)])
+def test_the_audit_gate_says_plainly_when_neither_the_service_nor_the_offline_snapshot_answers(
+    mode: str, code: int, tmp_path: Path
+) -> None:
+    result = _audit(PIP_AUDIT_UNREACHABLE=mode, HANDOFF_ADVISORIES=str(tmp_path / "none.json"))
     assert result.returncode == code
     assert "NOT AUDITED" in result.stderr and "127.0.0.1:9" in result.stderr
+
+
+def test_without_the_service_the_gate_audits_against_the_offline_snapshot_and_says_how_old_it_is(
+    tmp_path: Path,
+) -> None:
+    result = _audit(PIP_AUDIT_UNREACHABLE="fail")  # the repo's subset: the pinned packages are clean
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "audited offline" in result.stdout and "NOT covered" in result.stdout
+    # a made-up advisory covering the installed Django: the gate fails and names it
+    import django
+
+    subset = json.loads((ROOT / ".ci" / "advisories.json").read_text())
+    subset["advisories"]["django"] = [
+        {"id": "TEST-1", "aliases": ["CVE-0000-1"], "ranges": [["0", None, "open"]], "versions": []}
+    ]
+    made_up = tmp_path / "advisories.json"
+    made_up.write_text(json.dumps(subset))
+    flagged = _audit(PIP_AUDIT_UNREACHABLE="warn", HANDOFF_ADVISORIES=str(made_up))
+    assert flagged.returncode == 1
+    assert f"VULNERABLE django {django.get_version()}: TEST-1 (CVE-0000-1)" in flagged.stdout
+    # a package the snapshot has advisories for but the subset lacks: refresh, not a silent pass
+    del subset["advisories"]["django"]
+    made_up.write_text(json.dumps(subset))
+    stale = _audit(HANDOFF_ADVISORIES=str(made_up))
+    assert stale.returncode == 1 and "lacks advisories of django" in stale.stdout
+
+
+def test_an_advisory_covers_its_ranges_and_versions_only() -> None:
+    sys.path.insert(0, str(ROOT / ".ci"))
+    import advisories  # type: ignore[import-not-found]  # .ci is not a package: on sys.path above
+
+    data = {
+        "packages_in_snapshot": ["pkg"],
+        "advisories": {
+            "pkg": [
+                {"id": "A", "aliases": [], "ranges": [["1.0", "1.4.2", "fixed"]], "versions": []},
+                {"id": "B", "aliases": [], "ranges": [["2.0", "2.1", "last"]], "versions": ["0.9"]},
+            ]
+        },
+    }
+
+    def ids(version: str) -> list[str]:
+        found, _ = advisories.check({"pkg": version}, data)
+        return [line.split(": ")[1] for line in found]
+
+    assert ids("1.4.1") == ["A"] and ids("1.4.2") == [] and ids("0.9") == ["B"]
+    assert ids("2.1") == ["B"] and ids("2.1.1") == [] and ids("0.1") == []
