@@ -98,10 +98,12 @@ def sweep_timers() -> int:
     (timers.services.requested_sweep: a reminder, the clinic told, the referral cancelled), then the care
     that stalls (timers.idle.idle_sweep: no session logged), then the precautions that ended
     (timers.precautions). Each idempotent."""
+    from referrals.timers import credentials as timers_credentials
     from referrals.timers import idle as timers_idle
     from referrals.timers import precautions as timers_precautions
     from referrals.timers import services as timers_services
 
+    timers_credentials.credentials_expiring_sweep()  # idempotent rows: counted by their own sweep
     return (
         len(timers_services.requested_sweep())
         + len(timers_idle.idle_sweep())

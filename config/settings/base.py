@@ -278,6 +278,7 @@ HANDOFF_TIMER_DEFAULTS = {
     "accept_idle_days": 14,  # accepted, no session logged: the trainer and the clinic nudged
     "session_idle_days": 21,  # in progress, no session logged for this long: the same
     "report_overdue_days": 7,  # a progress report due: the trainer reminded that day, the clinic this late
+    "credential_notice_days": 30,  # a certification or CPR/AED expiring: the trainer and gym admins reminded
 }
 HANDOFF_TIMER_SWEEP_SECONDS = env.float("HANDOFF_TIMER_SWEEP_SECONDS", default=300.0)
 # Night in the recipient's zone: a timer's email written from QUIET_FROM to QUIET_UNTIL (local hours) goes

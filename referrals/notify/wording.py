@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import Truncator
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs.models import SYSTEM_ACTOR_NAME, HandoffEvent, HandoffStatus, TrainerHandoff
@@ -137,6 +137,31 @@ REPORT_DUE = register_kind(
         title=_report_due_title,
         link=handoff_link,
         told="progress.reports.reports_overdue_notify: the referral's trainer, on the due date",
+    )
+)
+
+
+# A trainer's certification or CPR/AED expires soon (timers.credentials): the trainer and their gyms'
+# admins; one source key per credential and expiry date; no referral, so the link is the home page.
+CREDENTIAL_EXPIRING_KIND = "credential_expiring"
+
+
+def credential_expiring_source_key(credential: str, expiry: object) -> str:
+    return f"credential-expiring:{credential}:{expiry}"
+
+
+def credential_expiring_title(trainer: User, label: str, expiry: object) -> str:
+    return clip_title(
+        f"Reminder: {trainer.full_name}'s {label} expires on {expiry}: renew it to keep clients"
+    )
+
+
+CREDENTIAL_EXPIRING = register_kind(
+    NotificationKind(
+        name=CREDENTIAL_EXPIRING_KIND,
+        title=lambda handoff, event: "A credential expires soon",
+        link=handoff_link,
+        told="timers.credentials: the trainer and the admins of their gyms, once per credential and date",
     )
 )
 
