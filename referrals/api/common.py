@@ -72,7 +72,7 @@ class ApiListView(generics.ListAPIView):  # type: ignore[type-arg]
     api_ordering: tuple[str, ...] = ("-id",)
 
     def scoped_queryset(self, user: User) -> QuerySet[Any]:
-        raise NotImplementedError
+        raise NotImplementedError("each list names its scoped queryset")  # abstract: every subclass does
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.scoped_queryset(_user(self.request))

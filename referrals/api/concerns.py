@@ -66,7 +66,7 @@ class ConcernActionApi(APIView):
     api_conflicts: tuple[str, ...] = ("concern_already_resolved",)
 
     def perform(self, concern: Concern, actor: User, data: dict[str, Any]) -> Concern:
-        raise NotImplementedError
+        raise NotImplementedError("each answer calls its service")  # abstract: every subclass does
 
     def post(self, request: Request, id: str, concern_id: str) -> Response:
         user = _user(request)

@@ -7,6 +7,8 @@ choose on the discharge page (the caller looks them up with eligibility.trainer_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 
 from accounts.models import Organization, User
@@ -15,7 +17,7 @@ from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs.lifecycle import S, handoff_lock, handoff_transition
-from referrals.handoffs.models import TrainerHandoff
+from referrals.handoffs.models import HandoffEvent, TrainerHandoff
 
 REOFFER_REASON = "Offered to another trainer."
 
@@ -23,6 +25,13 @@ REOFFER_REASON = "Offered to another trainer."
 def can_reoffer_waiting(user: User, handoff: TrainerHandoff) -> bool:
     """Whether the page offers the re-offer: the clinic's side, on a referral still waiting for an answer."""
     return handoff.status == S.REQUESTED and handoffs_policies.can_act(user, handoff, "clinic")
+
+
+def suggests_reoffer(user: User, handoff: TrainerHandoff, events: Iterable[HandoffEvent]) -> bool:
+    """Whether the referral page lists other trainers to re-offer to: the clinic may re-offer
+    (`can_reoffer_waiting`) and the timers have told it of no answer (a NO_ANSWER event among `events`,
+    the timeline the page has already read). The service itself allows a re-offer whenever it is waiting."""
+    return can_reoffer_waiting(user, handoff) and any(e.kind == HandoffEvent.Kind.NO_ANSWER for e in events)
 
 
 def handoff_reoffer(

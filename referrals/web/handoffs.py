@@ -252,8 +252,7 @@ def _render_handoff(
         # trainers, each a one-click re-offer (handoffs.reoffer)
         "reoffer_to": (
             timers_services.suggested_trainers(handoff, user=user)
-            if handoffs_reoffer.can_reoffer_waiting(user, handoff)
-            and any(e.kind == HandoffEvent.Kind.NO_ANSWER for e in events)
+            if handoffs_reoffer.suggests_reoffer(user, handoff, events)
             else []
         ),
         "progress": web_progress.sessions_section(request, handoff),
