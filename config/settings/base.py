@@ -277,6 +277,8 @@ HANDOFF_TIMER_DEFAULTS = {
     "expire_after_days": env.float("HANDOFF_EXPIRE_AFTER_DAYS", default=7),
     "accept_idle_days": 14,  # accepted, no session logged: the trainer and the clinic nudged
     "session_idle_days": 21,  # in progress, no session logged for this long: the same
+    "hold_review_days": 14,  # put on hold without a review date: reviewed this many days later
+    "hold_overdue_days": 7,  # still on hold this long after its review: the clinic told
     "report_overdue_days": 7,  # a progress report due: the trainer reminded that day, the clinic this late
     "credential_notice_days": 30,  # a certification or CPR/AED expiring: the trainer and gym admins reminded
 }

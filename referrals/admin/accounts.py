@@ -244,14 +244,22 @@ class UserAdmin(ScopedRelations, _UserAdminBase):
 
 
 class ClinicTimersInline(admin.StackedInline[ClinicTimers, Organization]):
-    """How long the clinic's requested referrals wait for the trainer (timers.services); each empty field
-    is the deployment's default (settings.HANDOFF_TIMER_DEFAULTS)."""
+    """The clinic's timers: how long its requested referrals wait for the trainer (timers.services), its
+    care goes without a session (timers.idle), a hold lasts before its review (timers.hold); each empty
+    field is the deployment's default (settings.HANDOFF_TIMER_DEFAULTS)."""
 
     model = ClinicTimers
     extra = 0
     max_num = 1
     can_delete = True
-    fields = ("remind_after_hours", "escalate_after_days", "expire_after_days")
+    fields = (
+        "remind_after_hours",
+        "escalate_after_days",
+        "expire_after_days",
+        "accept_idle_days",
+        "session_idle_days",
+        "hold_review_days",
+    )
 
 
 @admin.register(Organization)

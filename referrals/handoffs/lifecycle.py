@@ -268,6 +268,7 @@ def handoff_transition(
     notify: bool = True,
     business_status: str = "",
     timer_key: str | None = None,
+    review_on: datetime.date | None = None,
 ) -> HandoffEvent:
     """Check the move against TRANSITIONS and the actor against the side that sets it; apply it.
 
@@ -279,6 +280,8 @@ def handoff_transition(
     moves it, always `on_behalf` (no side's rule applies to it; the timer's service decides).
     `business_status`: the FHIR Task.businessStatus the move sets (registry.BUSINESS_STATUSES); every
     other move clears it (a referral referred back and resumed is the trainer's again).
+    `review_on`: a move on hold is reviewed that day (the caller checked it: handoffs.services
+    `hold_review_clean`); by default the clinic's hold review days later.
     """
     if actor is None:
         if not on_behalf:
@@ -293,7 +296,17 @@ def handoff_transition(
     handoff.status = to
     handoff.status_reason = reason if to in REASON_REQUIRED_STATUSES else ""
     handoff.business_status = business_status
-    handoff.save(update_fields=["status", "status_reason", "business_status", "updated_at"])
+    _set_timer_fields(handoff, review_on)
+    handoff.save(
+        update_fields=[
+            "status",
+            "status_reason",
+            "business_status",
+            "care_since",
+            "hold_review_on",
+            "updated_at",
+        ]
+    )
     if handoff.sent_at is not None:
         plan = _plan_follow_referrals(plan_id=handoff.plan_id)
         handoff.plan.status, handoff.plan.discharged_at = plan.status, plan.discharged_at
@@ -307,6 +320,29 @@ def handoff_transition(
         notify=notify,
         timer_key=timer_key,
     )
+
+
+def _set_timer_fields(handoff: TrainerHandoff, review_on: datetime.date | None) -> None:
+    """What the timers read of a referral's new status, in the clinic's calendar: the last sign of care of
+    an accepted or in-progress one is the day of the move (a session logged later moves it on:
+    `handoff_care_seen`); a hold's review date. Each cleared in every other status."""
+    clinic = handoff.plan.patient.clinic
+    today = timers_schedule.local_today(clinic.zone)
+    handoff.care_since = today if handoff.status in (S.ACCEPTED, S.IN_PROGRESS) else None
+    if handoff.status == S.ON_HOLD:
+        handoff.hold_review_on = review_on or timers_schedule.hold_review_default(clinic, today)
+    else:
+        handoff.hold_review_on = None
+
+
+def handoff_care_seen(handoff: TrainerHandoff, day: datetime.date) -> None:
+    """A session logged on `day` (of the referral locked by the caller): the last sign of care moves on to
+    it when it is later, so the care timers (timers.idle) count from it."""
+    if handoff.status in (S.ACCEPTED, S.IN_PROGRESS) and (
+        handoff.care_since is None or day > handoff.care_since
+    ):
+        handoff.care_since = day
+        TrainerHandoff.objects.filter(pk=handoff.pk).update(care_since=day)
 
 
 def plan_status_from_referrals(plan_id: int) -> tuple[str, datetime.datetime | None]:

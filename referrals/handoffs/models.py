@@ -104,6 +104,14 @@ class TrainerHandoff(models.Model):
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     snapshot = models.JSONField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of care of an accepted or in-progress referral, a day of the clinic's calendar: the day
+    # it moved into its status or the day of its latest session, whichever is later (handoffs.lifecycle and
+    # progress.services keep it; timers.idle reads it through handoff_care_since_idx). None otherwise.
+    care_since = models.DateField(null=True, blank=True, editable=False)
+    # The day an on-hold referral is to be reviewed, asked when it was put on hold (by default the clinic's
+    # hold review days later): past it the trainer is asked to resume or close it, then the clinic is told
+    # (timers.hold). None when it is not on hold.
+    hold_review_on = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +130,16 @@ class TrainerHandoff(models.Model):
             # the timers' sweep: the requested referrals sent long enough ago, oldest first (timers.services)
             models.Index(
                 fields=["sent_at"], condition=Q(status="requested"), name="handoff_requested_sent_idx"
+            ),
+            # ... the care that stalls: the last sign of care of those accepted or in progress (timers.idle)
+            models.Index(
+                fields=["care_since"],
+                condition=Q(status__in=["accepted", "in-progress"]),
+                name="handoff_care_since_idx",
+            ),
+            # ... the holds past their review date (timers.hold)
+            models.Index(
+                fields=["hold_review_on"], condition=Q(status="on-hold"), name="handoff_hold_review_idx"
             ),
             # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
             models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),

@@ -26,7 +26,7 @@ from referrals.concerns import services as concerns_services
 from referrals.concerns.models import CONCERN_MAX_LENGTH
 from referrals.errors import Blocker, NoLongerEligible, NotPermitted
 from referrals.handoffs import services as handoffs_services
-from referrals.handoffs.lifecycle import handoff_lock
+from referrals.handoffs.lifecycle import handoff_care_seen, handoff_lock
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
 from referrals.handoffs.snapshot import guidelines_read
 from referrals.library.models import Exercise
@@ -387,6 +387,7 @@ def session_log(
             for row in clean.exercises:
                 row.session = session
             SessionExercise.objects.bulk_create(clean.exercises)
+            handoff_care_seen(locked, session.session_date)
     if refused:
         raise NoLongerEligible(refused)
     session.handoff = locked

@@ -15,6 +15,8 @@ from accounts.models import Organization
 REMIND_AFTER_HOURS_RANGE = (1, 720)
 ESCALATE_AFTER_DAYS_RANGE = (1, 60)
 EXPIRE_AFTER_DAYS_RANGE = (1, 90)
+IDLE_DAYS_RANGE = (1, 120)
+HOLD_REVIEW_DAYS_RANGE = (1, 180)
 
 
 def _between(bounds: tuple[int, int]) -> list[Any]:
@@ -30,7 +32,8 @@ def _range(field: str, bounds: tuple[int, int]) -> models.CheckConstraint:
 
 
 class ClinicTimers(models.Model):
-    """How long a clinic's requested referral may wait for the trainer's answer."""
+    """How long a clinic's requested referral may wait for the trainer's answer, its care may go without a
+    session, and a hold lasts before it is reviewed."""
 
     clinic = models.OneToOneField(
         Organization,
@@ -59,6 +62,27 @@ class ClinicTimers(models.Model):
         help_text="Unanswered this many days after it was sent: the referral is cancelled (no response) and "
         "the physiotherapist told. Empty: the default.",
     )
+    accept_idle_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=_between(IDLE_DAYS_RANGE),
+        help_text="Accepted, and no session logged this many days later: the trainer and the physiotherapist "
+        "are nudged. Empty: the default.",
+    )
+    session_idle_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=_between(IDLE_DAYS_RANGE),
+        help_text="In progress, and no session logged for this many days: the trainer and the "
+        "physiotherapist are nudged. Empty: the default.",
+    )
+    hold_review_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=_between(HOLD_REVIEW_DAYS_RANGE),
+        help_text="Put on hold without a review date: it is reviewed this many days later (the trainer "
+        "asked to resume or close it). Empty: the default.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -68,6 +92,9 @@ class ClinicTimers(models.Model):
             _range("remind_after_hours", REMIND_AFTER_HOURS_RANGE),
             _range("escalate_after_days", ESCALATE_AFTER_DAYS_RANGE),
             _range("expire_after_days", EXPIRE_AFTER_DAYS_RANGE),
+            _range("accept_idle_days", IDLE_DAYS_RANGE),
+            _range("session_idle_days", IDLE_DAYS_RANGE),
+            _range("hold_review_days", HOLD_REVIEW_DAYS_RANGE),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Organization
 from referrals.handoffs.models import HandoffStatus, TrainerHandoff
@@ -117,11 +118,7 @@ class RequestedClock:
 
 
 def _timers_of(clinic: Organization) -> RequestedTimers:
-    try:
-        row: ClinicTimers | None = clinic.timers  # select_related("clinic__timers"): no query
-    except ClinicTimers.DoesNotExist:
-        row = None
-    return _merged(row, default_timers())
+    return _merged(clinic_timers_row(clinic), default_timers())  # select_related("clinic__timers")
 
 
 def requested_clock(handoff: TrainerHandoff, now: datetime.datetime) -> RequestedClock | None:
@@ -158,17 +155,62 @@ def local_label(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
 NUDGE_HOUR = 9  # a nudge falls due at this local hour of the clinic's day: by day for both sides
 
 
-def nudge_days(status: str) -> int | None:
-    """Days without a session after which the trainer and the clinic are nudged; None: no nudge."""
-    d = settings.HANDOFF_TIMER_DEFAULTS
-    return {
-        HandoffStatus.ACCEPTED: int(d["accept_idle_days"]),
-        HandoffStatus.IN_PROGRESS: int(d["session_idle_days"]),
-    }.get(HandoffStatus(status))
+IDLE_FIELDS = {HandoffStatus.ACCEPTED: "accept_idle_days", HandoffStatus.IN_PROGRESS: "session_idle_days"}
+
+
+def nudge_days(status: str, row: ClinicTimers | None = None) -> int | None:
+    """Days without a session after which the trainer and the clinic are nudged, the clinic's own setting
+    (`row`) over the default; None: no nudge in this status."""
+    field = IDLE_FIELDS.get(HandoffStatus(status))
+    if field is None:
+        return None
+    return int((getattr(row, field) if row is not None else None) or settings.HANDOFF_TIMER_DEFAULTS[field])
+
+
+def clinic_timers_row(clinic: Organization) -> ClinicTimers | None:
+    """A clinic's own timers row, None when it has none (select_related "timers": no query)."""
+    try:
+        return clinic.timers
+    except ClinicTimers.DoesNotExist:
+        return None
+
+
+# --- a hold and its review -----------------------------------------------------------------------------
+
+
+def hold_review_days(row: ClinicTimers | None = None) -> int:
+    """Days after it was put on hold that a hold with no review date asked is reviewed."""
+    own = row.hold_review_days if row is not None else None
+    return int(own or settings.HANDOFF_TIMER_DEFAULTS["hold_review_days"])
+
+
+def hold_review_default(clinic: Organization, today: datetime.date) -> datetime.date:
+    """The review date of a hold started `today` (the clinic's calendar) when none was asked."""
+    return today + datetime.timedelta(days=hold_review_days(clinic_timers_row(clinic)))
+
+
+def hold_review_due(review_on: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """The trainer is asked to resume or close the referral at NUDGE_HOUR local on its review day."""
+    return at_nudge_hour(review_on, zone)
+
+
+def hold_overdue_due(review_on: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """Still on hold `hold_overdue_days` after its review day: the clinic is told, at NUDGE_HOUR local."""
+    days = int(settings.HANDOFF_TIMER_DEFAULTS["hold_overdue_days"])
+    return at_nudge_hour(review_on + datetime.timedelta(days=days), zone)
+
+
+def local_today(zone: zoneinfo.ZoneInfo, now: datetime.datetime | None = None) -> datetime.date:
+    """Today in `zone` (the clinic's calendar day of a referral's move or session)."""
+    return (now or timezone.now()).astimezone(zone).date()
 
 
 def nudge_due(anchor: datetime.date, days: int, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
     """NUDGE_HOUR local, `days` calendar days after the last sign of care (a session, the move into the
     status)."""
-    day = anchor + datetime.timedelta(days=days)
+    return at_nudge_hour(anchor + datetime.timedelta(days=days), zone)
+
+
+def at_nudge_hour(day: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """NUDGE_HOUR local on `day` in `zone`, in UTC: when a care or hold timer of that day falls due."""
     return datetime.datetime.combine(day, datetime.time(NUDGE_HOUR), tzinfo=zone).astimezone(datetime.UTC)
