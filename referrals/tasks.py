@@ -97,8 +97,9 @@ def sweep_timers() -> int:
     """Every few minutes (HANDOFF_TIMER_SWEEP_SECONDS): the requested referrals left unanswered are acted on
     (timers.services.requested_sweep: a reminder, the clinic told, the referral cancelled), then the care
     that stalls (timers.idle.idle_sweep: no session logged), then the precautions that ended
-    (timers.precautions). Each idempotent."""
+    (timers.precautions), then the holds past their review date (timers.hold). Each idempotent."""
     from referrals.timers import credentials as timers_credentials
+    from referrals.timers import hold as timers_hold
     from referrals.timers import idle as timers_idle
     from referrals.timers import precautions as timers_precautions
     from referrals.timers import services as timers_services
@@ -108,4 +109,5 @@ def sweep_timers() -> int:
         len(timers_services.requested_sweep())
         + len(timers_idle.idle_sweep())
         + len(timers_precautions.precautions_ended_sweep())
+        + len(timers_hold.hold_sweep())
     )

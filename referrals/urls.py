@@ -3,6 +3,7 @@ from django.urls import path
 from referrals.web import care as web_care
 from referrals.web import charts as web_charts
 from referrals.web import handoffs as web_handoffs
+from referrals.web import holds as web_holds
 from referrals.web import home as web_home
 from referrals.web import notify as web_notify
 from referrals.web import plans as web_plans
@@ -51,6 +52,7 @@ urlpatterns = [
     path("reports/<uuid:public_id>/acknowledge/", web_reports.report_acknowledge, name="report_acknowledge"),
     path("reports/<uuid:public_id>/replies/", web_reports.report_reply, name="report_reply"),
     path("handoffs/<uuid:public_id>/refer-back/", web_handoffs.handoff_refer_back, name="handoff_refer_back"),
+    path("handoffs/<uuid:public_id>/hold-review/", web_holds.handoff_hold_review, name="handoff_hold_review"),
     path("handoffs/<uuid:public_id>/reoffer/", web_handoffs.handoff_reoffer, name="handoff_reoffer"),
     path("handoffs/<uuid:public_id>/<slug:action>/", web_handoffs.handoff_action, name="handoff_action"),
     path("reports/<uuid:public_id>/pdf/", web_charts.report_pdf, name="report_pdf"),

@@ -33,7 +33,8 @@ INBOX_PAGE_QUERIES = 4  # + inbox count and rows, the 5 latest notifications
 # sessions with their loads (one query whatever their number: progress.series; tests/progress/
 # test_charts.py counts 5 and 200 sessions)
 DETAIL_PAGE_QUERIES = 7
-PT_HOME_QUERIES = 8  # + open referrals (count, rows), attention, waiting, concerns, patients, notifications
+PT_HOME_QUERIES = 9  # + open referrals (count, rows), attention, waiting, holds past review, concerns,
+# patients, notifications
 
 
 def _discharge(world: World, gym: Organization, trainer: User, n: int) -> list[TrainerHandoff]:

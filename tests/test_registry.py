@@ -103,7 +103,7 @@ def test_the_api_body_follows_from_the_text_an_action_takes() -> None:
         "accept": None,
         "reject": serializers_handoffs.ReasonInputSerializer,
         "start": None,
-        "hold": serializers_handoffs.ReasonInputSerializer,
+        "hold": serializers_handoffs.HoldInputSerializer,  # a reason and the review date
         "resume": None,
         "complete": serializers_handoffs.CompleteInputSerializer,
         "fail": serializers_handoffs.ReasonInputSerializer,

@@ -1096,7 +1096,7 @@ def test_trainer_inbox_lists_new_referrals_first_then_active_clients(
     response = login(client, world.trainer).get(reverse("home"))
     assert [h.pk for h in response.context["inbox_page"].object_list] == [requested.pk, later.pk]
     assert [h.pk for h, _, _ in response.context["new_referrals"]] == [requested.pk]
-    assert [h.pk for h, _ in response.context["active_clients"]] == [later.pk]
+    assert [h.pk for h, _, _ in response.context["active_clients"]] == [later.pk]
 
 
 def test_every_page_renders_for_every_demo_user(

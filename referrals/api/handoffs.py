@@ -156,7 +156,7 @@ class HandoffActionApi(APIView):
         data = _body(self.input_serializer, request) if self.input_serializer else {}
         text = data.get(self.action.text_arg or "", "")
         handoffs_services.HANDOFF_ACTIONS[self.action.name](
-            handoff=handoff, actor=user, **self.action.text_kwargs(text)
+            handoff=handoff, actor=user, **self.action.service_kwargs(text, data.get("review_on"))
         )
         return _handoff_out(request, handoff)
 
@@ -167,6 +167,8 @@ def _action_input(action: HandoffAction) -> type[serializers.Serializer[Any]] | 
         return None
     if action.text_arg == "summary":
         return serializers_handoffs.CompleteInputSerializer
+    if action.asks_review_date:
+        return serializers_handoffs.HoldInputSerializer
     return (
         serializers_handoffs.ReasonInputSerializer
         if action.reason_required
@@ -181,6 +183,12 @@ def _action_description(action: HandoffAction) -> str:
     text = f"Sets the handoff to {HandoffStatus(action.to).label.lower()}, from {sources_text}."
     if action.reason_required:
         text += " The reason is required."
+    if action.asks_review_date:
+        text += (
+            " `review_on` is the day to review it (400 unless after today and within 180 days; by default"
+            " the clinic's hold review days later): that day the trainer is asked to resume or close it,"
+            " and if it is still on hold some days later the clinic is told."
+        )
     if action.rechecked:
         text += (
             " The trainer's eligibility is checked again first: if it no longer holds, the refusal is"
@@ -254,6 +262,32 @@ class HandoffReferBackApi(APIView):
         handoffs_refer_back.handoff_refer_back(
             handoff=handoff, actor=user, note=data["note"], end=data["end"]
         )
+        return _handoff_out(request, handoff)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="handoffs_hold_review",
+        summary="Trainer: set a new review date for a referral on hold",
+        description=(
+            "The referral's trainer (403 `not_permitted` for the clinic; 404 outside your scope), while it"
+            " is on hold and the client was not referred back (409 `invalid_transition` otherwise). The"
+            " date is after today and within 180 days (400 otherwise, nothing changed). Recorded on the"
+            " referral, the clinic told; the hold's timers count from the new date."
+        ),
+        parameters=[ID_PARAMETER],
+        request=serializers_handoffs.HoldReviewInputSerializer,
+        responses={200: serializers_handoffs.HandoffSerializer},
+    )
+)
+class HandoffHoldReviewApi(APIView):
+    api_conflicts = ("invalid_transition",)
+
+    def post(self, request: Request, id: str) -> Response:
+        user = _user(request)
+        handoff = _fetch(handoffs_selectors.handoff_get_for_user, TrainerHandoff, user, id)
+        data = _body(serializers_handoffs.HoldReviewInputSerializer, request)
+        handoffs_services.handoff_hold_review_set(handoff=handoff, actor=user, review_on=data["review_on"])
         return _handoff_out(request, handoff)
 
 

@@ -44,6 +44,11 @@ urlpatterns = [
         "handoffs/<str:id>/refer-back/", api_handoffs.HandoffReferBackApi.as_view(), name="handoff_refer_back"
     ),
     path("handoffs/<str:id>/reoffer/", api_handoffs.HandoffReofferApi.as_view(), name="handoff_reoffer"),
+    path(
+        "handoffs/<str:id>/hold-review/",
+        api_handoffs.HandoffHoldReviewApi.as_view(),
+        name="handoff_hold_review",
+    ),
     path("handoffs/<str:id>/concern/", api_concerns.HandoffConcernApi.as_view(), name="handoff_concern"),
     path(
         "handoffs/<str:id>/concerns/<str:concern_id>/acknowledge/",

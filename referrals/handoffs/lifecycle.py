@@ -104,6 +104,10 @@ def _recipients(handoff: TrainerHandoff, event: HandoffEvent) -> list[User]:
         trainer_told = True  # the timers: a restriction the trainer works under has ended
     elif kind == HandoffEvent.Kind.NO_SESSION:
         trainer_told = clinic_told = True  # the timers: no session logged for too long
+    elif kind == HandoffEvent.Kind.HOLD_REVIEW:
+        trainer_told = True  # the timers: the hold's review date came, the trainer asked to act
+    elif kind in (HandoffEvent.Kind.HOLD_OVERDUE, HandoffEvent.Kind.HOLD_REVIEW_SET):
+        clinic_told = True  # still on hold past its review; the trainer set a new review date
     elif kind == HandoffEvent.Kind.REPORT_REPLY:
         # the other side: the trainer hears of the clinic's reply, the clinic of the trainer's answer
         from_trainer = event.actor_id is not None and event.actor_id == handoff.trainer_id
@@ -325,11 +329,12 @@ def handoff_transition(
 def _set_timer_fields(handoff: TrainerHandoff, review_on: datetime.date | None) -> None:
     """What the timers read of a referral's new status, in the clinic's calendar: the last sign of care of
     an accepted or in-progress one is the day of the move (a session logged later moves it on:
-    `handoff_care_seen`); a hold's review date. Each cleared in every other status."""
+    `handoff_care_seen`); a hold's review date (none when the client was referred back: the
+    physiotherapist has them, nobody waits for the trainer). Each cleared in every other status."""
     clinic = handoff.plan.patient.clinic
     today = timers_schedule.local_today(clinic.zone)
     handoff.care_since = today if handoff.status in (S.ACCEPTED, S.IN_PROGRESS) else None
-    if handoff.status == S.ON_HOLD:
+    if handoff.status == S.ON_HOLD and not handoff.is_referred_back:
         handoff.hold_review_on = review_on or timers_schedule.hold_review_default(clinic, today)
     else:
         handoff.hold_review_on = None

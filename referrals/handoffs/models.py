@@ -225,6 +225,12 @@ class HandoffEvent(models.Model):
         NO_SESSION = "no_session", "No session logged"
         # the timers: a precaution of the guidelines has passed its valid-until date (the trainer told)
         PRECAUTION_ENDED = "precaution_ended", "Precaution ended"
+        # a hold and its review (TrainerHandoff.hold_review_on): the trainer set a new review date (the
+        # clinic told); the timers (timers.hold): the review date came (the trainer asked to resume or
+        # close it), and it is still on hold some days later (the clinic told)
+        HOLD_REVIEW_SET = "hold_review_set", "Hold review date set"
+        HOLD_REVIEW = "hold_review", "Hold review due"
+        HOLD_OVERDUE = "hold_overdue", "Hold past its review"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     handoff = models.ForeignKey(TrainerHandoff, on_delete=models.PROTECT, related_name="events")

@@ -85,6 +85,9 @@ class HandoffAction:
     on_page: bool = True
     title_by_others: str = ""
     business_status: BusinessStatus | None = None
+    # It asks when it is to be reviewed (hold: TrainerHandoff.hold_review_on); the service takes it as
+    # `review_on`, optional (the clinic's default when not given).
+    asks_review_date: bool = False
     # The domain error codes its service may raise beyond those every action may (invalid_transition;
     # no_longer_eligible when rechecked): the API documents them as its 409s.
     conflicts: tuple[str, ...] = ()
@@ -100,6 +103,12 @@ class HandoffAction:
     def text_kwargs(self, text: str) -> dict[str, str]:
         """The keyword its service takes the text by (`reason=`, `summary=`), none when it takes none."""
         return {self.text_arg: text} if self.text_arg is not None else {}
+
+    def service_kwargs(self, text: str, review_on: object = None) -> dict[str, object]:
+        """What its service is called with besides the referral and the actor: the text, and the review
+        date when it asks for one."""
+        extra: dict[str, object] = {"review_on": review_on} if self.asks_review_date else {}
+        return {**self.text_kwargs(text), **extra}
 
     @property
     def api_conflicts(self) -> tuple[str, ...]:
@@ -200,6 +209,7 @@ ACTIONS: Mapping[str, HandoffAction] = _registry(
             recipients=TELL_CLINIC,
             text_arg="reason",
             reason_required=True,
+            asks_review_date=True,
         ),
         HandoffAction(
             name="resume",

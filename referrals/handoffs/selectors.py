@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import uuid
 from typing import Any
@@ -73,7 +74,13 @@ def _clinic_rows(user: User) -> QuerySet[TrainerHandoff]:
 
 
 def handoff_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TrainerHandoff:
-    return handoff_list_for_user(user=user).get(public_id=public_id)
+    """One referral the user may see, with its clinic's timers (the hold form's default review days: no
+    query of its own)."""
+    return (
+        handoff_list_for_user(user=user)
+        .select_related("plan__patient__clinic__timers")
+        .get(public_id=public_id)
+    )
 
 
 def event_list_for_handoff(*, handoff: TrainerHandoff) -> QuerySet[HandoffEvent]:
@@ -156,6 +163,16 @@ def handoff_list_waiting_for_clinic_user(*, user: User) -> QuerySet[TrainerHando
         .filter(status=HandoffStatus.REQUESTED)
         .select_related("clinic__timers")
         .order_by("sent_at", "id")
+    )
+
+
+def handoff_list_hold_due_for_clinic_user(*, user: User, today: datetime.date) -> QuerySet[TrainerHandoff]:
+    """The referrals of the user's clinics on hold past their review date (`today`: the day it is for the
+    user), the longest overdue first (index handoff_hold_review_idx)."""
+    return (
+        _clinic_rows(user)
+        .filter(status=HandoffStatus.ON_HOLD, hold_review_on__lt=today)
+        .order_by("hold_review_on", "id")
     )
 
 

@@ -3,13 +3,15 @@ review."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
 from accounts.models import User
-from referrals.errors import Blocker, ReportRequired
+from referrals.errors import Blocker, InvalidTransition, NotPermitted, ReportRequired
 from referrals.handoffs import eligibility as handoffs_eligibility
+from referrals.handoffs import policies as handoffs_policies
 from referrals.handoffs import registry as handoffs_registry
 from referrals.handoffs.lifecycle import (
     HandoffAction,
@@ -19,14 +21,18 @@ from referrals.handoffs.lifecycle import (
     _record_refusal,
     handoff_lock,
     handoff_move_locked,
+    handoff_record_event,
     handoff_transition,
 )
 from referrals.handoffs.models import (
     OPEN_STATUSES,
+    HandoffEvent,
+    HandoffStatus,
     TrainerHandoff,
 )
 from referrals.handoffs.sending import handoff_send
 from referrals.progress import report_selectors
+from referrals.timers import schedule as timers_schedule
 
 
 def handoff_review_eligibility() -> list[TrainerHandoff]:
@@ -106,8 +112,54 @@ def handoff_start_locked(*, handoff: TrainerHandoff, actor: User) -> list[Blocke
     )
 
 
-def handoff_hold(*, handoff: TrainerHandoff, actor: User, reason: str) -> TrainerHandoff:
-    return _take(handoffs_registry.ACTIONS["hold"], handoff=handoff, actor=actor, text=reason)
+def handoff_hold(
+    *, handoff: TrainerHandoff, actor: User, reason: str, review_on: datetime.date | None = None
+) -> TrainerHandoff:
+    """in-progress -> on-hold, with a reason and the day it is to be reviewed (`review_on`; by default the
+    clinic's hold review days later: timers.schedule). Who may and from where are checked first, then the
+    date (a ValidationError on `review_on`, nothing changed)."""
+    action = handoffs_registry.ACTIONS["hold"]
+    with transaction.atomic():
+        locked = handoff_lock(handoff)
+        _check_actor(handoff=locked, to=action.to, actor=actor)
+        _check_source(handoff=locked, to=action.to, only_from=action.sources)
+        day = (
+            None
+            if review_on is None
+            else timers_schedule.review_date_clean(locked.plan.patient.clinic, review_on)
+        )
+        handoff_transition(
+            handoff=locked, to=action.to, actor=actor, reason=reason, only_from=action.sources, review_on=day
+        )
+    return locked
+
+
+def handoff_hold_review_set(*, handoff: TrainerHandoff, actor: User, review_on: object) -> TrainerHandoff:
+    """The trainer of a referral on hold sets a new review date (still on hold when the review came, or
+    sooner than asked): recorded on the referral, the clinic told; the timers count from the new date.
+    NotPermitted for anyone but the trainer's side, InvalidTransition when it is not on hold (or the client
+    was referred back: no review), a ValidationError on `review_on` for a bad date."""
+    with transaction.atomic():
+        locked = handoff_lock(handoff)
+        if not handoffs_policies.can_act(actor, locked, "trainer"):
+            raise NotPermitted("Only the trainer the referral was sent to sets its review date.")
+        if locked.status != HandoffStatus.ON_HOLD or locked.is_referred_back:
+            raise InvalidTransition(
+                "Only a referral on hold with its trainer has a review date.", current_status=locked.status
+            )
+        day = timers_schedule.review_date_clean(locked.plan.patient.clinic, review_on)
+        before = locked.hold_review_on
+        locked.hold_review_on = day
+        locked.save(update_fields=["hold_review_on", "updated_at"])
+        was = f" (was {timers_schedule.day_label(before)})" if before is not None else ""
+        handoff_record_event(
+            handoff=locked,
+            actor=actor,
+            kind=HandoffEvent.Kind.HOLD_REVIEW_SET,
+            from_status=locked.status,
+            text=f"Still on hold: to be reviewed on {timers_schedule.day_label(day)}{was}.",
+        )
+    return locked
 
 
 def handoff_resume(*, handoff: TrainerHandoff, actor: User) -> TrainerHandoff:

@@ -231,6 +231,14 @@ def _title(event: HandoffEvent) -> str:
         return f"A precaution has ended on a referral of {clinic}"
     if event.kind == HandoffEvent.Kind.NO_SESSION:
         return f"{SYSTEM_ACTOR_NAME}: no session logged for a while on a referral of {clinic} to {trainer}"
+    if event.kind == HandoffEvent.Kind.HOLD_REVIEW:
+        return f"A referral of {clinic} on hold is due for review: resume, close it or set a new date"
+    if event.kind == HandoffEvent.Kind.HOLD_OVERDUE:
+        return (
+            f"{SYSTEM_ACTOR_NAME}: a referral of {clinic} to {trainer} is still on hold past its review date"
+        )
+    if event.kind == HandoffEvent.Kind.HOLD_REVIEW_SET:
+        return f"{trainer} set a new review date for a referral on hold"
     if event.kind == HandoffEvent.Kind.NO_ANSWER:
         return f"{SYSTEM_ACTOR_NAME}: {trainer} has not answered a referral; other trainers are suggested"
     if event.actor_id is None and event.kind == HandoffEvent.Kind.TRANSITION:

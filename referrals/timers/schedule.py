@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Organization
 from referrals.handoffs.models import HandoffStatus, TrainerHandoff
-from referrals.timers.models import ClinicTimers
+from referrals.timers.models import HOLD_REVIEW_DAYS_RANGE, ClinicTimers
 
 REMIND, ESCALATE, EXPIRE = "remind", "escalate", "expire"
 STEPS = (REMIND, ESCALATE, EXPIRE)  # the order a referral goes through them
@@ -150,6 +151,20 @@ def local_label(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
+def hold_review_shown(handoff: TrainerHandoff) -> dict[str, object] | None:
+    """A hold's review date as a page shows it: the day, and whether it has come (the clinic's calendar).
+    None when the referral is not on hold with a review date."""
+    if handoff.status != HandoffStatus.ON_HOLD or handoff.hold_review_on is None:
+        return None
+    today = local_today(handoff.plan.patient.clinic.zone)
+    return {"day": day_label(handoff.hold_review_on), "due": handoff.hold_review_on <= today}
+
+
+def day_label(day: datetime.date) -> str:
+    """ "9 Mar 2026": a review date as people read it."""
+    return f"{day.day} {day:%b %Y}"
+
+
 # --- care that stalls: accepted or in progress with no session logged --------------------------------------
 
 NUDGE_HOUR = 9  # a nudge falls due at this local hour of the clinic's day: by day for both sides
@@ -187,6 +202,22 @@ def hold_review_days(row: ClinicTimers | None = None) -> int:
 def hold_review_default(clinic: Organization, today: datetime.date) -> datetime.date:
     """The review date of a hold started `today` (the clinic's calendar) when none was asked."""
     return today + datetime.timedelta(days=hold_review_days(clinic_timers_row(clinic)))
+
+
+def review_date_clean(
+    clinic: Organization, review_on: object, now: datetime.datetime | None = None
+) -> datetime.date:
+    """A review date a person asked for a hold: a day after today in the clinic's calendar and within
+    HOLD_REVIEW_DAYS_RANGE's longest; else a ValidationError on `review_on`."""
+    if not isinstance(review_on, datetime.date) or isinstance(review_on, datetime.datetime):
+        raise ValidationError({"review_on": "Enter a date."})
+    today = local_today(clinic.zone, now)
+    longest = HOLD_REVIEW_DAYS_RANGE[1]
+    if review_on <= today:
+        raise ValidationError({"review_on": "The review date must be after today."})
+    if review_on > today + datetime.timedelta(days=longest):
+        raise ValidationError({"review_on": f"The review date must be within {longest} days."})
+    return review_on
 
 
 def hold_review_due(review_on: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:

@@ -251,6 +251,37 @@ def concern_form(data: Any = None) -> ReasonForm:
     )
 
 
+def _review_on_field(required: bool) -> forms.DateField:
+    return forms.DateField(
+        required=required,
+        widget=DATE,
+        label="Review the hold on",
+        help_text="After today, within 180 days; that day you are asked to resume or close the referral.",
+    )
+
+
+class HoldForm(ReasonForm):
+    """Put a referral on hold: why, and the day to review it (empty: the clinic's default)."""
+
+    def __init__(self, *args: Any, default_days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["review_on"] = _review_on_field(required=False)
+        self.fields[
+            "review_on"
+        ].help_text = (
+            f"Empty: in {default_days} days. That day you are asked to resume or close the referral."
+        )
+
+
+class HoldReviewForm(forms.Form):
+    """A new review date for a referral on hold (handoffs.services.handoff_hold_review_set)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "hold_review")
+        super().__init__(*args, **kwargs)
+        self.fields["review_on"] = _review_on_field(required=True)
+
+
 class ReferBackForm(forms.Form):
     """Send the client back to the physiotherapist (handoffs.refer_back): why, and whether the referral
     ends (a referral in progress otherwise goes on hold: the client may come back)."""

@@ -44,6 +44,7 @@ from referrals.handoffs.policies import Shown, Surface
 from referrals.handoffs.registry import HandoffAction
 from referrals.progress import charts as progress_charts
 from referrals.progress import policies as progress_policies
+from referrals.timers import schedule as timers_schedule
 from referrals.timers import services as timers_services
 from referrals.web import forms as web_forms
 from referrals.web import progress as web_progress
@@ -196,8 +197,19 @@ def _can_raise_concern(user: User, handoff: TrainerHandoff) -> bool:
     )
 
 
-def _action_form(name: str, action: HandoffAction, data: QueryDict | None = None) -> web_forms.ReasonForm:
+def _action_form(
+    name: str, action: HandoffAction, data: QueryDict | None = None, handoff: TrainerHandoff | None = None
+) -> web_forms.ReasonForm:
     # every action's text is a reason or a summary: REASON_MAX_LENGTH, the service's and the API's limit
+    if action.asks_review_date and handoff is not None:
+        row = timers_schedule.clinic_timers_row(handoff.plan.patient.clinic)
+        return web_forms.HoldForm(
+            data,
+            prefix=name,
+            label=action.text_label,
+            required=action.reason_required,
+            default_days=timers_schedule.hold_review_days(row),
+        )
     return web_forms.ReasonForm(data, prefix=name, label=action.text_label, required=action.reason_required)
 
 
@@ -208,6 +220,7 @@ def _render_handoff(
     status: int = 200,
     resolve_forms: dict[int, web_forms.ConcernResolveForm] | None = None,
     refer_back_form: web_forms.ReferBackForm | None = None,
+    hold_review_form: web_forms.HoldReviewForm | None = None,
 ) -> HttpResponse:
     user = _user(request)
     bound = bound or {}
@@ -224,7 +237,7 @@ def _render_handoff(
         for c in concerns
     ]
     actions = [
-        (name, action, bound.get(name) or _action_form(name, action))
+        (name, action, bound.get(name) or _action_form(name, action, handoff=handoff))
         for name, action in ACTIONS.items()
         if _available(user, handoff, action)
     ]
@@ -265,6 +278,11 @@ def _render_handoff(
         "refer_back_form": refer_back_form or web_forms.ReferBackForm(),
         # a referral in progress goes on hold unless ended: the page offers the choice only then
         "refer_back_can_hold": handoff.status == S.IN_PROGRESS,
+        # on hold: its review date, past or to come; the trainer may set a new one
+        "hold_review": timers_schedule.hold_review_shown(handoff),
+        "can_set_hold_review": handoff.hold_review_on is not None
+        and handoffs_policies.can_act(user, handoff, "trainer"),
+        "hold_review_form": hold_review_form or web_forms.HoldReviewForm(),
     }
     return render(request, "referrals/handoff_detail.html", context, status=status)
 
@@ -294,15 +312,21 @@ def handoff_action(request: HttpRequest, public_id: uuid.UUID, action: str) -> H
     if chosen is None:
         raise Http404("No such action.")
     _deny_unless(handoffs_policies.can_act(user, handoff, chosen.side))
-    form = _action_form(action, chosen, request.POST)
+    form = _action_form(action, chosen, request.POST, handoff=handoff)
     if not form.is_valid():
         return _render_handoff(request, handoff, bound={action: form}, status=400)
     try:
         handoffs_services.HANDOFF_ACTIONS[chosen.name](
-            handoff=handoff, actor=user, **chosen.text_kwargs(form.cleaned_data["text"])
+            handoff=handoff,
+            actor=user,
+            **chosen.service_kwargs(form.cleaned_data["text"], form.cleaned_data.get("review_on")),
         )
     except ValidationError as exc:
-        form.add_error("text", exc.messages)
+        errors = getattr(exc, "error_dict", {})
+        if "review_on" in errors and "review_on" in form.fields:
+            form.add_error("review_on", errors["review_on"])
+        else:
+            form.add_error("text", exc.messages)
         return _render_handoff(request, handoff, bound={action: form}, status=400)
     except NoLongerEligible as exc:
         for blocker in exc.blockers:

@@ -41,17 +41,22 @@ def home(request: HttpRequest) -> HttpResponse:
         open_page = _page(
             request, handoffs_selectors.handoff_list_open_for_clinic_user(user=user), "open_page"
         )
+        today = timezone.localdate(now)
         context |= {
             "patients": care_selectors.patient_list_for_user(user=user).order_by("full_name")[:10],
             "open_page": open_page,
             "open_by_status": [
-                (S(status).label, list(rows))
+                (S(status).label, [(h, _hold_clock(h, "clinic", today)) for h in rows])
                 for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
             ],
             "attention": handoffs_selectors.handoff_attention_list_for_user(user=user)[:20],
             "waiting": [
                 (h, _clock(h, h.clinic.zone, now))
                 for h in handoffs_selectors.handoff_list_waiting_for_clinic_user(user=user)[:20]
+            ],
+            "hold_due": [
+                (h, _hold_clock(h, "clinic", today))
+                for h in handoffs_selectors.handoff_list_hold_due_for_clinic_user(user=user, today=today)[:20]
             ],
             "concerns": concerns_selectors.concern_list_for_clinic_user(user=user)[:20],
         }
@@ -64,7 +69,11 @@ def home(request: HttpRequest) -> HttpResponse:
         context |= {
             "inbox_page": inbox_page,
             "new_referrals": [(h, v, _clock(h, h.gym.zone, now)) for h, v in rows if h.status == S.REQUESTED],
-            "active_clients": [(h, v) for h, v in rows if h.status != S.REQUESTED],
+            "active_clients": [
+                (h, v, _hold_clock(h, "trainer", timezone.localdate(now)))
+                for h, v in rows
+                if h.status != S.REQUESTED
+            ],
         }
     context["notifications"] = notify_selectors.notification_list_for_user(user=user)[:5]
     return render(request, "referrals/home.html", context)
@@ -72,10 +81,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @dataclass(frozen=True)
 class Clock:
-    """A requested referral's timers as a row shows them, in the viewer's organization's time zone."""
+    """A referral's timers as a row shows them, in the viewer's organization's time zone: a requested one's
+    cancellation (`expires`), or a hold's review date (`review`, `expires` empty); `overdue` when the
+    clinic was told (no answer) or the review date has passed."""
 
     expires: str
     overdue: bool
+    review: str = ""
 
 
 def _clock(handoff: TrainerHandoff, zone: zoneinfo.ZoneInfo, now: datetime.datetime) -> Clock | None:
@@ -83,3 +95,13 @@ def _clock(handoff: TrainerHandoff, zone: zoneinfo.ZoneInfo, now: datetime.datet
     if clock is None:
         return None
     return Clock(expires=timers_schedule.local_label(clock.expires_at, zone), overdue=clock.overdue)
+
+
+def _hold_clock(handoff: TrainerHandoff, side: str, today: datetime.date) -> Clock | None:
+    """An on-hold row's review date; the trainer's row is due on the day itself, the clinic's the day
+    after (the trainer had the day to act)."""
+    day = handoff.hold_review_on
+    if handoff.status != S.ON_HOLD or day is None:
+        return None
+    overdue = day <= today if side == "trainer" else day < today
+    return Clock(expires="", overdue=overdue, review=timers_schedule.day_label(day))

@@ -256,6 +256,15 @@ CASES: tuple[Case, ...] = (
     # the clinic's one-click re-offer: the trainer is refused; no trainer posted, so the clinic gets the
     # "choose a trainer" 404 (tests/timers/test_reoffer.py posts real choices)
     Case("handoff_reoffer", handoff, (404, 404, 403, 404, 404, 404, 302), method="post"),
+    # the trainer's new review date of a hold: the clinic is refused; the fixture's referral is requested,
+    # not on hold, so the trainer gets a message (tests/timers/test_hold.py sets real dates)
+    Case(
+        "handoff_hold_review",
+        handoff,
+        (403, 404, 302, 404, 404, 404, 302),
+        method="post",
+        data={"hold_review-review_on": "2099-01-01"},
+    ),
     Case("concern_acknowledge", concern, (302, 404, 403, 404, 404, 404, 302), method="post"),
     Case(
         "concern_resolve",
@@ -366,6 +375,14 @@ CASES: tuple[Case, ...] = (
         (409, 404, 409, 404, 404, 404, 401),
         method="post",
         data={"note": "Pain at rest."},
+    ),
+    # the trainer's new review date of a hold; the fixture's referral is not on hold: 409
+    Case(
+        "api:handoff_hold_review",
+        api_id(lambda o: o.handoff.public_id),
+        (403, 404, 409, 404, 404, 404, 401),
+        method="post",
+        data={"review_on": "2099-01-01"},
     ),
     # the clinic's one-click re-offer: nothing posted, so the clinic's answer is the 400 naming the fields
     Case(

@@ -191,6 +191,11 @@ class HandoffSerializer(serializers.Serializer[TrainerHandoff]):
     patient = serializers.SerializerMethodField(help_text="The patient's id; null for the trainer.")
     patient_name = serializers.SerializerMethodField()
     sent_at = serializers.DateTimeField(allow_null=True)
+    hold_review_on = serializers.DateField(
+        allow_null=True,
+        help_text="On hold: the day it is to be reviewed (the trainer is asked to resume or close it, then "
+        "the clinic is told); null in every other status and for a client referred back.",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     guidelines = serializers.SerializerMethodField(
@@ -354,6 +359,20 @@ class HandoffInputSerializer(serializers.Serializer[Any]):
 
 class ReasonInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=False)
+
+
+class HoldInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=False)
+    review_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="The day to review the hold: after today, within 180 days. Omitted or null: the clinic's "
+        "default (14 days unless its admin set otherwise).",
+    )
+
+
+class HoldReviewInputSerializer(serializers.Serializer[Any]):
+    review_on = serializers.DateField(help_text="The new review date: after today, within 180 days.")
 
 
 class OptionalReasonInputSerializer(serializers.Serializer[Any]):
