@@ -36,6 +36,7 @@ from referrals.handoffs.snapshot import GUIDELINES_SCHEMA
 from referrals.library.models import Exercise
 from referrals.notify.models import HANDOFF_EVENT_KIND, Notification, OutboxMessage, event_source_key
 from referrals.progress.models import SessionExercise, SessionLog
+from referrals.timers import schedule as timers_schedule
 
 S = HandoffStatus
 CLINICS, GYMS, TRAINERS = 50, 200, 2_000
@@ -243,6 +244,8 @@ HANDOFF_COLS = [
     "consent_id",
     "snapshot",
     "sent_at",
+    "care_since",
+    "hold_review_on",
     "created_at",
     "updated_at",
 ]
@@ -304,6 +307,7 @@ class Builder:
         )
         self.snapshots: list[tuple[str, list[dict[str, Any]]]] = []
         self.sessions_per_referral = sessions_per_referral
+        self.zone = timers_schedule.zone_named("")  # the organizations name no zone: the deployment's
 
     # --- the network ------------------------------------------------------------------------------------
 
@@ -568,6 +572,9 @@ class Builder:
         stamps = [start + datetime.timedelta(hours=6 * k) for k in range(len(steps))]
         self.net.handoffs += 1
         snapshot, prescribed = self._snapshot(hid)
+        first_session = start + datetime.timedelta(days=1)
+        session_days = self._session_days(first_session) if status in SESSION_STATUSES else []
+        care_since, hold_review_on = self._timer_fields(status, stamps[-1], session_days)
         load.add(
             TrainerHandoff,
             HANDOFF_COLS,
@@ -585,6 +592,8 @@ class Builder:
                 consent if sent else None,
                 snapshot if sent else None,
                 stamps[1] if sent else None,
+                care_since,
+                hold_review_on,
                 stamps[0],
                 stamps[-1],
             ),
@@ -651,20 +660,46 @@ class Builder:
                     ),
                 )
             previous = to
-        if status in SESSION_STATUSES:
-            self._sessions(hid, trainer, prescribed, start + datetime.timedelta(days=1))
+        if session_days:
+            self._sessions(hid, trainer, prescribed, first_session, session_days)
         return str(public_id)
 
+    def _timer_fields(
+        self, status: str, moved_at: datetime.datetime, session_days: list[datetime.date]
+    ) -> tuple[datetime.date | None, datetime.date | None]:
+        """(care_since, hold_review_on) as the lifecycle leaves them (handoffs.lifecycle `_set_timer_fields`
+        and `handoff_care_seen`): accepted or in progress, the later of the day it moved into its status (the
+        clinic's calendar) and its last session's day; on hold, reviewed the default hold review days after
+        it was put on hold (no bench clinic has timers of its own); neither in any other status."""
+        day = moved_at.astimezone(self.zone).date()
+        if status in (S.ACCEPTED, S.IN_PROGRESS):
+            return max([day, *session_days]), None
+        if status == S.ON_HOLD:
+            return None, day + datetime.timedelta(days=timers_schedule.hold_review_days())
+        return None, None
+
+    def _session_days(self, first: datetime.datetime) -> list[datetime.date]:
+        """The days of a referral's session logs, every two or three days from `first`, up to today (a
+        recent referral: the sessions so far)."""
+        today = self.now.date()
+        days = [
+            (first + datetime.timedelta(days=2 * n + n // 3)).date()
+            for n in range(self.sessions_per_referral)
+        ]
+        return [day for day in days if day <= today]
+
     def _sessions(
-        self, handoff: int, trainer: int, prescribed: list[dict[str, Any]], first: datetime.datetime
+        self,
+        handoff: int,
+        trainer: int,
+        prescribed: list[dict[str, Any]],
+        first: datetime.datetime,
+        days: list[datetime.date],
     ) -> None:
-        """The referral's session logs, every two or three days from `first`: one in ten missed, the load
-        rising, each prescribed exercise as done (the dose the trainer's form prefills)."""
-        load, today = self.load, self.now.date()
-        for n in range(self.sessions_per_referral):
-            day = (first + datetime.timedelta(days=2 * n + n // 3)).date()
-            if day > today:  # a recent referral: the sessions so far
-                break
+        """The referral's session logs on `days` (`_session_days`): one in ten missed, the load rising, each
+        prescribed exercise as done (the dose the trainer's form prefills)."""
+        load = self.load
+        for n, day in enumerate(days):
             attended = n % 10 != 9
             session = load.new_id(SessionLog)
             load.add(

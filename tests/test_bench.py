@@ -3,6 +3,7 @@ inbox API returns, the query counter counts, the recording mail backend records.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Max
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
@@ -25,7 +26,7 @@ from bench.views import inbox_baseline
 from referrals.care import selectors as care_selectors
 from referrals.handoffs import selectors as handoffs_selectors
 from referrals.handoffs import sending as handoffs_sending
-from referrals.handoffs.models import HandoffStatus, TrainerHandoff
+from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
 from referrals.handoffs.snapshot import guidelines_read
 from tests.conftest import World
 from tests.test_query_counts import _discharge
@@ -109,6 +110,50 @@ def test_the_built_sessions_are_what_the_pages_read_and_the_bench_session_posts_
         assert response.status_code == 201, response.json()
         assert response.json()["concern"] is None
     assert target.sessions.count() == before + 2
+
+
+@pytest.mark.postgresql  # as above: COPY
+def test_the_built_referrals_carry_the_timer_fields_the_lifecycle_would_have_set(
+    built: data.Network,
+) -> None:
+    """care_since: accepted or in progress, the later of the clinic's day of its last move into its status
+    and its last session's day; hold_review_on: on hold, 14 days after the day it was put on hold; neither
+    in any other status. So the timers' sweep of the benchmark reads what the app would have."""
+    from referrals.progress.models import SessionLog
+    from referrals.timers import idle as timers_idle
+    from referrals.timers import schedule
+
+    moved: dict[tuple[int, str], datetime.datetime] = {}
+    events = HandoffEvent.objects.filter(kind=HandoffEvent.Kind.TRANSITION).order_by("created_at", "id")
+    for handoff_id, to_status, at in events.values_list("handoff_id", "to_status", "created_at"):
+        moved[(handoff_id, to_status)] = at  # the last move into each status
+    last_session = dict(
+        SessionLog.objects.values("handoff_id")
+        .annotate(last=Max("session_date"))
+        .values_list("handoff_id", "last")
+    )
+    seen: set[str] = set()
+    rows = TrainerHandoff.objects.values_list(
+        "pk", "status", "care_since", "hold_review_on", "clinic__time_zone"
+    )
+    for pk, status, care_since, hold_review_on, time_zone in rows:
+        day = moved[(pk, status)].astimezone(schedule.zone_named(time_zone)).date()
+        if status in (HandoffStatus.ACCEPTED, HandoffStatus.IN_PROGRESS):
+            last = last_session.get(pk)
+            assert (care_since, hold_review_on) == (max(day, last) if last else day, None), pk
+        elif status == HandoffStatus.ON_HOLD:
+            assert (care_since, hold_review_on) == (None, day + datetime.timedelta(days=14)), pk
+        else:
+            assert (care_since, hold_review_on) == (None, None), pk
+        seen.add(status)
+    # each kind of row was checked (the fixture's history, seed 7, holds one referral on hold)
+    assert {HandoffStatus.ACCEPTED, HandoffStatus.IN_PROGRESS, HandoffStatus.ON_HOLD} <= seen
+    # a session later than the move: the focus world's in-progress referral counts from its last session
+    progress = TrainerHandoff.objects.get(public_id=built.focus_progress_handoff)
+    assert progress.care_since == last_session[progress.pk] > moved[(progress.pk, progress.status)].date()
+    # the focus world's accepted referral, accepted months ago with no session, is due a nudge
+    quiet = TrainerHandoff.objects.get(public_id=built.focus_accepted_handoff)
+    assert quiet.pk in {s.handoff_id for s in timers_idle._due(timezone.now())}
 
 
 def test_the_baseline_returns_the_same_page_of_rows_as_the_inbox_api(world: World, gym: Organization) -> None:

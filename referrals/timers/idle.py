@@ -1,102 +1,120 @@
-"""Care that stalls: an accepted referral with no session logged after `accept_idle_days`, or one in
-progress with none for `session_idle_days`, has its trainer and its clinic nudged (HandoffEvent.Kind.
-NO_SESSION), as the system, once per quiet spell: the key names the last sign of care (the last session's
-day, or the day the referral moved into its status), so a session logged starts a new spell and a sweep run
-again finds the key. Nothing moves: the referral stays as it is."""
+"""Care that stalls: an accepted referral with no session logged after its clinic's `accept_idle_days`, or
+one in progress with none for its `session_idle_days` (ClinicTimers; empty: the defaults), has its trainer
+and its clinic nudged (HandoffEvent.Kind.NO_SESSION), as the system, once per quiet spell. Nothing moves:
+the referral stays as it is.
+
+The spell counts from the referral's last sign of care, `TrainerHandoff.care_since` (the day it moved into
+its status, or its latest session's day if later: handoffs.lifecycle keeps it). The nudge's key names that
+day, so a session logged starts a new spell and a sweep run again finds the key. The sweep reads only the
+referrals whose last sign of care is old enough to be due under the shortest idle days of any clinic
+(index handoff_care_since_idx), then works out each one's due time by its own clinic's days and zone:
+three queries whatever the number of referrals (the clinics' own idle days, the candidates with their
+clinics' zones, the keys already written), two when none is due."""
 
 from __future__ import annotations
 
 import datetime
+import zoneinfo
+from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from referrals.handoffs import lifecycle as handoffs_lifecycle
 from referrals.handoffs.models import HandoffEvent, HandoffStatus, TrainerHandoff
-from referrals.progress.models import SessionLog
 from referrals.timers import schedule
+from referrals.timers.models import ClinicTimers
 from referrals.timers.services import Acted
 
 S = HandoffStatus
-NUDGED_STATUSES = (S.ACCEPTED, S.IN_PROGRESS)
+NUDGED_STATUSES = (S.ACCEPTED, S.IN_PROGRESS)  # handoff_care_since_idx's condition
+
+# A candidate row: pk, status, care_since, clinic id, the clinic's time zone.
+Candidate = tuple[int, str, datetime.date | None, int, str]
+
+
+class Stalled(NamedTuple):
+    """A referral past its quiet spell and not yet nudged for it; sorts by when it fell due."""
+
+    due: datetime.datetime
+    handoff_id: int
+    status: str
+    anchor: datetime.date  # its care_since when the sweep read it
+    days: int  # its clinic's idle days in this status
+    key: str
 
 
 def nudge_key(handoff_id: int, status: str, anchor: datetime.date) -> str:
     return f"idle-{status}:{handoff_id}:{anchor.isoformat()}"
 
 
-def _due(now: datetime.datetime) -> list[tuple[datetime.datetime, int, str, str]]:
-    """(due, handoff pk, status, key) of each referral past its quiet spell and not yet nudged for it: one
-    query for the referrals (their last session and last move into their status as subqueries, through
-    the indexes on sessions and events) and one for the keys already written."""
-    moved = (
-        HandoffEvent.objects.filter(
-            handoff_id=OuterRef("pk"), kind=HandoffEvent.Kind.TRANSITION, to_status=OuterRef("status")
-        )
-        .order_by("-created_at", "-id")
-        .values("created_at")[:1]
+def idle_timers_rows() -> dict[int, ClinicTimers]:
+    """The clinics that set idle days of their own, by clinic id: one query (every other clinic's are the
+    defaults)."""
+    own = Q(accept_idle_days__isnull=False) | Q(session_idle_days__isnull=False)
+    return {row.clinic_id: row for row in ClinicTimers.objects.filter(own)}
+
+
+def idle_candidates(bound: datetime.date) -> QuerySet[TrainerHandoff, Candidate]:
+    """The accepted and in-progress referrals whose last sign of care is no later than `bound`, through
+    handoff_care_since_idx, with their clinic's time zone (a join, no query a row); unordered."""
+    return (
+        TrainerHandoff.objects.filter(status__in=NUDGED_STATUSES, care_since__lte=bound)
+        .order_by()
+        .values_list("pk", "status", "care_since", "clinic_id", "clinic__time_zone")
     )
-    last_session = (
-        SessionLog.objects.filter(handoff_id=OuterRef("pk"))
-        .values("handoff_id")
-        .annotate(last=Max("session_date"))
-        .values("last")[:1]
-    )
-    rows = list(
-        TrainerHandoff.objects.filter(status__in=NUDGED_STATUSES)
-        .annotate(moved_at=Subquery(moved), last_session=Subquery(last_session))
-        .values_list("pk", "status", "moved_at", "last_session", "clinic__time_zone")
-    )
-    if not rows:
+
+
+def _due(now: datetime.datetime) -> list[Stalled]:
+    """Each referral past its quiet spell by `now` and not yet nudged for it, oldest deadline first."""
+    own = idle_timers_rows()
+    bound = schedule.care_since_bound(now, schedule.shortest_nudge_days(own.values()))
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    found = []
+    for pk, status, anchor, clinic_id, time_zone in idle_candidates(bound):
+        days = schedule.nudge_days(status, own.get(clinic_id))
+        if days is None or anchor is None:  # the filter says neither is
+            continue
+        if time_zone not in zones:
+            zones[time_zone] = schedule.zone_named(time_zone)
+        at = schedule.nudge_due(anchor, days, zones[time_zone])
+        if at <= now:
+            found.append(Stalled(at, pk, status, anchor, days, nudge_key(pk, status, anchor)))
+    if not found:
         return []
     done = set(
-        HandoffEvent.objects.filter(
-            handoff_id__in=[r[0] for r in rows], kind=HandoffEvent.Kind.NO_SESSION
-        ).values_list("timer_key", flat=True)
+        HandoffEvent.objects.filter(timer_key__in=[s.key for s in found]).values_list("timer_key", flat=True)
     )
-    due = []
-    for pk, status, moved_at, last_session, time_zone in rows:
-        days = schedule.nudge_days(status)
-        if days is None or moved_at is None:
-            continue
-        zone = schedule.zone_named(time_zone)
-        anchor = moved_at.astimezone(zone).date()
-        if last_session is not None and last_session > anchor:
-            anchor = last_session
-        at = schedule.nudge_due(anchor, days, zone)
-        key = nudge_key(pk, status, anchor)
-        if at <= now and key not in done:
-            due.append((at, pk, status, key))
-    due.sort()
-    return due
+    return sorted(s for s in found if s.key not in done)
 
 
 def idle_sweep(*, now: datetime.datetime | None = None) -> list[Acted]:
     """Nudge every referral whose quiet spell has run out, oldest first; what this run did."""
     now = now or timezone.now()
     acted = []
-    for at, pk, status, key in _due(now):
-        if _nudge(pk=pk, status=status, key=key, now=now):
-            acted.append(Acted(step=f"idle-{status}", handoff_id=pk, due=at))
+    for stalled in _due(now):
+        if _nudge(stalled, now=now):
+            acted.append(Acted(step=f"idle-{stalled.status}", handoff_id=stalled.handoff_id, due=stalled.due))
     return acted
 
 
-def _nudge(*, pk: int, status: str, key: str, now: datetime.datetime) -> bool:
+def _nudge(stalled: Stalled, *, now: datetime.datetime) -> bool:
     with transaction.atomic():
-        locked = handoffs_lifecycle.handoff_lock(TrainerHandoff(pk=pk))
-        if locked.status != status or HandoffEvent.objects.filter(timer_key=key).exists():
-            return False  # moved since the sweep read it, or another run nudged it
-        days = schedule.nudge_days(status)
-        what = "since it was accepted" if status == S.ACCEPTED else "for a while"
+        locked = handoffs_lifecycle.handoff_lock(TrainerHandoff(pk=stalled.handoff_id))
+        if locked.status != stalled.status or locked.care_since != stalled.anchor:
+            return False  # moved, or a session logged, since the sweep read it: another spell
+        if HandoffEvent.objects.filter(timer_key=stalled.key).exists():
+            return False  # another run nudged it
+        what = "since it was accepted" if stalled.status == S.ACCEPTED else "for a while"
         event = handoffs_lifecycle.handoff_record_event(
             handoff=locked,
             actor=None,
             kind=HandoffEvent.Kind.NO_SESSION,
             from_status=locked.status,
-            text=f"No session logged {what}: {days} days without one. Log the sessions held, or say what "
-            "stands in the way.",
-            timer_key=key,
+            text=f"No session logged {what}: {stalled.days} days without one. Log the sessions held, or say "
+            "what stands in the way.",
+            timer_key=stalled.key,
             notify=False,
         )
         handoffs_lifecycle.handoff_event_notify(locked, event, quiet_at=now)

@@ -182,6 +182,22 @@ def nudge_days(status: str, row: ClinicTimers | None = None) -> int | None:
     return int((getattr(row, field) if row is not None else None) or settings.HANDOFF_TIMER_DEFAULTS[field])
 
 
+def shortest_nudge_days(rows: Iterable[ClinicTimers]) -> int:
+    """The fewest days without a session after which any referral can be nudged: the shortest idle days
+    of the defaults and of the clinics' own settings in `rows`."""
+    fields = IDLE_FIELDS.values()
+    days = [int(settings.HANDOFF_TIMER_DEFAULTS[field]) for field in fields]
+    days += [int(own) for row in rows for own in (getattr(row, field) for field in fields) if own]
+    return min(days)
+
+
+def care_since_bound(now: datetime.datetime, days: int) -> datetime.date:
+    """The latest last sign of care that can be due by `now` after `days` without a session, in any zone:
+    NUDGE_HOUR local of a day falls on the day before in UTC at the earliest (UTC+14), so one day past
+    today in UTC, less `days`."""
+    return now.astimezone(datetime.UTC).date() + datetime.timedelta(days=1 - days)
+
+
 def clinic_timers_row(clinic: Organization) -> ClinicTimers | None:
     """A clinic's own timers row, None when it has none (select_related "timers": no query)."""
     try:
