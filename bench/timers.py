@@ -3,8 +3,9 @@ finishes in under a second at 100,000 referrals), in process against the benchma
 
 1. The catch-up: the history's requested referrals were sent long ago and never answered, so the first
    sweep acts on each of their missed deadlines (a reminder, the clinic told, the referral cancelled),
-   and its accepted and in-progress ones have had no session for long (a nudge): timed in all and per
-   step.
+   its accepted and in-progress ones have had no session for long (a nudge) and its holds are past their
+   review (the trainer asked, the clinic told): timed in all and per step. The sweep is the beat task's
+   own, every timer (timers.sweep).
 2. The steady state: every later sweep finds nothing due; its p50 over ROUNDS is the figure held to the
    target, with the number of SQL queries one sweep runs."""
 
@@ -23,11 +24,10 @@ def measure() -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     from referrals.handoffs.models import HandoffStatus, TrainerHandoff
-    from referrals.timers import idle as timers_idle
-    from referrals.timers import services as timers_services
+    from referrals.timers import sweep as timers_sweep
 
-    def sweep() -> list[Any]:  # what the beat task sweep_timers runs
-        return [*timers_services.requested_sweep(), *timers_idle.idle_sweep()]
+    def sweep() -> list[Any]:  # what the beat task sweep_timers runs: every timer
+        return timers_sweep.timers_sweep()
 
     referrals = TrainerHandoff.objects.count()
     requested = TrainerHandoff.objects.filter(status=HandoffStatus.REQUESTED).count()
@@ -78,7 +78,8 @@ def section(result: dict[str, Any] | None) -> list[str]:
     return [
         "## Timers",
         "",
-        "The timers' sweep (referrals.timers: unanswered referrals, care without sessions) in process,",
+        "The timers' sweep (referrals.timers.sweep, every timer: unanswered referrals, care without",
+        "sessions, ended precautions, holds past review, lapsing credentials) in process,",
         f"at {r['referrals']:,} referrals ({r['requested_before']:,} requested). The first sweep caught up",
         f"on every missed deadline of the history: {r['catch_up_steps']} in {r['catch_up_s']} s",
         f"({r['catch_up_ms_per_step']} ms a step). Then {r['steady_rounds']} sweeps with nothing due:",

@@ -94,20 +94,9 @@ def notify_reports_overdue() -> int:
 
 @shared_task(ignore_result=True)
 def sweep_timers() -> int:
-    """Every few minutes (HANDOFF_TIMER_SWEEP_SECONDS): the requested referrals left unanswered are acted on
-    (timers.services.requested_sweep: a reminder, the clinic told, the referral cancelled), then the care
-    that stalls (timers.idle.idle_sweep: no session logged), then the precautions that ended
-    (timers.precautions), then the holds past their review date (timers.hold). Each idempotent."""
-    from referrals.timers import credentials as timers_credentials
-    from referrals.timers import hold as timers_hold
-    from referrals.timers import idle as timers_idle
-    from referrals.timers import precautions as timers_precautions
-    from referrals.timers import services as timers_services
+    """Every few minutes (HANDOFF_TIMER_SWEEP_SECONDS): every timer, each idempotent (timers.sweep: the
+    unanswered referrals, the care that stalls, the precautions that ended, the holds past their review,
+    the credentials about to lapse); the number of steps taken."""
+    from referrals.timers import sweep as timers_sweep
 
-    timers_credentials.credentials_expiring_sweep()  # idempotent rows: counted by their own sweep
-    return (
-        len(timers_services.requested_sweep())
-        + len(timers_idle.idle_sweep())
-        + len(timers_precautions.precautions_ended_sweep())
-        + len(timers_hold.hold_sweep())
-    )
+    return len(timers_sweep.timers_sweep())
