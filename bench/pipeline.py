@@ -3,7 +3,10 @@
 Steady: discharges at a fixed rate; for each, the time from the commit to the email handed to the mail
 backend (bench.mail.RecordingBackend, one JSON line per email, stamped in the worker). Burst: with the
 worker stopped, many discharges queue their deliveries; then the worker starts and drains them, and the
-rate is the number of emails over the time from the first to the last.
+rate is the number of emails over the time from the first to the last. No-op: as many tasks that do
+nothing but stamp the time (bench.tasks.noop), queued the same way and drained by the same worker: the
+machine's limit for one worker process, measured in the same run; the burst is reported as a ratio to it
+(the target a ratio, not an absolute rate: a slower shared machine lowers both).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def start_worker(log: Path) -> Worker:
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
+        "--include",
+        "bench.tasks",
     ]
     handle = log.open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own celery, fixed arguments
@@ -204,4 +209,37 @@ def run(
         "deliveries_per_s": round((len(stamps) - 1) / span, 1) if span and span > 0 else 0.0,
         "worker_ready_to_last_s": round(stamps[-1] - started, 3) if stamps else None,
     }
+    say(f"pipeline: {burst} no-op tasks queued with the worker stopped (the machine's limit)")
+    result["noop"] = noop_burst(burst, log_dir)
+    noop_rate = result["noop"]["tasks_per_s"]
+    result["burst"]["ratio_to_noop"] = (
+        round(result["burst"]["deliveries_per_s"] / noop_rate, 2) if noop_rate else 0.0
+    )
     return result
+
+
+def noop_burst(count: int, log_dir: Path) -> dict[str, Any]:
+    """`count` no-op tasks queued with the worker stopped, then drained by one worker process: tasks per
+    second from the first to the last stamp."""
+    from bench import tasks as bench_tasks
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(bench_tasks.NOOP_STAMPS)
+    for _ in range(count):
+        bench_tasks.noop.apply_async(queue=QUEUE)
+    worker = start_worker(log_dir / "worker-noop.log")
+    deadline = time.monotonic() + max(120.0, count / 20)
+    try:
+        while client.llen(bench_tasks.NOOP_STAMPS) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    stamps = sorted(float(raw) for raw in client.lrange(bench_tasks.NOOP_STAMPS, 0, -1))
+    client.delete(bench_tasks.NOOP_STAMPS)
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+    return {
+        "tasks": count,
+        "ran": len(stamps),
+        "first_to_last_s": round(span, 3),
+        "tasks_per_s": round((len(stamps) - 1) / span, 1) if span > 0 else 0.0,
+    }

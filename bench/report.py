@@ -36,7 +36,10 @@ WRITE_MAX_QUERIES = {"discharge": DISCHARGE_MAX_QUERIES, "session_post": 13}
 INBOX_RATIO_TARGET = 1.5
 GROWTH_TARGET = 1.2
 COMMIT_TO_EMAIL_P95_MS = 1000.0
-DELIVERIES_PER_S = 250.0
+# issue 20: the burst's deliveries per second as a ratio to no-op tasks per second, one worker process each,
+# measured in the same run (the absolute 250/s of before depended on the machine: 82/s against 330-361
+# no-op tasks/s on a slower shared one)
+DELIVERIES_TO_NOOP_RATIO = 0.7
 
 
 @dataclass
@@ -363,16 +366,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "short_by": round(steady["commit_to_email_p95_ms"] / COMMIT_TO_EMAIL_P95_MS, 2),
         }
     )
-    burst = results["pipeline"]["burst"]
-    found.append(
-        {
-            "target": f"at least {DELIVERIES_PER_S:.0f} deliveries/s per worker process in the burst",
-            "measured": f"{burst['deliveries_per_s']}/s "
-            f"({burst['emails']} emails in {burst['first_to_last_s']} s)",
-            "pass": burst["deliveries_per_s"] >= DELIVERIES_PER_S and burst["emails"] == burst["messages"],
-            "short_by": round(burst["deliveries_per_s"] / DELIVERIES_PER_S, 2),
-        }
-    )
+    found.append(burst_target(results["pipeline"]))
     if "charts" in results:  # issue 15: drawing one chart of 200 sessions
         found.append(bench_charts.target(results["charts"]))
     if "timers" in results:  # issue 16: the sweep with nothing due
@@ -380,6 +374,24 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for item in found:
         item["verdict"] = _verdict(bool(item["pass"]))
     return found
+
+
+def burst_target(pipeline: dict[str, Any]) -> dict[str, Any]:
+    """The delivery burst against the machine's limit: deliveries per second per worker process as a ratio
+    to no-op tasks per second of the same worker on the same Redis, every email delivered."""
+    burst, noop = pipeline["burst"], pipeline["noop"]
+    ratio = burst["ratio_to_noop"]
+    return {
+        "target": f"burst deliveries/s at least {DELIVERIES_TO_NOOP_RATIO:g}x a no-op task's rate, "
+        "one worker process each",
+        "measured": f"{ratio}x: {burst['deliveries_per_s']} deliveries/s "
+        f"({burst['emails']}/{burst['messages']} emails in {burst['first_to_last_s']} s) against "
+        f"{noop['tasks_per_s']} no-op tasks/s ({noop['ran']}/{noop['tasks']})",
+        "pass": ratio >= DELIVERIES_TO_NOOP_RATIO
+        and burst["emails"] == burst["messages"]
+        and noop["ran"] == noop["tasks"],
+        "short_by": round(ratio / DELIVERIES_TO_NOOP_RATIO, 2),
+    }
 
 
 def compare(previous: dict[str, Any] | None, results: dict[str, Any]) -> list[str]:
@@ -507,6 +519,9 @@ def markdown(results: dict[str, Any], delta: list[str]) -> str:
         f" {b['deliveries_per_s']}/s"
         f" ({b['emails']} emails, first to last {b['first_to_last_s']} s;"
         f" worker seen ready to last {b['worker_ready_to_last_s']} s)",
+        f"- No-op: {p['noop']['tasks']} tasks that only stamp the time, queued and drained the same way:"
+        f" {p['noop']['tasks_per_s']}/s ({p['noop']['ran']} ran, first to last {p['noop']['first_to_last_s']}"
+        f" s), the machine's limit for one worker process; the burst is {b['ratio_to_noop']}x of it",
         "",
         *_charts_section(results.get("charts")),
         *bench_timers.section(results.get("timers")),

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts.models import Organization, User
 from accounts.services import api_token_create
 from bench import data
+from bench import report as bench_report
 from bench.mail import RecordingBackend
 from bench.middleware import HEADER, QueryCountMiddleware
 from bench.views import inbox_baseline
@@ -226,3 +227,19 @@ def test_growth_is_judged_on_the_paired_ratio_to_the_baseline_at_both_volumes() 
     growth = {"ratio": 0.77, "paired_ratio": 1.05, "full_handoffs": 100_000, "small_handoffs": 1_000}
     assert report._growth(growth) == 1.05
     assert report._growth({"ratio": 1.1}) == 1.1  # a run from before the adjustment
+
+
+def test_the_burst_is_judged_as_a_ratio_to_the_no_op_tasks_of_the_same_run() -> None:
+    pipeline = {
+        "burst": {"messages": 100, "emails": 100, "first_to_last_s": 0.5, "deliveries_per_s": 198.0},
+        "noop": {"tasks": 100, "ran": 100, "first_to_last_s": 0.3, "tasks_per_s": 330.0},
+    }
+    pipeline["burst"]["ratio_to_noop"] = 0.6
+    short = bench_report.burst_target(pipeline)
+    assert not short["pass"] and short["short_by"] == 0.86 and "330.0 no-op tasks/s" in short["measured"]
+    pipeline["burst"]["ratio_to_noop"] = 0.75
+    assert bench_report.burst_target(pipeline)["pass"]
+    pipeline["noop"]["ran"] = 99  # a lost no-op task: the limit itself was not measured
+    assert not bench_report.burst_target(pipeline)["pass"]
+    pipeline["noop"]["ran"], pipeline["burst"]["emails"] = 100, 99  # a lost email fails whatever the rate
+    assert not bench_report.burst_target(pipeline)["pass"]
