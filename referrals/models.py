@@ -1,6 +1,6 @@
 """The models of every area, re-exported: Django loads the app's models from here (the app label, the
 tables and the migrations are unchanged). Each model lives in its area: care, library, handoffs, concerns,
-notify, audit."""
+notify, audit, progress, timers, periodic."""
 
 from referrals.audit.models import AccessLog as AccessLog
 from referrals.audit.models import AccessLogQuerySet as AccessLogQuerySet
@@ -43,6 +43,7 @@ from referrals.notify.models import Notification as Notification
 from referrals.notify.models import OutboxMessage as OutboxMessage
 from referrals.notify.models import OwedQuerySet as OwedQuerySet
 from referrals.notify.models import event_source_key as event_source_key
+from referrals.periodic.models import PeriodicRun as PeriodicRun
 from referrals.progress.models import ProgressReport as ProgressReport
 from referrals.progress.models import ReportReply as ReportReply
 from referrals.progress.models import SessionExercise as SessionExercise

@@ -1,4 +1,5 @@
-"""Thin Celery tasks: ids in, domain code called, idempotent (a second run of the same task is a no-op)."""
+"""Thin Celery tasks: ids in, domain code called, idempotent (a second run of the same task is a no-op).
+The periodic ones (beat's schedule) record each run on their schedule entry's row (periodic.services)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from referrals.notify import outbox as notify_outbox
+from referrals.periodic import services as periodic_services
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ def deliver_outbox_message(self: Task[Any, Any], message_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+@periodic_services.recorded
 def sweep_outbox() -> int:
     """Periodic: re-enqueue rows the broker lost or a dead worker held; fail rows out of attempts."""
     notify_outbox.fail_exhausted()
@@ -74,6 +77,7 @@ def sweep_outbox() -> int:
 
 
 @shared_task(ignore_result=True)
+@periodic_services.recorded
 def review_eligibility() -> int:
     """Daily: open referrals whose trainer's credentials lapsed (or whose organizations changed outside
     the services) are recorded and their clinic told, once per reason (services.handoff_review_eligibility:
@@ -84,6 +88,7 @@ def review_eligibility() -> int:
 
 
 @shared_task(ignore_result=True)
+@periodic_services.recorded
 def notify_reports_overdue() -> int:
     """Daily: the referrals whose progress report is overdue have their clinic and trainer told, once per
     due date (progress.reports.reports_overdue_notify: idempotent, a second run tells nobody again)."""
@@ -93,6 +98,7 @@ def notify_reports_overdue() -> int:
 
 
 @shared_task(ignore_result=True)
+@periodic_services.recorded
 def sweep_timers() -> int:
     """Every few minutes (HANDOFF_TIMER_SWEEP_SECONDS): every timer, each idempotent (timers.sweep: the
     unanswered referrals, the care that stalls, the precautions that ended, the holds past their review,

@@ -1,3 +1,13 @@
 """The Django admin of the referral areas, one module per area; importing this package registers them."""
 
-from referrals.admin import accounts, audit, care, concerns, handoffs, library, notify, progress  # noqa: F401
+from referrals.admin import (  # noqa: F401
+    accounts,
+    audit,
+    care,
+    concerns,
+    handoffs,
+    library,
+    notify,
+    periodic,
+    progress,
+)

@@ -12,9 +12,10 @@ import pytest
 from accounts.models import User
 from referrals.handoffs import sending as handoffs_sending
 from referrals.handoffs.models import HandoffEvent, HandoffStatus
+from referrals.periodic.models import PeriodicRun
 from tests.conftest import World
 from tests.integration.conftest import StartWorker
-from tests.integration.harness import RedisServer, wait_for
+from tests.integration.harness import CeleryWorker, RedisServer, wait_for
 from tests.mail_backends import MailEdge
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -37,6 +38,10 @@ def _kinds(handoff_id: int) -> list[str]:
         .order_by("created_at", "id")
         .values_list("kind", flat=True)
     )
+
+
+def _sweeps(worker: CeleryWorker, event: str) -> int:
+    return sum(e["event"] == event for e in worker.task_events("referrals.tasks.sweep_timers"))
 
 
 def test_beat_reminds_escalates_and_cancels_once_each_across_a_killed_beat(
@@ -79,3 +84,9 @@ def test_beat_reminds_escalates_and_cancels_once_each_across_a_killed_beat(
     subjects = [(m["to"], m["subject"]) for m in mail_edge.sent()]
     assert len(subjects) == len(set(subjects)) == 5, subjects  # sent, reminded, told, cancelled x2: once each
     assert [to for to, _ in subjects].count(world.physio.email) == 2  # the escalation and the cancellation
+    # each sweep beat sent is recorded on its entry's row by the worker that ran it (the run a killed worker
+    # had started may not be): counted between the runs ended before the read and those started after it
+    ended = _sweeps(again, "end")
+    run = PeriodicRun.objects.get(name="sweep-timers")
+    assert ended <= run.runs <= _sweeps(worker, "start") + _sweeps(again, "start")
+    assert run.failures == 0 and run.last_outcome == PeriodicRun.Outcome.OK

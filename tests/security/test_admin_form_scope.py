@@ -316,6 +316,7 @@ CASES: dict[str, Case] = {
     "referrals.Notification": Case(read_only=True),
     "referrals.OutboxMessage": Case(read_only=True),
     "referrals.AccessLog": Case(read_only=True, superusers_only=True),
+    "referrals.PeriodicRun": Case(read_only=True, superusers_only=True),  # the deployment's schedule
     # The libraries' machinery.
     "auth.Group": Case(read_only=True, superusers_only=True),
     "otp_totp.TOTPDevice": Case(read_only=True, superusers_only=True),

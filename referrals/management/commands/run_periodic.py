@@ -4,29 +4,30 @@ with Redis, `make beat` and `make worker` do this work instead.
 
 Each task runs once at start and then every time its interval has passed, in the order they fall due; a
 failing run is logged and tried again at its next time (each task is idempotent: the sweeps, the daily
-reviews). `--once` runs each task once and exits (cron it, or use it in a test)."""
+reviews). Each run is recorded as under beat (periodic.services.recorded: the admin's periodic tasks).
+`--once` runs each task once and exits (cron it, or use it in a test)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from referrals.periodic import schedule as periodic_schedule
 
 log = logging.getLogger("referrals.periodic")
 
 
 def schedule() -> list[tuple[str, str, float]]:
-    """(name, task, seconds) of each entry of beat's schedule."""
+    """(name, task, seconds) of each entry of beat's schedule (periodic.schedule); only intervals."""
     entries = []
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        every: Any = entry["schedule"]
-        seconds = every.total_seconds() if isinstance(every, timedelta) else float(every)
-        entries.append((name, str(entry["task"]), max(1.0, seconds)))
+    for entry in periodic_schedule.schedule_entries():
+        if entry.seconds is None:
+            raise CommandError(f"{entry.name}: run_periodic runs fixed intervals only, not {entry.every}")
+        entries.append((entry.name, entry.task, max(1.0, entry.seconds)))
     return entries
 
 
