@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("referrals", "0015_hold_review_and_care"),
+        ("referrals", "0016_periodic_runs"),
     ]
 
     operations = [
