@@ -23,6 +23,13 @@ def _between(bounds: tuple[int, int]) -> list[Any]:
     return [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
 
 
+def _setting(bounds: tuple[int, int], help_text: str) -> models.PositiveSmallIntegerField[Any, Any]:
+    """A clinic's own setting of one timer, within `bounds`; empty: the default."""
+    return models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=_between(bounds), help_text=f"{help_text} Empty: the default."
+    )
+
+
 def _range(field: str, bounds: tuple[int, int]) -> models.CheckConstraint:
     return models.CheckConstraint(
         condition=Q(**{f"{field}__isnull": True})
@@ -41,47 +48,33 @@ class ClinicTimers(models.Model):
         related_name="timers",
         limit_choices_to={"kind": Organization.Kind.CLINIC},
     )
-    remind_after_hours = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(REMIND_AFTER_HOURS_RANGE),
-        help_text="Unanswered this many hours after it was sent: the trainer is reminded. "
-        "Empty: the default.",
+    remind_after_hours = _setting(
+        REMIND_AFTER_HOURS_RANGE, "Unanswered this many hours after it was sent: the trainer is reminded."
     )
-    escalate_after_days = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(ESCALATE_AFTER_DAYS_RANGE),
-        help_text="Unanswered this many days after it was sent: the physiotherapist is told, with other "
-        "trainers who could take it. Empty: the default.",
+    escalate_after_days = _setting(
+        ESCALATE_AFTER_DAYS_RANGE,
+        "Unanswered this many days after it was sent: the physiotherapist is told, with other trainers who "
+        "could take it.",
     )
-    expire_after_days = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(EXPIRE_AFTER_DAYS_RANGE),
-        help_text="Unanswered this many days after it was sent: the referral is cancelled (no response) and "
-        "the physiotherapist told. Empty: the default.",
+    expire_after_days = _setting(
+        EXPIRE_AFTER_DAYS_RANGE,
+        "Unanswered this many days after it was sent: the referral is cancelled (no response) and the "
+        "physiotherapist told.",
     )
-    accept_idle_days = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(IDLE_DAYS_RANGE),
-        help_text="Accepted, and no session logged this many days later: the trainer and the physiotherapist "
-        "are nudged. Empty: the default.",
+    accept_idle_days = _setting(
+        IDLE_DAYS_RANGE,
+        "Accepted, and no session logged this many days later: the trainer and the physiotherapist are "
+        "nudged.",
     )
-    session_idle_days = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(IDLE_DAYS_RANGE),
-        help_text="In progress, and no session logged for this many days: the trainer and the "
-        "physiotherapist are nudged. Empty: the default.",
+    session_idle_days = _setting(
+        IDLE_DAYS_RANGE,
+        "In progress, and no session logged for this many days: the trainer and the physiotherapist are "
+        "nudged.",
     )
-    hold_review_days = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=_between(HOLD_REVIEW_DAYS_RANGE),
-        help_text="Put on hold without a review date: it is reviewed this many days later (the trainer "
-        "asked to resume or close it). Empty: the default.",
+    hold_review_days = _setting(
+        HOLD_REVIEW_DAYS_RANGE,
+        "Put on hold without a review date: it is reviewed this many days later (the trainer asked to "
+        "resume or close it).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
