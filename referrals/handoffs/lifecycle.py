@@ -307,7 +307,9 @@ def handoff_transition(
             "status_reason",
             "business_status",
             "care_since",
+            "care_nudged",
             "hold_review_on",
+            "hold_steps_done",
             "updated_at",
         ]
     )
@@ -334,6 +336,8 @@ def _set_timer_fields(handoff: TrainerHandoff, review_on: datetime.date | None) 
     clinic = handoff.plan.patient.clinic
     today = timers_schedule.local_today(clinic.zone)
     handoff.care_since = today if handoff.status in (S.ACCEPTED, S.IN_PROGRESS) else None
+    handoff.care_nudged = False
+    handoff.hold_steps_done = 0
     if handoff.status == S.ON_HOLD and not handoff.is_referred_back:
         handoff.hold_review_on = review_on or timers_schedule.hold_review_default(clinic, today)
     else:
@@ -346,8 +350,8 @@ def handoff_care_seen(handoff: TrainerHandoff, day: datetime.date) -> None:
     if handoff.status in (S.ACCEPTED, S.IN_PROGRESS) and (
         handoff.care_since is None or day > handoff.care_since
     ):
-        handoff.care_since = day
-        TrainerHandoff.objects.filter(pk=handoff.pk).update(care_since=day)
+        handoff.care_since, handoff.care_nudged = day, False
+        TrainerHandoff.objects.filter(pk=handoff.pk).update(care_since=day, care_nudged=False)
 
 
 def plan_status_from_referrals(plan_id: int) -> tuple[str, datetime.datetime | None]:

@@ -112,6 +112,12 @@ class TrainerHandoff(models.Model):
     # hold review days later): past it the trainer is asked to resume or close it, then the clinic is told
     # (timers.hold). None when it is not on hold.
     hold_review_on = models.DateField(null=True, blank=True, editable=False)
+    # What the timers have done already, so that their indexes hold only what is still to do (the events'
+    # unique timer_key stays the rule of "once"): the care timers nudged for this care_since (cleared with
+    # each new one); how many of a hold's two steps (the trainer asked, the clinic told) are done for this
+    # review date (0 with each new one).
+    care_nudged = models.BooleanField(default=False, db_default=False, editable=False)
+    hold_steps_done = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,12 +140,14 @@ class TrainerHandoff(models.Model):
             # ... the care that stalls: the last sign of care of those accepted or in progress (timers.idle)
             models.Index(
                 fields=["care_since"],
-                condition=Q(status__in=["accepted", "in-progress"]),
+                condition=Q(status__in=["accepted", "in-progress"], care_nudged=False),
                 name="handoff_care_since_idx",
             ),
-            # ... the holds past their review date (timers.hold)
+            # ... the holds past their review date with a step still to do (timers.hold)
             models.Index(
-                fields=["hold_review_on"], condition=Q(status="on-hold"), name="handoff_hold_review_idx"
+                fields=["hold_review_on"],
+                condition=Q(status="on-hold", hold_steps_done__lt=2),
+                name="handoff_hold_review_idx",
             ),
             # the PT home: open referrals by status, waiting ones, declined/failed ones, and their count
             models.Index(fields=["clinic", "status", "-updated_at"], name="handoff_clinic_status_idx"),

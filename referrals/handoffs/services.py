@@ -149,8 +149,8 @@ def handoff_hold_review_set(*, handoff: TrainerHandoff, actor: User, review_on: 
             )
         day = timers_schedule.review_date_clean(locked.plan.patient.clinic, review_on)
         before = locked.hold_review_on
-        locked.hold_review_on = day
-        locked.save(update_fields=["hold_review_on", "updated_at"])
+        locked.hold_review_on, locked.hold_steps_done = day, 0
+        locked.save(update_fields=["hold_review_on", "hold_steps_done", "updated_at"])
         was = f" (was {timers_schedule.day_label(before)})" if before is not None else ""
         handoff_record_event(
             handoff=locked,

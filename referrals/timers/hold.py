@@ -5,7 +5,8 @@ referral or set a new review date (HandoffEvent.Kind.HOLD_REVIEW); still on hold
 the referral, the hold (its event) and the review date, so a new date set or a new hold is reviewed in its
 turn, and a sweep run twice finds the key. Nothing moves: the referral stays on hold.
 
-The sweep reads only the holds whose review day has come somewhere (index handoff_hold_review_idx)."""
+The sweep reads only the holds whose review day has come somewhere and with a step still to do
+(TrainerHandoff.hold_steps_done, index handoff_hold_review_idx)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from referrals.timers.services import Acted
 
 S = HandoffStatus
 REVIEW, OVERDUE = "hold-review", "hold-overdue"
+STEPS = (REVIEW, OVERDUE)  # in order: TrainerHandoff.hold_steps_done counts those done
 KINDS = {REVIEW: HandoffEvent.Kind.HOLD_REVIEW, OVERDUE: HandoffEvent.Kind.HOLD_OVERDUE}
 
 
@@ -48,13 +50,13 @@ def _due(now: datetime.datetime) -> list[tuple[datetime.datetime, int, str, str,
     (the holds whose review day has come in some zone, the events that put them on hold, the keys)."""
     latest_today = (now + datetime.timedelta(days=1)).date()  # no zone is more than a day ahead of UTC
     rows = list(
-        TrainerHandoff.objects.filter(status=S.ON_HOLD, hold_review_on__lte=latest_today).values_list(
-            "pk", "hold_review_on", "clinic__time_zone"
-        )
+        TrainerHandoff.objects.filter(
+            status=S.ON_HOLD, hold_review_on__lte=latest_today, hold_steps_done__lt=len(STEPS)
+        ).values_list("pk", "hold_review_on", "clinic__time_zone", "hold_steps_done")
     )
     if not rows:
         return []
-    pks = [pk for pk, _, _ in rows]
+    pks = [pk for pk, _, _, _ in rows]
     holds = _holds(pks)
     done = set(
         HandoffEvent.objects.filter(handoff_id__in=pks, kind__in=tuple(KINDS.values())).values_list(
@@ -62,19 +64,31 @@ def _due(now: datetime.datetime) -> list[tuple[datetime.datetime, int, str, str,
         )
     )
     due = []
-    for pk, review_on, zone_name in rows:
+    for pk, review_on, zone_name, steps_done in rows:
         if pk not in holds or review_on is None:
             continue
         zone = schedule.zone_named(zone_name)
-        for step, at in (
-            (REVIEW, schedule.hold_review_due(review_on, zone)),
-            (OVERDUE, schedule.hold_overdue_due(review_on, zone)),
-        ):
-            key = hold_key(step, pk, holds[pk], review_on)
-            if at <= now and key not in done:
-                due.append((at, pk, step, key, review_on))
+        times = {
+            REVIEW: schedule.hold_review_due(review_on, zone),
+            OVERDUE: schedule.hold_overdue_due(review_on, zone),
+        }
+        keys = {step: hold_key(step, pk, holds[pk], review_on) for step in STEPS}
+        written = 0  # the steps done in order, by their keys
+        while written < len(STEPS) and keys[STEPS[written]] in done:
+            written += 1
+        if written > steps_done:  # done before the marker was kept: marked now, not read again
+            _mark(pk, review_on, written)
+        for step in STEPS[max(steps_done, written) :]:
+            if times[step] <= now and keys[step] not in done:
+                due.append((times[step], pk, step, keys[step], review_on))
     due.sort()
     return due
+
+
+def _mark(pk: int, review_on: datetime.date, steps_done: int) -> None:
+    TrainerHandoff.objects.filter(pk=pk, status=S.ON_HOLD, hold_review_on=review_on).update(
+        hold_steps_done=steps_done
+    )
 
 
 def hold_sweep(*, now: datetime.datetime | None = None) -> list[Acted]:
@@ -120,4 +134,5 @@ def _act(*, pk: int, step: str, key: str, review_on: datetime.date, now: datetim
             notify=False,
         )
         handoffs_lifecycle.handoff_event_notify(locked, event, quiet_at=now)
+        _mark(pk, review_on, STEPS.index(step) + 1)
     return True

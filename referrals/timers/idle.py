@@ -60,7 +60,7 @@ def idle_candidates(bound: datetime.date) -> QuerySet[TrainerHandoff, Candidate]
     """The accepted and in-progress referrals whose last sign of care is no later than `bound`, through
     handoff_care_since_idx, with their clinic's time zone (a join, no query a row); unordered."""
     return (
-        TrainerHandoff.objects.filter(status__in=NUDGED_STATUSES, care_since__lte=bound)
+        TrainerHandoff.objects.filter(status__in=NUDGED_STATUSES, care_since__lte=bound, care_nudged=False)
         .order_by()
         .values_list("pk", "status", "care_since", "clinic_id", "clinic__time_zone")
     )
@@ -86,7 +86,17 @@ def _due(now: datetime.datetime) -> list[Stalled]:
     done = set(
         HandoffEvent.objects.filter(timer_key__in=[s.key for s in found]).values_list("timer_key", flat=True)
     )
+    # nudged before the marker was kept (or by a run that died between its commit and here): marked now,
+    # so the next sweep does not read them again
+    _mark_nudged([s for s in found if s.key in done])
     return sorted(s for s in found if s.key not in done)
+
+
+def _mark_nudged(stalled: list[Stalled]) -> None:
+    for s in stalled:
+        TrainerHandoff.objects.filter(pk=s.handoff_id, status=s.status, care_since=s.anchor).update(
+            care_nudged=True
+        )
 
 
 def idle_sweep(*, now: datetime.datetime | None = None) -> list[Acted]:
@@ -118,4 +128,5 @@ def _nudge(stalled: Stalled, *, now: datetime.datetime) -> bool:
             notify=False,
         )
         handoffs_lifecycle.handoff_event_notify(locked, event, quiet_at=now)
+        TrainerHandoff.objects.filter(pk=locked.pk).update(care_nudged=True)
     return True

@@ -347,3 +347,31 @@ def test_the_api_holds_with_a_review_date_and_the_trainer_sets_a_new_one(
     assert moved.json()["hold_review_on"] == "2026-04-01"
     handoff.refresh_from_db()
     assert handoff.hold_review_on == datetime.date(2026, 4, 1)
+
+
+def test_a_hold_whose_steps_are_done_leaves_the_sweeps_index_and_a_new_date_brings_it_back(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    review_on = HELD_DAY + datetime.timedelta(days=3)
+    handoff = hold(in_progress(world, capture), world, capture, review_on=review_on)
+    later = at_nine(review_on + datetime.timedelta(days=8))
+    assert sweep(later, capture) == [timers_hold.REVIEW, timers_hold.OVERDUE]
+    handoff.refresh_from_db()
+    assert handoff.hold_steps_done == 2
+    with time_machine.travel(later, tick=False):
+        assert timers_hold._due(later) == []
+        # a row done before the marker was kept: the sweep finds its keys, marks it, and reads it no more
+        TrainerHandoff.objects.filter(pk=handoff.pk).update(hold_steps_done=0)
+        assert timers_hold._due(later) == []
+    handoff.refresh_from_db()
+    assert handoff.hold_steps_done == 2
+    with time_machine.travel(later, tick=False), capture(execute=True):
+        handoffs_services.handoff_hold_review_set(
+            handoff=handoff, actor=world.trainer, review_on=later.date() + datetime.timedelta(days=2)
+        )
+    handoff.refresh_from_db()
+    assert handoff.hold_steps_done == 0
+    assert sweep(at_nine(later.date() + datetime.timedelta(days=2)), capture) == [timers_hold.REVIEW]
+    handoff.refresh_from_db()
+    assert handoff.hold_steps_done == 1

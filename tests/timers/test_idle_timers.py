@@ -192,8 +192,8 @@ def test_the_sweep_reads_only_the_referrals_that_can_be_due_in_three_queries_how
     assert [(s.handoff_id, s.days) for s in due] == [(stalled.pk, 14)]
     assert _sweep(at, capture) == ["idle-accepted"]
     with time_machine.travel(at, tick=False), CaptureQueriesContext(connection) as read:
-        assert timers_idle._due(at) == []  # the one due was nudged: its key is found
-    assert len(read) == 3
+        assert timers_idle._due(at) == []  # the one due was nudged: marked, it is not read again
+    assert len(read) == 2
     with time_machine.travel(at, tick=False), CaptureQueriesContext(connection) as read:
         assert timers_idle._due(at - datetime.timedelta(days=2)) == []  # none can be due: no keys read
     assert len(read) == 2
@@ -219,3 +219,23 @@ def test_a_session_logged_after_the_sweep_read_the_referral_stops_its_nudge(
         assert timers_idle._nudge(stale[0], now=at) is False
     assert _nudges(handoff) == []
     assert _sweep(at + datetime.timedelta(hours=10), capture) == []  # a new spell, from the session
+
+
+def test_a_nudged_referral_leaves_the_sweeps_index_until_a_session_starts_a_new_spell(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    handoff = accepted(world, capture)
+    due = ACCEPTED + datetime.timedelta(days=15)
+    assert _sweep(due, capture) == ["idle-accepted"]
+    handoff.refresh_from_db()
+    assert handoff.care_nudged
+    bound = schedule.care_since_bound(due, 14)
+    assert list(timers_idle.idle_candidates(bound)) == []  # done: not read again
+    # nudged before the marker was kept: the next sweep finds the key, marks it, and reads it no more
+    TrainerHandoff.objects.filter(pk=handoff.pk).update(care_nudged=False)
+    assert _sweep(due, capture) == []
+    assert list(timers_idle.idle_candidates(bound)) == []
+    log_session(handoff, world, due.date(), capture)
+    handoff.refresh_from_db()
+    assert not handoff.care_nudged and handoff.care_since == due.date()
