@@ -28,20 +28,44 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DJANGO_ALLOWED_HOSTS=handoff.example.org HANDOFF_SITE_URL=https://handoff.example.org \
 	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean
+.PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean lock
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip setuptools  # the venv's own setuptools 65.5.0: CVE-2022-40897
 
-$(VENV)/.runtime-installed: requirements.txt | $(PY)
-	$(PIP) install --quiet -r requirements.txt
+# The three lock files (made by `make lock`) name every package with its hashes, and pip installs them with
+# --require-hashes: a file whose hash is not in the lock, or a dependency the lock lacks, stops the install.
+# pip and setuptools first, from their own lock: the venv's own are old (pip 23.2.1: CVE-2023-5752,
+# setuptools 65.5.0: CVE-2022-40897), and the other two then install with the locked pip.
+$(VENV)/.bootstrap-installed: requirements-bootstrap.txt | $(PY)
+	$(PIP) install --quiet --require-hashes -r requirements-bootstrap.txt
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install --quiet -r requirements-dev.txt
+$(VENV)/.runtime-installed: requirements.txt $(VENV)/.bootstrap-installed
+	$(PIP) install --quiet --require-hashes -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.bootstrap-installed
+	$(PIP) install --quiet --require-hashes -r requirements-dev.txt
 	@touch $(VENV)/.runtime-installed $@
+
+## lock: remake the lock files requirements-bootstrap.txt, requirements.txt and requirements-dev.txt from
+## their .in files (the direct dependencies), with pip-tools in a virtualenv of its own ($(LOCK_VENV));
+## pins already locked are kept: `make lock LOCK_ARGS=--upgrade` (or --upgrade-package NAME) moves them
+LOCK_VENV ?= .venv-lock
+LOCK_ARGS ?=
+PIP_TOOLS := pip-tools==7.7.0
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "make lock resolves for Python 3.11: set PYTHON=python3.11")'
+	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-bootstrap.txt
+	$(LOCK_VENV)/bin/python -m pip install --quiet '$(PIP_TOOLS)'
+	$(PIP_COMPILE) --output-file requirements-bootstrap.txt requirements-bootstrap.in
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 ## run: install, migrate, load the exercise library and the demo data (both idempotent) and serve
 ## http://$(HOST):$(PORT)
@@ -139,4 +163,4 @@ bench: $(VENV)/.runtime-installed
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

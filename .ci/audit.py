@@ -1,6 +1,6 @@
 """The dependency gate of `make test`: pip-audit over the installed environment (.venv, which holds exactly
-requirements.txt and requirements-dev.txt with their dependencies), strict: a known vulnerability or a
-package that could not be checked fails it.
+the packages of the lock files requirements-bootstrap.txt and requirements-dev.txt, the latter holding
+requirements.txt whole), strict: a known vulnerability or a package that could not be checked fails it.
 
 pip-audit asks PyPI's JSON API for the vulnerabilities of each exact release
 (https://pypi.org/pypi/<name>/<version>/json). When that API does not answer, pip-audit itself would only
