@@ -26,7 +26,8 @@ PIP_AUDIT_UNREACHABLE ?= warn
 DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DJANGO_SECRET_KEY=deploy-check-only-3vQ9xL2mT7pR4sW8yB1nK6cF0hJ5gD2aZ7uE4iO9 \
 	DJANGO_ALLOWED_HOSTS=handoff.example.org HANDOFF_SITE_URL=https://handoff.example.org \
-	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15
+	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15 \
+	HANDOFF_TOTP_KEYS=ZGVwbG95LWNoZWNrLW9ubHktbm90LWEtc2VjcmV0ISE=
 
 .PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean lock
 

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice as PlainTOTPDevice
 
 from accounts import services as account_services
 from accounts.admin_base import (
@@ -39,6 +39,7 @@ from accounts.admin_base import (
 from accounts.models import (
     ApiToken,
     Certification,
+    EncryptedTOTPDevice,
     Membership,
     Organization,
     PhysiotherapistProfile,
@@ -60,7 +61,38 @@ def _superusers_only(*models: type[Model]) -> None:
         admin.site.register(model, restricted)
 
 
-_superusers_only(Group, TOTPDevice, StaticDevice, AccessAttempt, AxesAccessLog, AccessFailureLog)
+_superusers_only(Group, StaticDevice, AccessAttempt, AxesAccessLog, AccessFailureLog)
+# django-otp's own TOTP devices hold their secret in plain text, and its admin shows it: the devices are
+# EncryptedTOTPDevice rows (migration 0005 moved them), whose admin is below.
+admin.site.unregister(PlainTOTPDevice)
+
+
+@admin.register(EncryptedTOTPDevice)
+class EncryptedTOTPDeviceAdmin(SuperuserOnly, ModelAdmin[EncryptedTOTPDevice]):
+    """Superusers see the authenticator apps and delete one (a lost phone and no backup codes: README
+    "Security"). The secret is never shown, and nobody adds or edits a device here: its user sets it up."""
+
+    organization_scope = None  # not scoped: only superusers reach it at all (SuperuserOnly)
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__full_name")
+    fields = readonly_fields = (
+        "user",
+        "name",
+        "confirmed",
+        "created_at",
+        "last_used_at",
+        "throttling_failure_count",
+        "throttling_failure_timestamp",
+    )
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 # --- users ---------------------------------------------------------------------------------------------

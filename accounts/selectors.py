@@ -25,9 +25,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, F, Model, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.sql.compiler import SQLCompiler
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, User, UserOrAnonymous
+from accounts.models import EncryptedTOTPDevice, Membership, User, UserOrAnonymous
 
 ROLES_COLUMN = "request_roles_json"
 TOTP_COLUMN = "request_totp_ids_json"
@@ -77,7 +76,7 @@ def request_context_columns(owner: str = "pk", *, devices: bool = True) -> dict[
         ROLES_COLUMN: _rows_of(Membership.objects.all(), owner, "organization_id", "role")
     }
     if devices:
-        columns[TOTP_COLUMN] = _rows_of(TOTPDevice.objects.filter(confirmed=True), owner, "id")
+        columns[TOTP_COLUMN] = _rows_of(EncryptedTOTPDevice.objects.filter(confirmed=True), owner, "id")
         columns[STATIC_COLUMN] = _rows_of(StaticDevice.objects.filter(confirmed=True), owner, "id")
     return columns
 
@@ -115,7 +114,7 @@ def remember_request_context(user: User, columns: Any) -> None:
 def _persistent_ids(totp: Any, static: Any) -> frozenset[str]:
     """django-otp's persistent ids ("app.model/id") of these TOTP and backup-code device ids."""
     return frozenset(
-        [f"{TOTPDevice.model_label()}/{pk}" for pk in totp]
+        [f"{EncryptedTOTPDevice.model_label()}/{pk}" for pk in totp]
         + [f"{StaticDevice.model_label()}/{pk}" for pk in static]
     )
 
@@ -146,7 +145,7 @@ def confirmed_device_ids(user: User) -> frozenset[str]:
     devices."""
     cached: frozenset[str] | None = getattr(user, _DEVICES_CACHE, None)
     if cached is None:
-        totp = TOTPDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
+        totp = EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
         static = StaticDevice.objects.filter(user=user, confirmed=True).values_list("id", flat=True)
         cached = _persistent_ids(totp, static)
         setattr(user, _DEVICES_CACHE, cached)
@@ -154,7 +153,7 @@ def confirmed_device_ids(user: User) -> frozenset[str]:
 
 
 def has_totp_device(user: User) -> bool:
-    prefix = TOTPDevice.model_label() + "/"
+    prefix = EncryptedTOTPDevice.model_label() + "/"
     return any(device.startswith(prefix) for device in confirmed_device_ids(user))
 
 

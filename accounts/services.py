@@ -1,13 +1,18 @@
-"""Writes of the accounts app: users with their first membership, API tokens, certifications."""
+"""Writes of the accounts app: users with their first membership, API tokens, certifications, and the
+retention of the login records."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessLog as AxesAccessLog
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts import selectors
@@ -16,6 +21,7 @@ from accounts.models import ApiToken, Certification, Membership, Organization, U
 
 TOKEN_PREFIX = "hnd_"  # noqa: S105 - not a secret: the visible start of every token
 TOKEN_NAME_MAX_LENGTH = 100
+TRIM_BATCH_SIZE = 1000
 
 
 # --- users ---------------------------------------------------------------------------------------------
@@ -147,3 +153,37 @@ def certification_update(*, certification: Certification, actor: User, **fields:
             update_fields += ["verified", "verified_by", "verified_at"]
         locked.save(update_fields=update_fields)
     return locked
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+# django-axes' records of logins: the lockout counters (one row per account, address and browser, with
+# the failures), the login log (each successful login and its logout) and the failure log (off here).
+LOCKOUT_RECORD_MODELS: tuple[type[models.Model], ...] = (AccessAttempt, AxesAccessLog, AccessFailureLog)
+
+
+def _delete_older(model: type[models.Model], *, before: datetime.datetime, batch_size: int) -> int:
+    """Delete `model`'s rows whose attempt_time is before `before`, oldest first, `batch_size` rows per
+    transaction (through the attempt_time index, migration 0006), so no long transaction holds the
+    table and a run stopped midway keeps what it did. The rows deleted (not their cascades)."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                model._default_manager.filter(attempt_time__lt=before)
+                .order_by("attempt_time")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            _, per_model = model._default_manager.filter(pk__in=ids).delete()
+        total += per_model.get(model._meta.label, 0)
+
+
+def lockout_records_trim(*, now: datetime.datetime | None = None, batch_size: int = TRIM_BATCH_SIZE) -> int:
+    """Delete django-axes' login records older than HANDOFF_LOCKOUT_RETENTION_DAYS (90 by default): the
+    lockout counters, the login log and the failure log. Run daily by referrals.tasks.trim_records;
+    idempotent. The rows deleted. A lockout lasts 15 minutes (AXES_COOLOFF_TIME), far inside the period,
+    so no lockout in force is lifted by it."""
+    before = (now or timezone.now()) - datetime.timedelta(days=settings.HANDOFF_LOCKOUT_RETENTION_DAYS)
+    return sum(_delete_older(model, before=before, batch_size=batch_size) for model in LOCKOUT_RECORD_MODELS)

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import EncryptedTOTPDevice, User
 from accounts.services import api_token_create
 from bench import charts as bench_charts
 from bench import data
@@ -70,7 +69,7 @@ def credentials(net: Network) -> dict[str, dict[str, str]]:
         if who == "physio":
             # Production requires two factors of a physiotherapist: without a verified device in the session
             # every page would time a redirect to the setup page (as the run of 2026-11-25 12:23 did).
-            device = TOTPDevice.objects.create(user=user, name="make bench", confirmed=True)
+            device = EncryptedTOTPDevice.objects.create(user=user, name="make bench", confirmed=True)
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         creds[who] = {

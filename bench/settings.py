@@ -13,6 +13,9 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("HANDOFF_SITE_URL", "http://127.0.0.1:8000")
+os.environ.setdefault(
+    "HANDOFF_TOTP_KEYS", "YmVuY2gtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
+)  # bench-only, not a secret
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")  # plain HTTP on the loopback
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/handoff_bench_data")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")

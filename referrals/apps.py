@@ -26,4 +26,6 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self) -> None:
+        from referrals import checks  # noqa: F401  # registers the system checks
+
         post_migrate.connect(ensure_periodic_runs, sender=self, dispatch_uid="referrals.ensure_periodic_runs")

@@ -106,3 +106,16 @@ def sweep_timers() -> int:
     from referrals.timers import sweep as timers_sweep
 
     return len(timers_sweep.timers_sweep())
+
+
+@shared_task(ignore_result=True)
+@periodic_services.recorded
+def trim_records() -> int:
+    """Daily: the access log past HANDOFF_ACCESS_LOG_RETENTION_DAYS (six years) and django-axes' login
+    records past HANDOFF_LOCKOUT_RETENTION_DAYS (90 days) deleted, in batches (audit.services.access_log_trim,
+    accounts.services.lockout_records_trim: idempotent, each batch committed, so a run cut short by the time
+    limit is finished by the next); the number of rows deleted."""
+    from accounts import services as account_services
+    from referrals.audit import services as audit_services
+
+    return audit_services.access_log_trim() + account_services.lockout_records_trim()

@@ -184,11 +184,12 @@ def login_with_second_factor(client: Client, user: User) -> Client:
     """Logged in AND past the two-factor step, as the admin requires of staff: the user gets a confirmed
     TOTP device and the session records it as verified (what django_otp.login does after a right code)."""
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    from accounts.models import EncryptedTOTPDevice
+
+    device = EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        device = EncryptedTOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

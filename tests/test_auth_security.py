@@ -23,10 +23,9 @@ from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import EncryptedTOTPDevice, User
 from accounts.services import api_token_create
 from config import middleware
 from tests import factories as f
@@ -37,14 +36,14 @@ HOME = "/"
 LOGIN = "/login/"
 
 
-def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def code_for(device: EncryptedTOTPDevice, *, steps_ahead: int = 0) -> str:
     """The code an authenticator app shows now (or `steps_ahead` 30-second steps later)."""
     value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps_ahead)
     return f"{value:0{device.digits}d}"
 
 
-def confirmed_device(user: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+def confirmed_device(user: User) -> EncryptedTOTPDevice:
+    return EncryptedTOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
 
 
 def post_login(client: Client, email: str, password: str = f.TEST_PASSWORD, ip: str = "198.51.100.1") -> Any:
@@ -169,12 +168,12 @@ def test_setup_shows_a_server_drawn_qr_code_and_the_secret_and_a_right_code_turn
     assert page.status_code == 200
     html = page.content.decode()
     assert "<svg" in html and "<script" not in html.split("<main", 1)[1]
-    device = TOTPDevice.objects.get(user=trainer, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=trainer, confirmed=False)
     assert "otpauth://totp/" in html and device.config_url.replace("&", "&amp;") in html
     assert page["Cache-Control"] == "no-store"  # the secret is on it
     # reloading keeps the same secret: the app scanned once stays right
     client.get(reverse("two_factor_setup"))
-    assert TOTPDevice.objects.filter(user=trainer).count() == 1
+    assert EncryptedTOTPDevice.objects.filter(user=trainer).count() == 1
 
     response = client.post(reverse("two_factor_setup"), {"otp_token": code_for(device)})
 
@@ -194,7 +193,7 @@ def test_setup_shows_a_server_drawn_qr_code_and_the_secret_and_a_right_code_turn
 def test_a_wrong_code_at_setup_leaves_it_off(client: Client, trainer: User) -> None:
     client.force_login(trainer)
     client.get(reverse("two_factor_setup"))
-    device = TOTPDevice.objects.get(user=trainer)
+    device = EncryptedTOTPDevice.objects.get(user=trainer)
 
     response = client.post(reverse("two_factor_setup"), {"otp_token": code_for(device, steps_ahead=20)})
 
@@ -209,7 +208,7 @@ def test_a_malformed_code_is_a_form_error(client: Client, trainer: User, bad: st
     client.force_login(trainer)
     response = client.post(reverse("two_factor_setup"), {"otp_token": bad})
     assert response.status_code == 400
-    assert not TOTPDevice.objects.filter(user=trainer, confirmed=True).exists()
+    assert not EncryptedTOTPDevice.objects.filter(user=trainer, confirmed=True).exists()
 
 
 # --- two-factor authentication: logging in --------------------------------------------------------------
@@ -327,14 +326,14 @@ def test_turning_it_off_needs_a_current_code(client: Client, trainer: User) -> N
     backup_codes(client, trainer)
 
     client.post(reverse("two_factor_disable"), {"otp_token": code_for(device, steps_ahead=20)})
-    assert TOTPDevice.objects.filter(user=trainer).exists()
+    assert EncryptedTOTPDevice.objects.filter(user=trainer).exists()
     device.refresh_from_db()
     device.throttle_reset()  # as if the wait a wrong code imposes had passed (tested below)
 
     response = client.post(reverse("two_factor_disable"), {"otp_token": code_for(device)})
 
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=trainer).exists()
+    assert not EncryptedTOTPDevice.objects.filter(user=trainer).exists()
     from django_otp.plugins.otp_static.models import StaticDevice
 
     assert not StaticDevice.objects.filter(user=trainer).exists()
@@ -343,9 +342,9 @@ def test_turning_it_off_needs_a_current_code(client: Client, trainer: User) -> N
 
 def test_staff_cannot_turn_it_off(client: Client, clinic_admin: User) -> None:
     login_with_second_factor(client, clinic_admin)
-    device = TOTPDevice.objects.get(user=clinic_admin)
+    device = EncryptedTOTPDevice.objects.get(user=clinic_admin)
     client.post(reverse("two_factor_disable"), {"otp_token": code_for(device)})
-    assert TOTPDevice.objects.filter(user=clinic_admin).exists()
+    assert EncryptedTOTPDevice.objects.filter(user=clinic_admin).exists()
 
 
 # --- two-factor authentication: required ----------------------------------------------------------------
@@ -368,7 +367,7 @@ def test_when_required_a_physio_without_a_device_is_sent_to_set_one_up_before_an
 
     setup = client.get(reverse("two_factor_setup"))
     assert setup.status_code == 200 and "Your account needs it" in setup.content.decode()
-    device = TOTPDevice.objects.get(user=physio)
+    device = EncryptedTOTPDevice.objects.get(user=physio)
     client.post(reverse("two_factor_setup"), {"otp_token": code_for(device)})
 
     assert client.get(reverse("patient_list")).status_code == 200
@@ -634,6 +633,7 @@ def test_production_settings_pass_the_deploy_check() -> None:
         DATABASE_URL="postgres://u@127.0.0.1:5432/x",
         REDIS_URL="redis://127.0.0.1:6379/0",
         HANDOFF_SITE_URL="https://handoff.example.org",
+        HANDOFF_TOTP_KEYS="dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMDAwMDA=",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

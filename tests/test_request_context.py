@@ -15,11 +15,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import selectors as account_selectors
-from accounts.models import ApiToken, Membership, User
+from accounts.models import ApiToken, EncryptedTOTPDevice, Membership, User
 from accounts.services import api_token_create
 from referrals import access as referrals_access
 from referrals.handoffs import sending as handoffs_sending
@@ -50,7 +49,7 @@ def test_a_page_reads_no_session_row_and_no_membership_device_or_badge_query_of_
     assert not any('FROM "django_session"' in q for q in sql), sql
     first, rest = sql[0], sql[1:]
     assert first.startswith('SELECT "accounts_user"."id"')
-    for table in ("accounts_membership", "otp_totp_totpdevice", "otp_static_staticdevice"):
+    for table in ("accounts_membership", "accounts_encryptedtotpdevice", "otp_static_staticdevice"):
         assert table in first
         assert not any(table in q for q in rest), (table, rest)
     assert "referrals_notification" in first  # the bell's count
@@ -62,7 +61,7 @@ def test_a_verified_physio_page_does_not_load_the_device(client: Client, world: 
     client.get("/account/profile/")
     response, sql = _queries(client, "/patients/")
     assert response.status_code == 200
-    assert not any("otp_totp_totpdevice" in q for q in sql[1:]), sql
+    assert not any("accounts_encryptedtotpdevice" in q for q in sql[1:]), sql
 
 
 def test_a_membership_removed_a_moment_ago_closes_the_next_page(
@@ -102,8 +101,9 @@ def test_a_device_replaced_since_the_code_was_entered_unverifies_the_session(
 ) -> None:
     login_with_second_factor(client, world.physio)
     assert client.get("/patients/").status_code == 200
-    TOTPDevice.objects.filter(user=world.physio).delete()  # an admin resets it; the user sets up another
-    TOTPDevice.objects.create(user=world.physio, name="New phone", confirmed=True)
+    # an admin resets it; the user sets up another
+    EncryptedTOTPDevice.objects.filter(user=world.physio).delete()
+    EncryptedTOTPDevice.objects.create(user=world.physio, name="New phone", confirmed=True)
     response = client.get("/patients/")
     assert response.status_code == 302 and response["Location"].startswith("/account/two-factor/verify/")
 
@@ -177,7 +177,7 @@ def test_the_compiled_session_query_returns_the_orm_s_typed_aware_values(
 ) -> None:
     from config.auth import _SESSION_USER
 
-    TOTPDevice.objects.create(user=world.trainer, name="Phone", confirmed=True)
+    EncryptedTOTPDevice.objects.create(user=world.trainer, name="Phone", confirmed=True)
     StaticDevice.objects.create(user=world.trainer, name="Backup codes", confirmed=True)
     User.objects.filter(pk=world.trainer.pk).update(last_login=timezone.now())
     _no_nulls(

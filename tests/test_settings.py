@@ -23,7 +23,16 @@ PROBE = (
     "'cache': s.CACHES['default'], 'sessions': s.CACHES['sessions'], 'session_engine': s.SESSION_ENGINE, "
     "'client_ip_from': list(s.AXES_IPWARE_META_PRECEDENCE_ORDER)}))"
 )
-SCRUB = ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
+SCRUB = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_SETTINGS_MODULE",
+    "HANDOFF_TOTP_KEYS",
+)
+# A valid Fernet key, for the probes of the production settings only.
+TOTP_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMDAwMDA="
 
 
 def probe(settings_module: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -56,7 +65,8 @@ def test_redis_url_makes_redis_the_broker_with_reliable_delivery_settings(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "REDIS_URL", "HANDOFF_SITE_URL"]
+    "missing",
+    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "REDIS_URL", "HANDOFF_SITE_URL", "HANDOFF_TOTP_KEYS"],
 )
 def test_production_refuses_to_start_without_each_required_variable(tmp_path: Path, missing: str) -> None:
     env = {
@@ -65,6 +75,7 @@ def test_production_refuses_to_start_without_each_required_variable(tmp_path: Pa
         "DATABASE_URL": "postgres://u@127.0.0.1/x",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "HANDOFF_SITE_URL": "https://handoff.example.org",
+        "HANDOFF_TOTP_KEYS": TOTP_KEY,
     }
     del env[missing]
     result = probe("config.settings.production", tmp_path, **env)
@@ -81,6 +92,7 @@ def test_production_reads_everything_from_the_environment(tmp_path: Path) -> Non
         DATABASE_URL="postgres://u@db.internal:5432/handoff",
         REDIS_URL="redis://cache.internal:6379/0",
         HANDOFF_SITE_URL="https://handoff.example.org/",
+        HANDOFF_TOTP_KEYS=TOTP_KEY,
     )
     assert result.returncode == 0, result.stderr
     conf = json.loads(result.stdout)

@@ -4,6 +4,9 @@ Everything that differs between machines comes from the environment (django-envi
 Handoff runs embedded: SQLite under var/, Celery tasks in-process, emails written to var/mail/.
 """
 
+import base64
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -141,6 +144,18 @@ else:
 HANDOFF_REQUIRE_2FA_FOR_PHYSIOS = env.bool("HANDOFF_REQUIRE_2FA_FOR_PHYSIOS", default=False)
 OTP_TOTP_ISSUER = "Handoff"
 OTP_TOTP_THROTTLE_FACTOR = 1  # a wrong code doubles the wait before the next try: 1 s, 2 s, 4 s ...
+# The TOTP secrets are encrypted at rest (accounts.encryption): Fernet keys, comma-separated; the first
+# encrypts, every one decrypts (rotation: docs/security.md). production.py requires the variable; local.py
+# and test.py derive a key from SECRET_KEY when it is unset. A system check refuses an empty or bad list.
+HANDOFF_TOTP_KEYS: list[str] = env.list("HANDOFF_TOTP_KEYS", default=[])
+
+
+def derived_totp_key(secret_key: str) -> str:
+    """A Fernet key derived from SECRET_KEY (HMAC-SHA256): for development and tests only, where the
+    SECRET_KEY is itself a development default. A changed SECRET_KEY makes the devices unreadable."""
+    digest = hmac.new(secret_key.encode(), b"handoff.totp-keys", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
 
 # Sessions: 15 minutes idle, 12 hours at most (config.middleware.SessionTimeoutMiddleware).
 # Sessions are rows in the database with a copy in the "sessions" cache: a page reads the copy, a change
@@ -202,6 +217,14 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Handoff <no-reply@handoff.localhost>")
+
+# --- Retention (referrals.tasks.trim_records, daily) ------------------------------------------------------
+# Rows older than this many days are deleted, in batches. The access log (referrals.audit: who read which
+# patient's data) is kept six years: 2,192 days = 6 x 365 + 2, the longest six calendar years can be (two
+# leap days), so no entry goes before its sixth anniversary. django-axes' login records (the lockout
+# counters, the login log, the failure log) are kept 90 days. At least one day each (a system check).
+HANDOFF_ACCESS_LOG_RETENTION_DAYS = env.int("HANDOFF_ACCESS_LOG_RETENTION_DAYS", default=6 * 365 + 2)
+HANDOFF_LOCKOUT_RETENTION_DAYS = env.int("HANDOFF_LOCKOUT_RETENTION_DAYS", default=90)
 
 # --- Celery -------------------------------------------------------------------------------------------
 # What makes "nothing lost, nothing sent twice" hold; each line is exercised by tests/integration/ against
@@ -307,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-timers": {
         "task": "referrals.tasks.sweep_timers",
         "schedule": timedelta(seconds=HANDOFF_TIMER_SWEEP_SECONDS),
+    },
+    # the access log and the login records past their retention (HANDOFF_*_RETENTION_DAYS) deleted
+    "trim-records": {
+        "task": "referrals.tasks.trim_records",
+        "schedule": timedelta(hours=24),
     },
 }
 

@@ -58,5 +58,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
+# The TOTP secrets' encryption keys (accounts.encryption): no default, never derived from SECRET_KEY.
+HANDOFF_TOTP_KEYS = env.list("HANDOFF_TOTP_KEYS")
+
 # Physiotherapists hold patient data: two-factor authentication is required for them here.
 HANDOFF_REQUIRE_2FA_FOR_PHYSIOS = env.bool("HANDOFF_REQUIRE_2FA_FOR_PHYSIOS", default=True)

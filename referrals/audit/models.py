@@ -1,7 +1,8 @@
-"""The access log: who read which patient's data, append-only."""
+"""The access log: who read which patient's data, append-only but for its retention."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.conf import settings
@@ -17,20 +18,37 @@ class AppendOnlyError(Exception):
 
 
 class AccessLogQuerySet(models.QuerySet["AccessLog"]):
-    """No bulk edit, no bulk delete: the access log only grows."""
+    """No bulk edit, no bulk delete: the access log only grows, until its entries pass the retention
+    period; `delete_expired_batch` is the one way a row leaves it."""
 
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("The access log is append-only: rows are never updated.")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("The access log is append-only: rows are never deleted.")
+        raise AppendOnlyError(
+            "The access log is append-only: rows are never deleted, except by the retention trim "
+            "(audit.services.access_log_trim)."
+        )
+
+    def delete_expired_batch(self, *, before: datetime.datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest rows read before `before` (through the index on `at`);
+        the rows deleted. Only for audit.services.access_log_trim, which passes the cut-off of the
+        retention period (HANDOFF_ACCESS_LOG_RETENTION_DAYS) and runs each batch in its transaction."""
+        ids = list(self.filter(at__lt=before).order_by("at").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
+        # Django's own delete, past this class's guard: nothing references an access-log row (one DELETE).
+        deleted, _ = models.QuerySet.delete(self.filter(pk__in=ids))
+        return deleted
 
 
 class AccessLog(models.Model):
     """One read of a patient's data (patient, plan, handoff, handout, timeline) by one user.
 
-    Written by referrals.audit, never edited or deleted: together with HandoffEvent (the writes) it answers
-    "who saw or changed this patient's data". The foreign keys PROTECT: a patient, handoff or user with an
+    Written by referrals.audit, never edited, and deleted only when older than the retention period (six
+    years by default, HANDOFF_ACCESS_LOG_RETENTION_DAYS; the daily referrals.tasks.trim_records, through
+    AccessLogQuerySet.delete_expired_batch): together with HandoffEvent (the writes) it answers "who saw or
+    changed this patient's data". The foreign keys PROTECT: a patient, handoff or user with an
     access history cannot be deleted out from under it (a patient is PROTECTed by their plans anyway).
     `patient` is nullable only so a future read of something without a patient can still be recorded.
     """

@@ -1,11 +1,14 @@
-"""Recording reads of patient data (pages, API, admin)."""
+"""Recording reads of patient data (pages, API, admin), and trimming the record past its retention."""
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from referrals.audit.models import AccessLog
 from referrals.care.models import Patient, TreatmentPlan
@@ -15,6 +18,8 @@ Channel = AccessLog.Channel
 
 
 ObjectType = AccessLog.ObjectType
+
+TRIM_BATCH_SIZE = 1000
 
 
 def client_ip(request: Any) -> str | None:
@@ -60,3 +65,18 @@ def record_read(
         path=str(request.path)[:500],  # the path only: the query string is not recorded
         ip_address=client_ip(request),
     )
+
+
+def access_log_trim(*, now: datetime.datetime | None = None, batch_size: int = TRIM_BATCH_SIZE) -> int:
+    """Delete the access-log entries older than HANDOFF_ACCESS_LOG_RETENTION_DAYS (2,192 days, six years,
+    by default): the one path by which the append-only log loses a row. Oldest first, `batch_size` rows per
+    transaction, so a run on a large backlog holds no long transaction and one stopped midway keeps what it
+    did. Run daily by referrals.tasks.trim_records; idempotent. The rows deleted."""
+    before = (now or timezone.now()) - datetime.timedelta(days=settings.HANDOFF_ACCESS_LOG_RETENTION_DAYS)
+    total = 0
+    while True:
+        with transaction.atomic():
+            deleted = AccessLog.objects.delete_expired_batch(before=before, limit=batch_size)
+        if not deleted:
+            return total
+        total += deleted

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
+from accounts.models import EncryptedTOTPDevice
 from tests import factories as f
 from tests.conftest import make_physio
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
+def code_for(device: EncryptedTOTPDevice, steps_ahead: int = 0) -> str:
     value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps_ahead)
     return f"{value:0{device.digits}d}"
 
@@ -43,7 +43,7 @@ def test_a_physio_with_an_authenticator_app_logs_in_with_password_then_code(
     new_page: Callable[..., Page], screenshot: Callable[[Page, str], None]
 ) -> None:
     physio = make_physio(f.ClinicFactory(name="Lakeside Physio"), full_name="Pat Physio", email="pat@l.test")
-    device = TOTPDevice.objects.create(user=physio, name="Phone", confirmed=True)
+    device = EncryptedTOTPDevice.objects.create(user=physio, name="Phone", confirmed=True)
     page = new_page()
     violations = csp_violations(page)
 
@@ -70,14 +70,14 @@ def test_turning_on_two_factor_from_the_profile_page(
     page.get_by_role("link", name="Set up two-factor authentication").click()
     expect(page.get_by_test_id("totp-qr").locator("svg")).to_be_visible()
     screenshot(page, "two-factor-setup")
-    device = TOTPDevice.objects.get(user=physio, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=physio, confirmed=False)
     page.get_by_label("Code from your authenticator app").fill(code_for(device))
     page.get_by_role("button", name="Turn on").click()
 
     expect(page.get_by_test_id("backup-codes").locator("li")).to_have_count(10)
     page.get_by_role("link", name="Continue").click()
     expect(page.get_by_test_id("two-factor-state")).to_contain_text("On")
-    assert TOTPDevice.objects.get(user=physio).confirmed
+    assert EncryptedTOTPDevice.objects.get(user=physio).confirmed
     assert violations == []
 
 

@@ -34,7 +34,7 @@ def admin_client(client: Client, superuser: User) -> Client:
 @pytest.fixture
 def runs() -> dict[str, PeriodicRun]:
     """The outbox sweep last started 31 s ago (twice its 15 s is 30: late), the timers' sweep a minute
-    ago (on time), the daily two never (their rows made now: not late yet)."""
+    ago (on time), the daily three never (their rows made now: not late yet)."""
     now = timezone.now()
     PeriodicRun.objects.update(created_at=now)
     for name, ago in (("sweep-outbox", 31), ("sweep-timers", 60)):
@@ -66,6 +66,7 @@ def test_the_changelist_shows_every_schedule_entry_with_its_interval_and_a_late_
         "sweep-timers": ("every 5 minutes", "ok", False),
         "review-eligibility": ("every day", "never run", False),
         "notify-reports-overdue": ("every day", "never run", False),
+        "trim-records": ("every day", "never run", False),
     }
     timers = listed["sweep-timers"]
     assert model_admin.next_due(timers) == timers.last_started_at + datetime.timedelta(minutes=5)
@@ -88,7 +89,7 @@ def test_the_late_filter_lists_the_late_entries_only(
     assert [run.name for run in late.context["cl"].result_list] == ["sweep-outbox"]
     on_time = admin_client.get(url("changelist"), {"late": "no"})
     assert "sweep-outbox" not in {run.name for run in on_time.context["cl"].result_list}
-    assert len(on_time.context["cl"].result_list) == 3
+    assert len(on_time.context["cl"].result_list) == 4
 
 
 def test_the_changelist_says_what_late_means_and_links_to_the_clinics_timers(admin_client: Client) -> None:

@@ -149,7 +149,7 @@ def test_ensure_makes_the_missing_rows_and_keeps_the_runs_of_the_others() -> Non
     assert (run_of("sweep-timers").runs, run_of("sweep-timers").task) == (0, "referrals.tasks.sweep_timers")
     outbox = run_of("sweep-outbox")
     assert (outbox.runs, outbox.failures, outbox.task) == (5, 1, "referrals.tasks.sweep_outbox")
-    assert PeriodicRun.objects.count() == 4
+    assert PeriodicRun.objects.count() == 5
 
 
 # --- the schedule as the admin reads it ----------------------------------------------------------------
@@ -188,6 +188,7 @@ def test_the_settings_schedule_as_the_admin_shows_it(settings: Any) -> None:
         "review-eligibility": "every day",
         "notify-reports-overdue": "every day",
         "sweep-timers": "every 5 minutes",
+        "trim-records": "every day",
     }
 
 

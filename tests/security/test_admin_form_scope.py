@@ -319,7 +319,7 @@ CASES: dict[str, Case] = {
     "referrals.PeriodicRun": Case(read_only=True, superusers_only=True),  # the deployment's schedule
     # The libraries' machinery.
     "auth.Group": Case(read_only=True, superusers_only=True),
-    "otp_totp.TOTPDevice": Case(read_only=True, superusers_only=True),
+    "accounts.EncryptedTOTPDevice": Case(read_only=True, superusers_only=True),
     "otp_static.StaticDevice": Case(read_only=True, superusers_only=True),
     "axes.AccessAttempt": Case(read_only=True, superusers_only=True),
     "axes.AccessLog": Case(read_only=True, superusers_only=True),

@@ -245,9 +245,14 @@ def test_an_org_admin_cannot_make_anyone_staff_or_superuser(
 
 def test_every_model_admin_declares_its_organization_scope() -> None:
     """A new model admin must say how it is scoped; the fail-closed default hides everything from org
-    admins, and only shared reference data and the superuser-only access log and periodic tasks are
-    unscoped."""
-    unscoped_on_purpose = {"referrals.Exercise", "referrals.AccessLog", "referrals.PeriodicRun"}
+    admins, and only shared reference data and the superuser-only access log, periodic tasks and
+    two-factor devices are unscoped."""
+    unscoped_on_purpose = {
+        "referrals.Exercise",
+        "referrals.AccessLog",
+        "referrals.PeriodicRun",
+        "accounts.EncryptedTOTPDevice",
+    }
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in ("accounts", "referrals"):
             continue
