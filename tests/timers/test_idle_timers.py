@@ -237,5 +237,5 @@ def test_a_nudged_referral_leaves_the_sweeps_index_until_a_session_starts_a_new_
     assert _sweep(due, capture) == []
     assert list(timers_idle.idle_candidates(bound)) == []
     log_session(handoff, world, due.date(), capture)
-    handoff.refresh_from_db()
-    assert not handoff.care_nudged and handoff.care_since == due.date()
+    fresh = TrainerHandoff.objects.get(pk=handoff.pk)
+    assert not fresh.care_nudged and fresh.care_since == due.date()
