@@ -34,7 +34,7 @@ PRODUCTION_ENV = {
     "HANDOFF_SITE_URL": "https://handoff.example.org",
     "DATABASE_URL": "postgres://deploy-check@127.0.0.1:5432/deploy_check",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
-    "HANDOFF_TOTP_KEYS": "ZGVwbG95LWNoZWNrLW9ubHktbm90LWEtc2VjcmV0ISE=",  # a dummy Fernet key, as `make lint`'s
+    "HANDOFF_TOTP_KEYS": "ZGVwbG95LWNoZWNrLW9ubHktbm90LWEtc2VjcmV0ISE=",  # a dummy Fernet key (make lint)
 }
 
 
