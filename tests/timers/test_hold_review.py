@@ -241,9 +241,11 @@ def test_the_sweep_reads_in_three_queries_whatever_the_number_of_holds_not_yet_d
         while TrainerHandoff.objects.filter(status=HandoffStatus.ON_HOLD).count() < extra + 1:
             other = in_progress(world, capture, plan=new_plan(world))
             hold(other, world, capture, review_on=review_on + datetime.timedelta(days=60))
-        with time_machine.travel(at_nine(review_on) - datetime.timedelta(hours=1), tick=False):
-            with CaptureQueriesContext(connection) as queries:
-                assert timers_hold.hold_sweep() == []
+        with (
+            time_machine.travel(at_nine(review_on) - datetime.timedelta(hours=1), tick=False),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert timers_hold.hold_sweep() == []
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 3
 
