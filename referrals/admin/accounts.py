@@ -32,6 +32,7 @@ from accounts.admin import (
 )
 from accounts.admin_base import (
     ModelAdmin,
+    NamedControls,
     ScopedRelations,
     admin_actor,
     as_admin_refusal,
@@ -97,7 +98,7 @@ def save_membership_formset(request: HttpRequest, formset: Any) -> bool:
 
 
 @admin.register(User)
-class UserAdmin(ScopedRelations, _UserAdminBase):
+class UserAdmin(ScopedRelations, NamedControls, _UserAdminBase):
     """An org admin lists the members of their organizations and changes only those under their
     authority (users_under_authority): a superuser, a staff user or someone who also belongs to another
     organization is read-only to them: no save, no password change, no deletion."""

@@ -84,10 +84,17 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Any, str], None]:
+def screenshot() -> Callable[..., None]:
+    """Photographs the page, then runs axe-core over it (tests/browser/axe.py): each screen a browser test
+    stops to show has no serious or critical accessibility violation. `axe=False` for a page the project
+    does not write (Swagger UI)."""
+    from tests.browser import axe as axe_core
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> None:
+    def take(page: Any, name: str, *, axe: bool = True) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        if axe:
+            axe_core.assert_accessible(page, f"{name} ({page.url})")
 
     return take
