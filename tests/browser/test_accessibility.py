@@ -16,10 +16,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
+from accounts.models import EncryptedTOTPDevice, User
 from referrals.care.models import TreatmentPlan
 from referrals.concerns.models import Concern
 from referrals.demo.data import ADMIN, FULL, ORG_ADMIN, PT, TRAINER
@@ -199,7 +198,7 @@ def crawl_physio(crawl: Crawl, new_page: Callable[..., Page], users: dict[str, U
     crawl.open(page, who, "two-factor setup", "two_factor_setup")
     page.get_by_role("button", name="Turn on").click()
     crawl.check_errors(page, who, "two-factor setup, no code")
-    device = TOTPDevice.objects.get(user=users[PT], confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=users[PT], confirmed=False)
     page.get_by_label("Code from your authenticator app").fill(code_for(device))
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_test_id("backup-codes")).to_be_visible()
@@ -244,7 +243,7 @@ def crawl_trainer(crawl: Crawl, page: Page, email: str) -> None:
 
 def crawl_staff(crawl: Crawl, page: Page, users: dict[str, User]) -> None:
     who = "staff"
-    device = TOTPDevice.objects.create(user=users[ADMIN], name="Phone", confirmed=True)
+    device = EncryptedTOTPDevice.objects.create(user=users[ADMIN], name="Phone", confirmed=True)
     log_in(page, ADMIN)
     crawl.check(page, who, "two-factor code")
     page.get_by_role("button", name="Verify").click()
