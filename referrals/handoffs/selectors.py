@@ -68,17 +68,17 @@ def _clinic_rows(user: User) -> QuerySet[TrainerHandoff]:
     clinic's own indexed column, and only the joins a row renders."""
     return (
         TrainerHandoff.objects.filter(clinic_id__in=_org_ids(user, Role.PHYSIOTHERAPIST))
-        .select_related("plan__patient", "trainer", "gym")
+        .select_related("plan__patient", "trainer", "gym", "clinic")  # the clinic: its calendar, zone
         .defer("snapshot")  # the guidelines, kilobytes a row: a list row never shows them
     )
 
 
 def handoff_get_for_user(*, user: User, public_id: uuid.UUID | str) -> TrainerHandoff:
     """One referral the user may see, with its clinic's timers (the hold form's default review days: no
-    query of its own)."""
+    query of its own) and its clinic (its calendar: timers.schedule.hold_review_flags)."""
     return (
         handoff_list_for_user(user=user)
-        .select_related("plan__patient__clinic__timers")
+        .select_related("plan__patient__clinic__timers", "clinic")
         .get(public_id=public_id)
     )
 
@@ -166,12 +166,13 @@ def handoff_list_waiting_for_clinic_user(*, user: User) -> QuerySet[TrainerHando
     )
 
 
-def handoff_list_hold_due_for_clinic_user(*, user: User, today: datetime.date) -> QuerySet[TrainerHandoff]:
-    """The referrals of the user's clinics on hold past their review date (`today`: the day it is for the
-    user), the longest overdue first (index handoff_hold_review_idx)."""
+def handoff_list_hold_due_for_clinic_user(*, user: User, before: datetime.date) -> QuerySet[TrainerHandoff]:
+    """The referrals of the user's clinics on hold with a review date before `before`, the longest overdue
+    first (index handoff_hold_review_idx). `before` is a bound (timers.schedule.latest_today): whether a
+    row is past its review date is its clinic's calendar (timers.schedule.hold_review_flags)."""
     return (
         _clinic_rows(user)
-        .filter(status=HandoffStatus.ON_HOLD, hold_review_on__lt=today)
+        .filter(status=HandoffStatus.ON_HOLD, hold_review_on__lt=before)
         .order_by("hold_review_on", "id")
     )
 

@@ -48,10 +48,9 @@ def _holds(pks: list[int]) -> dict[int, int]:
 def _due(now: datetime.datetime) -> list[tuple[datetime.datetime, int, str, str, datetime.date]]:
     """(due, handoff pk, step, key, review date) of each step due by `now` and not yet done: three queries
     (the holds whose review day has come in some zone, the events that put them on hold, the keys)."""
-    latest_today = (now + datetime.timedelta(days=1)).date()  # no zone is more than a day ahead of UTC
     rows = list(
         TrainerHandoff.objects.filter(
-            status=S.ON_HOLD, hold_review_on__lte=latest_today, hold_steps_done__lt=len(STEPS)
+            status=S.ON_HOLD, hold_review_on__lte=schedule.latest_today(now), hold_steps_done__lt=len(STEPS)
         ).values_list("pk", "hold_review_on", "clinic__time_zone", "hold_steps_done")
     )
     if not rows:

@@ -156,8 +156,25 @@ def hold_review_shown(handoff: TrainerHandoff) -> dict[str, object] | None:
     None when the referral is not on hold with a review date."""
     if handoff.status != HandoffStatus.ON_HOLD or handoff.hold_review_on is None:
         return None
-    today = local_today(handoff.plan.patient.clinic.zone)
-    return {"day": day_label(handoff.hold_review_on), "due": handoff.hold_review_on <= today}
+    due, _ = hold_review_flags(handoff)
+    return {"day": day_label(handoff.hold_review_on), "due": due}
+
+
+def hold_review_flags(handoff: TrainerHandoff, now: datetime.datetime | None = None) -> tuple[bool, bool]:
+    """(due, overdue) of an on-hold referral's review date in the clinic's calendar: due on the day itself
+    (the trainer is asked that day), overdue for the clinic from the day after (the trainer had the day to
+    act). Both False when it is not on hold with a review date. Reads `handoff.clinic` (select it)."""
+    day = handoff.hold_review_on
+    if handoff.status != HandoffStatus.ON_HOLD or day is None:
+        return False, False
+    today = local_today(handoff.clinic.zone, now)
+    return day <= today, day < today
+
+
+def latest_today(now: datetime.datetime | None = None) -> datetime.date:
+    """The latest calendar day it is anywhere at `now`: no zone is more than a day ahead of UTC. A query
+    bound; the exact day of each row is its clinic's (`local_today`)."""
+    return ((now or timezone.now()).astimezone(datetime.UTC) + datetime.timedelta(days=1)).date()
 
 
 def day_label(day: datetime.date) -> str:

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from accounts.selectors import request_user as _user  # the one helper of pages and API
 from referrals import access as referrals_access
 from referrals.care import selectors as care_selectors
@@ -41,12 +42,11 @@ def home(request: HttpRequest) -> HttpResponse:
         open_page = _page(
             request, handoffs_selectors.handoff_list_open_for_clinic_user(user=user), "open_page"
         )
-        today = timezone.localdate(now)
         context |= {
             "patients": care_selectors.patient_list_for_user(user=user).order_by("full_name")[:10],
             "open_page": open_page,
             "open_by_status": [
-                (S(status).label, [(h, _hold_clock(h, "clinic", today)) for h in rows])
+                (S(status).label, [(h, _hold_clock(h, "clinic", now)) for h in rows])
                 for status, rows in groupby(open_page.object_list, key=lambda h: h.status)
             ],
             "attention": handoffs_selectors.handoff_attention_list_for_user(user=user)[:20],
@@ -54,10 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 (h, _clock(h, h.clinic.zone, now))
                 for h in handoffs_selectors.handoff_list_waiting_for_clinic_user(user=user)[:20]
             ],
-            "hold_due": [
-                (h, _hold_clock(h, "clinic", today))
-                for h in handoffs_selectors.handoff_list_hold_due_for_clinic_user(user=user, today=today)[:20]
-            ],
+            "hold_due": _hold_due(user, now, 20),
             "concerns": concerns_selectors.concern_list_for_clinic_user(user=user)[:20],
         }
     if is_trainer:
@@ -70,9 +67,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "inbox_page": inbox_page,
             "new_referrals": [(h, v, _clock(h, h.gym.zone, now)) for h, v in rows if h.status == S.REQUESTED],
             "active_clients": [
-                (h, v, _hold_clock(h, "trainer", timezone.localdate(now)))
-                for h, v in rows
-                if h.status != S.REQUESTED
+                (h, v, _hold_clock(h, "trainer", now)) for h, v in rows if h.status != S.REQUESTED
             ],
         }
     context["notifications"] = notify_selectors.notification_list_for_user(user=user)[:5]
@@ -97,11 +92,29 @@ def _clock(handoff: TrainerHandoff, zone: zoneinfo.ZoneInfo, now: datetime.datet
     return Clock(expires=timers_schedule.local_label(clock.expires_at, zone), overdue=clock.overdue)
 
 
-def _hold_clock(handoff: TrainerHandoff, side: str, today: datetime.date) -> Clock | None:
-    """An on-hold row's review date; the trainer's row is due on the day itself, the clinic's the day
-    after (the trainer had the day to act)."""
+def _hold_clock(handoff: TrainerHandoff, side: str, now: datetime.datetime) -> Clock | None:
+    """An on-hold row's review date; the trainer's row is flagged on the day itself, the clinic's from the
+    day after (timers.schedule.hold_review_flags: the clinic's calendar)."""
     day = handoff.hold_review_on
     if handoff.status != S.ON_HOLD or day is None:
         return None
-    overdue = day <= today if side == "trainer" else day < today
-    return Clock(expires="", overdue=overdue, review=timers_schedule.day_label(day))
+    due, overdue = timers_schedule.hold_review_flags(handoff, now)
+    return Clock(
+        expires="", overdue=due if side == "trainer" else overdue, review=timers_schedule.day_label(day)
+    )
+
+
+def _hold_due(user: User, now: datetime.datetime, limit: int) -> list[tuple[TrainerHandoff, Clock | None]]:
+    """The first `limit` referrals of the user's clinics past their review date, each by its clinic's
+    calendar: one query, read until `limit` are found (only the last day or two can be not yet overdue in
+    a clinic's zone, and they come last)."""
+    rows = handoffs_selectors.handoff_list_hold_due_for_clinic_user(
+        user=user, before=timers_schedule.latest_today(now)
+    )
+    found: list[tuple[TrainerHandoff, Clock | None]] = []
+    for handoff in rows.iterator(chunk_size=limit + 20):
+        if timers_schedule.hold_review_flags(handoff, now)[1]:
+            found.append((handoff, _hold_clock(handoff, "clinic", now)))
+            if len(found) == limit:
+                break
+    return found

@@ -375,3 +375,24 @@ def test_a_hold_whose_steps_are_done_leaves_the_sweeps_index_and_a_new_date_brin
     assert sweep(at_nine(later.date() + datetime.timedelta(days=2)), capture) == [timers_hold.REVIEW]
     handoff.refresh_from_db()
     assert handoff.hold_steps_done == 1
+
+
+def test_the_pt_home_reads_a_hold_past_its_review_date_on_the_clinics_calendar_not_the_servers(
+    client: Client, world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    review_on = HELD_DAY + datetime.timedelta(days=5)  # 10 Mar 2026
+    handoff = hold(in_progress(world, capture), world, capture, review_on=review_on)
+    handoff.clinic.time_zone = "Pacific/Kiritimati"  # UTC+14: already 11 Mar there at 12:00 UTC on 10 Mar
+    handoff.clinic.save(update_fields=["time_zone"])
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False):
+        login(client, world.physio)
+        assert [h for h, _ in client.get("/").context["hold_due"]] == [handoff]
+    handoff.clinic.time_zone = "Pacific/Pago_Pago"  # UTC-11: still 10 Mar there at 06:00 UTC on 11 Mar
+    handoff.clinic.save(update_fields=["time_zone"])
+    with time_machine.travel(datetime.datetime(2026, 3, 11, 6, 0, tzinfo=UTC), tick=False):
+        login(client, world.physio)
+        response = client.get("/")
+        assert response.context["hold_due"] == []
+        page = response.content.decode()
+    assert "past its review date" not in page and "10 Mar 2026" in page  # listed open, not yet overdue
