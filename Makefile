@@ -29,7 +29,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://deploy-check@127.0.0.1:5432/deploy_check REDIS_URL=redis://127.0.0.1:6379/15 \
 	HANDOFF_TOTP_KEYS=ZGVwbG95LWNoZWNrLW9ubHktbm90LWEtc2VjcmV0ISE=
 
-.PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean lock
+.PHONY: run test test-suite test-deps lint audit check format schema worker beat migrate seed bench clean lock prod-local
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -149,6 +149,15 @@ worker: $(VENV)/.runtime-installed
 
 beat: $(VENV)/.runtime-installed
 	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+## prod-local: the production layout on this machine with the production settings (HTTPS and the secrets
+## relaxed, and said so): gunicorn with 3 workers on 127.0.0.1:$(PORT), 2 Celery workers, 1 beat, on the
+## PostgreSQL database PROD_LOCAL_DATABASE_URL (default handoff_prod_local, created when missing) and
+## REDIS_URL; Ctrl-C stops it all. PROD_LOCAL_ARGS="--seed" loads the demo data, "--smtp HOST:PORT" mails
+## there (default: the console). docs/deployment.md "Run the production layout locally"
+PROD_LOCAL_ARGS ?=
+prod-local: $(VENV)/.runtime-installed
+	$(PY) scripts/prod_local.py --port $(PORT) $(PROD_LOCAL_ARGS)
 
 ## reliability: measure the notification pipeline against real PostgreSQL (DATABASE_URL), a private
 ## redis-server and worker processes, and write docs/reliability.md (a few minutes)

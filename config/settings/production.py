@@ -49,6 +49,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# `make prod-local` (scripts/prod_local.py) serves these settings over plain http://127.0.0.1, where no
+# TLS terminates: this switch, and nothing else, turns off the redirect to https, HSTS and the secure-only
+# cookies (a browser or client would not send those back over http). Never set in a deployment: `manage.py
+# check --deploy` then fails (security.W008, W004, W012, W016), and CI runs it without the switch.
+HANDOFF_INSECURE_LOCAL_HTTP = env.bool("HANDOFF_INSECURE_LOCAL_HTTP", default=False)
+if HANDOFF_INSECURE_LOCAL_HTTP:
+    SECURE_SSL_REDIRECT = False
+    SECURE_HSTS_SECONDS = 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SECURE_HSTS_PRELOAD = False
+    SESSION_COOKIE_SECURE = False
+    CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
